@@ -1,0 +1,49 @@
+# rettid — the two commands that matter: `make demo` and `make test`.
+# Both work on a fresh Debian 12 / Raspberry Pi OS machine with only python3 and make.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed
+# System packages the tests and the demo use (real broker, real gpsd, fonts, speech).
+SYSPKGS = mosquitto mosquitto-clients gpsd gpsd-clients fonts-dejavu-core espeak-ng
+
+.PHONY: all venv sysdeps test lint typecheck pytest demo bench clean help
+
+all: help
+
+help:
+	@echo "make demo   - run the whole system in simulation, results in out/demo/"
+	@echo "make test   - lint, type-check and run the whole test suite"
+	@echo "make bench  - run the benchmarks (python -m bench)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+sysdeps:
+	@bash scripts/sysdeps.sh $(SYSPKGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy transit hw onboard station sim_bus bench
+
+pytest: $(STAMP) sysdeps
+	$(VENV)/bin/pytest -q
+
+test: lint typecheck pytest
+
+bench: $(STAMP) sysdeps
+	$(PY) -m bench
+
+demo: $(STAMP) sysdeps
+	$(PY) -m onboard demo --out out/demo
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""rettid bench package."""

@@ -1,0 +1,1 @@
+"""MicroPython firmware for door-counter nodes; pure modules importable by CPython too."""

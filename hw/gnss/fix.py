@@ -1,0 +1,41 @@
+"""The immutable GNSS fix the rest of the system consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import IntEnum
+
+
+class FixMode(IntEnum):
+    """gpsd's TPV ``mode``: 0 unknown, 1 no fix, 2 2D, 3 3D."""
+
+    UNKNOWN = 0
+    NO_FIX = 1
+    FIX_2D = 2
+    FIX_3D = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """One epoch of receiver output, assembled from the sentences that share a UTC time.
+
+    ``time`` is the receiver's UTC time (aware). Values the receiver did not report are ``None``.
+    """
+
+    time: datetime
+    lat: float | None = None
+    lon: float | None = None
+    alt_msl: float | None = None
+    speed: float | None = None  # m/s over ground
+    track: float | None = None  # degrees true
+    mode: FixMode = FixMode.NO_FIX
+    quality: int = 0  # GGA fix quality: 0 none, 1 GPS, 2 DGPS, 4 RTK fixed, 5 RTK float, 6 DR ...
+    hdop: float | None = None
+    sats_used: int | None = None
+    eph: float | None = None  # horizontal error estimate in metres (from GST), when given
+    sentences: int = 0  # sentences that contributed to this epoch
+
+    @property
+    def has_position(self) -> bool:
+        return self.mode >= FixMode.FIX_2D and self.lat is not None and self.lon is not None

@@ -1,0 +1,1 @@
+"""rettid onboard package."""

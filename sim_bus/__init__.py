@@ -1,0 +1,1 @@
+"""rettid sim_bus package."""
