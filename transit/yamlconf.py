@@ -77,10 +77,9 @@ class Node:
     def items(self) -> Iterator[tuple[str, Node]]:
         if not isinstance(self.value, dict):
             raise self.error("expected a mapping")
-        for k, v in self.value.items():
-            yield k, v
+        yield from self.value.items()
 
-    def list(self) -> list[Node]:
+    def as_list(self) -> list[Node]:
         if not isinstance(self.value, list):
             raise self.error("expected a list")
         return list(self.value)
@@ -96,32 +95,32 @@ class Node:
         """The value with all Node wrappers removed."""
         return _unwrap(self)
 
-    def str(self) -> str:
+    def as_str(self) -> str:
         if not isinstance(self.value, str | int | float) or isinstance(self.value, bool):
             raise self.error(f"expected a string, got {_kind(self.value)}")
         return str(self.value)
 
-    def int(self, *, min: int | None = None, max: int | None = None) -> int:
+    def as_int(self, *, min: int | None = None, max: int | None = None) -> int:
         v = self.value
         if isinstance(v, bool) or not isinstance(v, int):
             raise self.error(f"expected a whole number, got {_kind(v)}")
         _check_range(self, v, min, max)
         return v
 
-    def float(self, *, min: float | None = None, max: float | None = None) -> float:
+    def as_float(self, *, min: float | None = None, max: float | None = None) -> float:
         v = self.value
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise self.error(f"expected a number, got {_kind(v)}")
         _check_range(self, float(v), min, max)
         return float(v)
 
-    def bool(self) -> bool:
+    def as_bool(self) -> bool:
         if not isinstance(self.value, bool):
             raise self.error(f"expected true or false, got {_kind(self.value)}")
         return self.value
 
     def choice(self, options: list[str] | tuple[str, ...] | frozenset[str]) -> str:
-        s = self.str()
+        s = self.as_str()
         if s not in options:
             raise self.error(f"expected one of {', '.join(sorted(options))}, got '{s}'")
         return s
@@ -142,9 +141,9 @@ class Node:
         n = self.opt(key)
         if n is None:
             if default is _MISSING:
-                return self.child(key).str()
+                return self.child(key).as_str()
             return default
-        return n.str()
+        return n.as_str()
 
     @overload
     def get_int(self, key: str, *, min: int | None = ..., max: int | None = ...) -> int: ...
@@ -155,9 +154,9 @@ class Node:
         n = self.opt(key)
         if n is None:
             if default is _MISSING:
-                return self.child(key).int(min=min, max=max)
+                return self.child(key).as_int(min=min, max=max)
             return default
-        return n.int(min=min, max=max)
+        return n.as_int(min=min, max=max)
 
     @overload
     def get_float(self, key: str, *, min: float | None = ..., max: float | None = ...) -> float: ...
@@ -169,9 +168,9 @@ class Node:
         n = self.opt(key)
         if n is None:
             if default is _MISSING:
-                return self.child(key).float(min=min, max=max)
+                return self.child(key).as_float(min=min, max=max)
             return default
-        return n.float(min=min, max=max)
+        return n.as_float(min=min, max=max)
 
     @overload
     def get_bool(self, key: str) -> bool: ...
@@ -181,9 +180,9 @@ class Node:
         n = self.opt(key)
         if n is None:
             if default is _MISSING:
-                return self.child(key).bool()
+                return self.child(key).as_bool()
             return default
-        return n.bool()
+        return n.as_bool()
 
     def __repr__(self) -> str:
         return f"Node({self.path!r} @ {self.file}:{self.line} = {self.plain()!r})"
