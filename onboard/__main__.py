@@ -1,0 +1,16 @@
+"""``python -m onboard``: the vehicle computer's command line."""
+
+from __future__ import annotations
+
+import sys
+
+from transit.cli import Subcommand, main
+
+COMMANDS: list[Subcommand] = [
+    # name, module with add_arguments()/run(), help. Add a line when a command exists.
+]
+
+
+if __name__ == "__main__":
+    sys.exit(main("python -m onboard", "rettid onboard unit: trip following, punctuality, passenger "
+                  "counting, frieze and publishing.", COMMANDS))
