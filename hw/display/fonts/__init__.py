@@ -1,0 +1,1 @@
+"""Openly licensed fonts shipped with rettid (DejaVu Sans, see LICENSE-DejaVu.txt)."""

@@ -1,0 +1,49 @@
+"""A sink that writes each frame to a PNG file (demo, snapshots, a web page that polls the file)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PIL import Image
+
+from hw.display.sink import Sink
+from transit.errors import DeviceError
+from transit.yamlconf import Node
+
+
+class PngSink(Sink):
+    """Writes ``path`` atomically (temp file + rename) so a reader never sees half a frame.
+
+    ``path`` may contain ``{n}`` for numbered frames. ``scale`` enlarges small panels with nearest
+    neighbour so the pixels stay visible when a person looks at the file.
+    """
+
+    def __init__(self, path: str | Path, scale: int = 1) -> None:
+        super().__init__()
+        self.path = str(path)
+        self.scale = max(1, int(scale))
+        self.written: list[Path] = []
+
+    @classmethod
+    def from_node(cls, node: Node) -> PngSink:
+        node.reject_unknown({"backend", "path", "scale", "width", "height"})
+        path = node.child("path").as_str()
+        base = Path(node.file).parent if node.file and not node.file.startswith("<") else Path(".")
+        p = Path(path)
+        return cls(p if p.is_absolute() else base / p, node.get_int("scale", 1, min=1, max=16))
+
+    def show(self, frame: Image.Image) -> None:
+        target = Path(self.path.replace("{n}", f"{self.frames_shown:06d}"))
+        img = self.dim(frame)
+        if self.scale > 1:
+            img = img.resize((img.width * self.scale, img.height * self.scale), Image.Resampling.NEAREST)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + ".tmp")
+            img.save(tmp, format="PNG")
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise DeviceError(f"cannot write display frame to {target}: {exc.strerror or exc}") from exc
+        self.written.append(target)
+        self.frames_shown += 1

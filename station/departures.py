@@ -1,0 +1,249 @@
+"""The departure list of a stop display: timetable departures merged with vehicle predictions.
+
+Pure: everything comes in as arguments (timetable departures, the latest predictions, the display's
+current time), so the same instant always gives the same rows, live, in replay and in tests.
+
+Rules (issue 8, DESIGN.md "Displays"):
+- rows are sorted by expected time; "Nu" under a minute (never "0 min"), "N min" up to a configurable
+  limit, the clock time (Europe/Copenhagen) beyond;
+- a prediction is used only while fresh: older than 90 s by its ``tst`` against the display's time (or
+  that far in the future: one of the clocks is wrong), or past its MQTT expiry, and the row falls back to
+  the timetable time, marked as timetable;
+- cancelled (or skipped at this stop) departures show "Aflyst" until their scheduled time;
+- "no data" when neither a usable timetable nor fresh predictions exist, "no departures" when the data
+  is fine but nothing is due.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from transit.timeutil import COPENHAGEN, ensure_utc
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER_S = 90.0  # GTFS-Realtime convention: realtime data older than 90 s is stale (DOMAIN.md)
+
+BoardState = Literal["ok", "no_departures", "no_data"]
+
+# GTFS-Realtime OccupancyStatus -> 0 (no data) .. 3 (full): the number of filled person icons.
+OCCUPANCY_LEVEL = {
+    "EMPTY": 1, "MANY_SEATS_AVAILABLE": 1, "FEW_SEATS_AVAILABLE": 2, "STANDING_ROOM_ONLY": 3,
+    "CRUSHED_STANDING_ROOM_ONLY": 3, "FULL": 3, "NOT_ACCEPTING_PASSENGERS": 3, "NOT_BOARDABLE": 3,
+}
+
+
+class PredictionLike(Protocol):
+    """The fields of ``transit.messages.StopPrediction`` this module reads (docs/architecture.md)."""
+
+    stop_id: str
+    trip_id: str
+    route: str
+    headsign: str
+    oday: str
+    veh: str
+    sched_arr: datetime | None
+    sched_dep: datetime | None
+    eta_arr: datetime | None
+    eta_dep: datetime | None
+    tst: datetime
+    status: str
+    platform: str | None
+    occu: str | None
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """One timetable departure at one of the display's stops (see :func:`scheduled_from_timetable`)."""
+
+    trip_id: str
+    service_day: date
+    route: str
+    headsign: str
+    stop_id: str
+    departure: datetime  # aware UTC
+    platform: str | None = None
+    is_last_stop: bool = False
+
+
+@dataclass(frozen=True)
+class BoardOptions:
+    minutes_limit: int = 15        # "N min" up to this many minutes, clock time beyond
+    max_rows: int = 20             # rows kept (layouts page through them)
+    horizon_s: float = 2 * 3600    # how far ahead departures are listed
+    stale_after_s: float = STALE_AFTER_S
+    show_terminating: bool = False  # trips ending here cannot be boarded
+
+
+@dataclass(frozen=True)
+class Row:
+    route: str
+    headsign: str
+    stop_id: str
+    trip_id: str
+    service_day: date | None
+    scheduled: datetime | None  # public timetable time (UTC)
+    expected: datetime          # what the row counts down to (UTC)
+    text: str                   # "Nu", "7 min", "08:12", "Aflyst"
+    realtime: bool              # expected comes from a fresh vehicle prediction
+    stale: bool                 # a prediction existed but is stale or expired: timetable shown instead
+    cancelled: bool
+    delay_s: int | None         # expected - scheduled when realtime
+    platform: str | None
+    occupancy: str | None       # GTFS-RT OccupancyStatus name when known
+    veh: str | None = None
+
+    @property
+    def occupancy_level(self) -> int:
+        return OCCUPANCY_LEVEL.get(self.occupancy or "", 0)
+
+
+@dataclass(frozen=True)
+class Board:
+    state: BoardState
+    now: datetime
+    rows: tuple[Row, ...]
+    realtime_rows: int
+    stale_predictions: int
+
+
+def countdown_text(expected: datetime, now: datetime, minutes_limit: int) -> str:
+    """"Nu" under a minute (also when a still-valid prediction is slightly past), "N min" (whole
+    minutes, rounded down) up to ``minutes_limit``, else the local clock time ``HH:MM``."""
+    secs = (expected - now).total_seconds()
+    if secs < 60:
+        return "Nu"
+    minutes = int(secs // 60)
+    if minutes <= minutes_limit:
+        return f"{minutes} min"
+    return expected.astimezone(COPENHAGEN).strftime("%H:%M")
+
+
+def is_fresh(p: PredictionLike, now: datetime, stale_after_s: float = STALE_AFTER_S,
+             expires_at: datetime | None = None) -> bool:
+    """A prediction counts only within ``stale_after_s`` of the display's time and before its expiry."""
+    if expires_at is not None and expires_at <= now:
+        return False
+    age = (now - ensure_utc(p.tst)).total_seconds()
+    return -stale_after_s <= age <= stale_after_s
+
+
+def build_board(scheduled: Iterable[Scheduled] | None, predictions: Iterable[PredictionLike],
+                now: datetime, options: BoardOptions = BoardOptions(),
+                expires: Mapping[Any, datetime] | None = None) -> Board:
+    """Merge timetable departures and predictions into the rows shown at ``now``.
+
+    ``scheduled`` is ``None`` when there is no usable timetable for the stop (feed missing or not
+    covering the day). ``expires`` maps a prediction to its MQTT expiry instant when the subscriber
+    knows it. Predictions are matched to departures by (trip, operating day, stop).
+    """
+    now = ensure_utc(now)
+    end = now + timedelta(seconds=options.horizon_s)
+    fresh: dict[tuple[str, str, str], PredictionLike] = {}
+    stale_keys: set[tuple[str, str, str]] = set()
+    for p in predictions:
+        key = (p.trip_id, p.oday, p.stop_id)
+        if not is_fresh(p, now, options.stale_after_s, (expires or {}).get(p)):
+            stale_keys.add(key)
+            continue
+        old = fresh.get(key)
+        if old is None or ensure_utc(p.tst) > ensure_utc(old.tst):
+            fresh[key] = p
+    stale_keys -= set(fresh)
+
+    rows: list[Row] = []
+    used: set[tuple[str, str, str]] = set()
+    for s in scheduled or ():
+        if s.is_last_stop and not options.show_terminating:
+            continue
+        key = (s.trip_id, s.service_day.isoformat(), s.stop_id)
+        match = fresh.get(key)
+        if match is not None:
+            used.add(key)
+            row = _row_from_prediction(match, now, options, s)
+        else:
+            row = _row_from_timetable(s, now, options, stale=key in stale_keys)
+        if row is not None and row.expected <= end:
+            rows.append(row)
+    for key, p in fresh.items():
+        if key in used:
+            continue  # already merged; remaining ones are trips outside the timetable window
+        row = _row_from_prediction(p, now, options, None)
+        if row is not None and row.expected <= end:
+            rows.append(row)
+
+    rows.sort(key=lambda r: (r.expected, r.route, r.headsign))
+    rows = rows[:options.max_rows]
+    if rows:
+        state: BoardState = "ok"
+    elif scheduled is None and not fresh:
+        state = "no_data"
+    else:
+        state = "no_departures"
+    return Board(state, now, tuple(rows), sum(1 for r in rows if r.realtime), len(stale_keys))
+
+
+def _row_from_timetable(s: Scheduled, now: datetime, o: BoardOptions, stale: bool) -> Row | None:
+    dep = ensure_utc(s.departure)
+    if dep < now:
+        return None  # without a live prediction we cannot know it is still there: no ghost departures
+    return Row(s.route, s.headsign, s.stop_id, s.trip_id, s.service_day, dep, dep,
+               countdown_text(dep, now, o.minutes_limit), realtime=False, stale=stale, cancelled=False,
+               delay_s=None, platform=s.platform, occupancy=None)
+
+
+def _row_from_prediction(p: PredictionLike, now: datetime, o: BoardOptions,
+                         s: Scheduled | None) -> Row | None:
+    sched = s.departure if s is not None else (p.sched_dep or p.sched_arr)
+    sched = ensure_utc(sched) if sched is not None else None
+    day = s.service_day if s is not None else _parse_day(p.oday)
+    platform = p.platform or (s.platform if s is not None else None)
+    headsign = p.headsign or (s.headsign if s is not None else "")
+    route = p.route or (s.route if s is not None else "")
+    if p.status in ("CANCELED", "SKIPPED"):
+        if sched is None or sched < now:
+            return None
+        return Row(route, headsign, p.stop_id, p.trip_id, day, sched, sched, "Aflyst", realtime=True,
+                   stale=False, cancelled=True, delay_s=None, platform=platform, occupancy=None, veh=p.veh)
+    eta = p.eta_dep or p.eta_arr
+    if eta is None:  # a prediction without a time says nothing about when: keep the timetable
+        row = _row_from_timetable(s, now, o, stale=False) if s is not None else None
+        return replace(row, veh=p.veh) if row is not None else None
+    eta = ensure_utc(eta)
+    delay = int(round((eta - sched).total_seconds())) if sched is not None else None
+    return Row(route, headsign, p.stop_id, p.trip_id, day, sched, eta,
+               countdown_text(eta, now, o.minutes_limit), realtime=True, stale=False, cancelled=False,
+               delay_s=delay, platform=platform, occupancy=p.occu if p.occu in OCCUPANCY_LEVEL else None,
+               veh=p.veh)
+
+
+def _parse_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def scheduled_from_timetable(departures: Iterable[Any], platforms: Mapping[str, str] | None = None
+                             ) -> list[Scheduled]:
+    """Adapt ``transit.timetable.Departure`` values (trip, route, service_day, stop_sequence, stop_id,
+    departure, headsign, is_last_stop) to :class:`Scheduled`.
+
+    ``trip`` and ``route`` may be objects (``trip_id``, ``short_name``) or plain ids; this adapter keeps
+    the display independent of the timetable's internal classes.
+    """
+    out = []
+    for d in departures:
+        trip = d.trip
+        trip_id = getattr(trip, "trip_id", trip)
+        route = d.route
+        route_name = getattr(route, "short_name", None) or getattr(route, "route_id", None) or str(route)
+        headsign = d.headsign or getattr(trip, "headsign", "") or ""
+        out.append(Scheduled(str(trip_id), d.service_day, str(route_name), str(headsign), str(d.stop_id),
+                             d.departure, (platforms or {}).get(str(d.stop_id)),
+                             bool(getattr(d, "is_last_stop", False))))
+    return out
