@@ -17,11 +17,16 @@ class DoorState:
 
 @dataclass(frozen=True, slots=True)
 class VehicleState:
-    """Snapshot after a decoded update. ``t`` is the CAN receive timestamp (UTC, aware)."""
+    """Snapshot after a decoded update. ``t`` is the CAN receive timestamp (UTC, aware).
+
+    Each field holds the latest value the bus sent (``None``: never sent, or sent as J1939 error /
+    not available).
+    """
 
     t: datetime
-    speed_mps: float | None = None  # CCVS1 wheel-based vehicle speed
+    speed_mps: float | None = None  # CCVS1 wheel-based vehicle speed (or TCO1, if so configured)
     odometer_m: float | None = None  # VDHR high-resolution total vehicle distance
     parking_brake: bool | None = None  # CCVS1
     doors: tuple[DoorState, ...] = ()
-    doors_any_open: bool | None = None  # DC1 position of doors (at least one open)
+    doors_any_open: bool | None = None  # DC1 position of doors (at least one open, or closing the last)
+    engine_rpm: float | None = None  # EEC1, only when the tracker is asked to follow it
