@@ -8,6 +8,7 @@ from transit.cli import Subcommand, main
 
 COMMANDS: list[Subcommand] = [
     # name, module with add_arguments()/run(), help. Add a line when a command exists.
+    Subcommand("feed-check", "transit.cmd_feed_check", "validate a GTFS feed and print a summary"),
 ]
 
 

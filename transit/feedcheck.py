@@ -132,6 +132,7 @@ class Table:
     def __init__(self, name: str, header: list[str], reader: Any, handle: TextIO) -> None:
         self.name = name
         self.columns = {c.strip(): i for i, c in enumerate(header)}
+        self.missing: frozenset[str] = frozenset()
         self._reader = reader
         self._handle = handle
 
@@ -176,12 +177,11 @@ def open_table(src: FeedSource, name: str, required: tuple[str, ...], log_: Prob
         handle.close()
         return None
     table = Table(name, header, reader, handle)
-    missing = [c for c in required if c not in table.columns]
-    for c in missing:
+    # A missing column makes the feed unusable, but the rows are still read so that every other
+    # problem in the file is reported too; rules on the missing column stay quiet.
+    table.missing = frozenset(c for c in required if c not in table.columns)
+    for c in sorted(table.missing, key=required.index):
         log_.add(name, 1, c, "required column is missing", fatal=True)
-    if missing:
-        handle.close()
-        return None
     return table
 
 

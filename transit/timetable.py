@@ -495,6 +495,10 @@ class _Loader:
     def __init__(self, src: FeedSource, plog: ProblemLog) -> None:
         self.src = src
         self.p = plog
+        self._cols: dict[str, int] = {}
+        self._missing: frozenset[str] = frozenset()
+        self.rejected_trips: set[str] = set()  # in trips.txt but refused (reported there)
+        self.rejected_stops: set[str] = set()  # in stops.txt but refused (reported there)
 
     def table(self, name: str) -> Iterable[tuple[int, list[str]]] | None:
         required = REQUIRED_FILES.get(name) or OPTIONAL_FILES[name]
@@ -502,7 +506,14 @@ class _Loader:
         if t is None:
             return None
         self._cols = t.columns
+        self._missing = t.missing
         return t.rows(self.p)
+
+    def add(self, file: str, line: int | None, column: str | None, message: str, *,
+            severity: str = "error") -> None:
+        """A row problem, unless it is about a column already reported missing from the header."""
+        if column not in self._missing:
+            self.p.add(file, line, column, message, severity=severity)
 
     def c(self, name: str) -> int:
         return self._cols.get(name, -1)
@@ -546,20 +557,20 @@ class _Loader:
             aid = _s(f, c_id)
             tzname = _s(f, c_tz)
             if aid in out:
-                self.p.add("agency.txt", line, "agency_id", f"duplicate agency_id '{aid}'")
+                self.add("agency.txt", line, "agency_id", f"duplicate agency_id '{aid}'")
                 continue
             try:
                 zone = ZoneInfo(tzname)
             except (ZoneInfoNotFoundError, ValueError):
-                self.p.add("agency.txt", line, "agency_timezone", f"unknown time zone '{tzname}'")
+                self.add("agency.txt", line, "agency_timezone", f"unknown time zone '{tzname}'")
                 continue
             if tz is None:
                 tz = zone
             elif str(zone) != str(tz):
-                self.p.add("agency.txt", line, "agency_timezone",
+                self.add("agency.txt", line, "agency_timezone",
                            f"time zone '{tzname}' differs from '{tz}' (GTFS requires one time zone)")
             if not _s(f, c_name):
-                self.p.add("agency.txt", line, "agency_name", "empty agency_name")
+                self.add("agency.txt", line, "agency_name", "empty agency_name")
             out[aid] = Agency(aid, _s(f, c_name), _s(f, c_url), tzname, _s(f, c_lang), _s(f, c_phone))
         if not out:
             self.p.add("agency.txt", None, None, "no usable agency (time zone unknown)", fatal=True)
@@ -578,15 +589,16 @@ class _Loader:
         for line, f in rows:
             sid = _s(f, c_id)
             if not sid:
-                self.p.add("stops.txt", line, "stop_id", "empty stop_id")
+                self.add("stops.txt", line, "stop_id", "empty stop_id")
                 continue
             if sid in out:
-                self.p.add("stops.txt", line, "stop_id", f"duplicate stop_id '{sid}'")
+                self.add("stops.txt", line, "stop_id", f"duplicate stop_id '{sid}'")
                 continue
             try:
                 ltype = parse_enum(_s(f, c_type), range(0, 5), 0)
             except ValueError as exc:
-                self.p.add("stops.txt", line, "location_type", str(exc))
+                self.add("stops.txt", line, "location_type", str(exc))
+                self.rejected_stops.add(sid)
                 continue
             lat: float | None = None
             lon: float | None = None
@@ -594,11 +606,12 @@ class _Loader:
                 try:
                     lat, lon = parse_coordinate(_s(f, c_lat), _s(f, c_lon))
                 except ValueError as exc:
-                    self.p.add("stops.txt", line, "stop_lat", f"stop {sid}: {exc}")
+                    self.add("stops.txt", line, "stop_lat", f"stop {sid}: {exc}")
+                    self.rejected_stops.add(sid)
                     continue
             name = _s(f, c_name)
             if not name and ltype <= 2:
-                self.p.add("stops.txt", line, "stop_name", f"stop {sid} has no name", severity=WARNING)
+                self.add("stops.txt", line, "stop_name", f"stop {sid} has no name", severity=WARNING)
             parent = _opt(f, c_parent)
             if parent:
                 parents.append((line, sid, parent))
@@ -606,7 +619,7 @@ class _Loader:
                                         _opt(f, c_code))
         for line, sid, parent in parents:
             if parent not in out:
-                self.p.add("stops.txt", line, "parent_station",
+                self.add("stops.txt", line, "parent_station",
                            f"stop {sid}: unknown parent_station '{parent}'")
                 s = out[sid]
                 out[sid] = Stop(s.stop_id, s.name, s.lat, s.lon, None, s.platform_code, s.location_type,
@@ -625,26 +638,26 @@ class _Loader:
         for line, f in rows:
             rid = _s(f, c_id)
             if not rid:
-                self.p.add("routes.txt", line, "route_id", "empty route_id")
+                self.add("routes.txt", line, "route_id", "empty route_id")
                 continue
             if rid in out:
-                self.p.add("routes.txt", line, "route_id", f"duplicate route_id '{rid}'")
+                self.add("routes.txt", line, "route_id", f"duplicate route_id '{rid}'")
                 continue
             aid = _opt(f, c_agency)
             if aid is not None and agencies and aid not in agencies:
-                self.p.add("routes.txt", line, "agency_id", f"route {rid}: unknown agency_id '{aid}'")
+                self.add("routes.txt", line, "agency_id", f"route {rid}: unknown agency_id '{aid}'")
             elif aid is None and len(agencies) > 1:
-                self.p.add("routes.txt", line, "agency_id",
+                self.add("routes.txt", line, "agency_id",
                            f"route {rid}: agency_id is required when the feed has several agencies")
             try:
                 rtype = int(_s(f, c_type))
             except ValueError:
-                self.p.add("routes.txt", line, "route_type",
+                self.add("routes.txt", line, "route_type",
                            f"route {rid}: route_type '{_s(f, c_type)}' is not a number")
                 continue
             short, long_ = _s(f, c_short), _s(f, c_long)
             if not short and not long_:
-                self.p.add("routes.txt", line, "route_short_name",
+                self.add("routes.txt", line, "route_short_name",
                            f"route {rid} has neither a short nor a long name")
             out[rid] = Route(rid, short, long_, rtype, aid, _s(f, c_color), _s(f, c_text))
         return out
@@ -667,30 +680,30 @@ class _Loader:
             for line, f in rows:
                 sid = _s(f, c_id)
                 if sid in services:
-                    self.p.add("calendar.txt", line, "service_id", f"duplicate service_id '{sid}'")
+                    self.add("calendar.txt", line, "service_id", f"duplicate service_id '{sid}'")
                     continue
                 days: list[bool] = []
                 ok = True
                 for name, ci in zip(names, c_days, strict=True):
                     v = _s(f, ci)
                     if v not in ("0", "1"):
-                        self.p.add("calendar.txt", line, name, f"expected 0 or 1, got '{v}'")
+                        self.add("calendar.txt", line, name, f"expected 0 or 1, got '{v}'")
                         ok = False
                     days.append(v == "1")
                 try:
                     start = parse_date(_s(f, c_start))
                 except ValueError as exc:
-                    self.p.add("calendar.txt", line, "start_date", str(exc))
+                    self.add("calendar.txt", line, "start_date", str(exc))
                     ok = False
                 try:
                     end = parse_date(_s(f, c_end))
                 except ValueError as exc:
-                    self.p.add("calendar.txt", line, "end_date", str(exc))
+                    self.add("calendar.txt", line, "end_date", str(exc))
                     ok = False
                 if not ok:
                     continue
                 if end < start:
-                    self.p.add("calendar.txt", line, "end_date", f"end_date {end} is before start_date {start}")
+                    self.add("calendar.txt", line, "end_date", f"end_date {end} is before start_date {start}")
                     continue
                 services[sid] = _Service((days[0], days[1], days[2], days[3], days[4], days[5], days[6]),
                                          start, end)
@@ -702,18 +715,18 @@ class _Loader:
                 try:
                     d = parse_date(_s(f, c_date))
                 except ValueError as exc:
-                    self.p.add("calendar_dates.txt", line, "date", str(exc))
+                    self.add("calendar_dates.txt", line, "date", str(exc))
                     continue
                 try:
                     kind = parse_enum(_s(f, c_type), (1, 2), -1)
                 except ValueError as exc:
-                    self.p.add("calendar_dates.txt", line, "exception_type", str(exc))
+                    self.add("calendar_dates.txt", line, "exception_type", str(exc))
                     continue
                 if kind == -1:
-                    self.p.add("calendar_dates.txt", line, "exception_type", "empty exception_type")
+                    self.add("calendar_dates.txt", line, "exception_type", "empty exception_type")
                     continue
                 if d in exceptions[sid]:
-                    self.p.add("calendar_dates.txt", line, "date",
+                    self.add("calendar_dates.txt", line, "date",
                                f"duplicate exception for service '{sid}' on {d}")
                     continue
                 exceptions[sid][d] = kind
@@ -731,20 +744,20 @@ class _Loader:
             try:
                 seq = int(_s(f, c_seq))
             except ValueError:
-                self.p.add("shapes.txt", line, "shape_pt_sequence",
+                self.add("shapes.txt", line, "shape_pt_sequence",
                            f"shape_pt_sequence '{_s(f, c_seq)}' is not a whole number")
                 continue
             try:
                 lat, lon = parse_coordinate(_s(f, c_lat), _s(f, c_lon))
             except ValueError as exc:
-                self.p.add("shapes.txt", line, "shape_pt_lat", f"shape {sid}: {exc}")
+                self.add("shapes.txt", line, "shape_pt_lat", f"shape {sid}: {exc}")
                 continue
             acc[sid].append((seq, lat, lon))
         out: dict[str, tuple[array[float], array[float]]] = {}
         for sid, pts in acc.items():
             pts.sort()
             if len({(a, b) for _, a, b in pts}) < 2:
-                self.p.add("shapes.txt", None, "shape_id", f"shape {sid} has fewer than two distinct points")
+                self.add("shapes.txt", None, "shape_id", f"shape {sid} has fewer than two distinct points")
                 continue
             out[sid] = (array("d", (p[1] for p in pts)), array("d", (p[2] for p in pts)))
         return out
@@ -764,32 +777,33 @@ class _Loader:
         for line, f in rows:
             tid = _s(f, c_id)
             if not tid:
-                self.p.add("trips.txt", line, "trip_id", "empty trip_id")
+                self.add("trips.txt", line, "trip_id", "empty trip_id")
                 continue
             if tid in out:
-                self.p.add("trips.txt", line, "trip_id", f"duplicate trip_id '{tid}'")
+                self.add("trips.txt", line, "trip_id", f"duplicate trip_id '{tid}'")
                 continue
             rid, sid = _s(f, c_route), _s(f, c_service)
             ok = True
             if rid not in routes:
-                self.p.add("trips.txt", line, "route_id", f"trip {tid}: unknown route_id '{rid}'")
+                self.add("trips.txt", line, "route_id", f"trip {tid}: unknown route_id '{rid}'")
                 ok = False
             if sid not in services and sid not in exceptions:
-                self.p.add("trips.txt", line, "service_id", f"trip {tid}: unknown service_id '{sid}'")
+                self.add("trips.txt", line, "service_id", f"trip {tid}: unknown service_id '{sid}'")
                 ok = False
             try:
                 direction: int | None = parse_enum(_s(f, c_dir), (0, 1), -1)
             except ValueError as exc:
-                self.p.add("trips.txt", line, "direction_id", str(exc))
+                self.add("trips.txt", line, "direction_id", str(exc))
                 direction = -1
             if direction == -1:
                 direction = None
             shape = _opt(f, c_shape)
             if shape is not None and shape not in shapes:
                 what = "unknown shape_id" if has_shapes else "shape_id but the feed has no shapes.txt:"
-                self.p.add("trips.txt", line, "shape_id", f"trip {tid}: {what} '{shape}'")
+                self.add("trips.txt", line, "shape_id", f"trip {tid}: {what} '{shape}'")
                 shape = None
             if not ok:
+                self.rejected_trips.add(tid)
                 continue
             out[sys.intern(tid)] = Trip(tid, rid, sys.intern(sid), _s(f, c_head), direction,
                                         _opt(f, c_block), shape, _s(f, c_short))
@@ -807,25 +821,35 @@ class _Loader:
         Row = tuple[int, str, int | None, int | None, int, int, int, float | None, str, int]
         acc: dict[str, list[Row]] = defaultdict(list)
         unknown_trips: set[str] = set()
-        p = self.p
+        refused_seen: set[str] = set()
+        p = self
         for line, f in rows:
             tid = _s(f, c_trip)
             if tid not in trips:
-                # A trip already reported in trips.txt (bad route/service) is not repeated per row.
-                if tid not in unknown_trips:
+                # A trip refused in trips.txt (bad route/service) was reported there; an unknown trip
+                # is reported once, not once per row.
+                if tid not in unknown_trips and tid not in self.rejected_trips:
                     p.add("stop_times.txt", line, "trip_id", f"unknown trip_id '{tid}'")
                     unknown_trips.add(tid)
                 continue
             sid = _s(f, c_stop)
             if sid not in stops:
-                p.add("stop_times.txt", line, "stop_id", f"trip {tid}: unknown stop_id '{sid}'")
+                if sid in self.rejected_stops:
+                    if sid not in refused_seen:  # once per stop: the cause is in stops.txt
+                        refused_seen.add(sid)
+                        p.add("stop_times.txt", line, "stop_id",
+                              f"trip {tid}: stop_id '{sid}' was refused in stops.txt (see there); "
+                              "its stop times are left out")
+                else:
+                    p.add("stop_times.txt", line, "stop_id", f"trip {tid}: unknown stop_id '{sid}'")
                 continue
             if stops[sid].location_type not in (0, 4):
                 p.add("stop_times.txt", line, "stop_id",
                       f"trip {tid}: stop_id '{sid}' is a station/entrance/node, not a stop or platform")
                 continue
             try:
-                seq = int(_s(f, c_seq))
+                # Without the column the file order stands in, so the other rules still run.
+                seq = int(_s(f, c_seq)) if c_seq >= 0 else line
                 if seq < 0:
                     raise ValueError
             except ValueError:
@@ -877,7 +901,7 @@ class _Loader:
                                                    float | None, str, int]],
                     stops: dict[str, Stop]) -> _TripTimes | None:
         rws.sort(key=lambda r: r[0])
-        p = self.p
+        p = self
         for ra, rb in zip(rws, rws[1:], strict=False):
             if ra[0] == rb[0]:
                 p.add("stop_times.txt", rb[9], "stop_sequence",
@@ -958,7 +982,7 @@ class _Loader:
         info: FeedInfo | None = None
         for line, f in rows:
             if info is not None:
-                self.p.add("feed_info.txt", line, None, "feed_info.txt has more than one record",
+                self.add("feed_info.txt", line, None, "feed_info.txt has more than one record",
                            severity=WARNING)
                 break
             dates: list[date | None] = []
@@ -967,7 +991,7 @@ class _Loader:
                 try:
                     dates.append(parse_date(v) if v else None)
                 except ValueError as exc:
-                    self.p.add("feed_info.txt", line, col, str(exc))
+                    self.add("feed_info.txt", line, col, str(exc))
                     dates.append(None)
             info = FeedInfo(_s(f, c("feed_publisher_name")), _s(f, c("feed_publisher_url")),
                             _s(f, c("feed_lang")), dates[0], dates[1], _s(f, c("feed_version")),
