@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import IntEnum
 
 
@@ -39,3 +39,17 @@ class Fix:
     @property
     def has_position(self) -> bool:
         return self.mode >= FixMode.FIX_2D and self.lat is not None and self.lon is not None
+
+    def to_tpv(self) -> dict[str, object]:
+        """The fix with gpsd's TPV field names (``time`` ISO UTC ms, ``altMSL``, speed m/s, ...);
+        fields the receiver did not report are left out, as gpsd does."""
+        u = self.time.astimezone(UTC)
+        d: dict[str, object] = {
+            "time": u.strftime("%Y-%m-%dT%H:%M:%S.") + f"{u.microsecond // 1000:03d}Z",
+            "mode": int(self.mode),
+        }
+        for key, value in (("lat", self.lat), ("lon", self.lon), ("altMSL", self.alt_msl),
+                           ("speed", self.speed), ("track", self.track), ("eph", self.eph)):
+            if value is not None:
+                d[key] = value
+        return d

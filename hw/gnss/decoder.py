@@ -1,0 +1,448 @@
+"""NMEA 0183 decoding and per-epoch fix assembly (pure: no clock, no I/O).
+
+Hand-written rather than pynmea2 because
+- speed: this runs on one Raspberry Pi core next to everything else; we split each sentence once and
+  convert only the fields a :class:`~hw.gnss.fix.Fix` needs, with no regex and no per-sentence objects
+  (``python -m bench nmea_ratio_vs_pynmea2`` measures the gain);
+- GPS week rollover: dates before a configurable "not before" day are moved forward by 1024 weeks,
+  as gpsd does; pynmea2 returns the receiver's date as is;
+- our fix model: pynmea2 parses single sentences, we need epochs assembled across GGA/RMC/GSA/... with
+  fix mode, quality and counters, and must never raise on bad input.
+
+Epochs. Every sentence that carries a UTC time of day (GGA, RMC, GNS, GLL, GST, ZDA) belongs to the epoch
+with that time; sentences without one (VTG, GSA) belong to the epoch that is open. An epoch ends
+1. when a sentence with a *different* time arrives (always works, but the fix is one cycle late), or
+2. at the learned end of cycle: when two consecutive epochs ended with the same sentence (address and
+   its repeat index, e.g. the 4th ``GNGSA`` in a row), that sentence ends the next epochs at once, so
+   the fix is emitted without waiting for the next cycle (gpsd learns its cycle end the same way).
+   A timed sentence arriving for an epoch already emitted is counted as ``late`` and the learning
+   starts over; a cycle ended by a time change instead of the learned sentence also restarts it.
+:meth:`FixAssembler.flush` emits the open epoch at the end of the input.
+
+Dates come from RMC/ZDA; epochs without one use the last date seen (advanced a day when the time of day
+wraps past midnight). Epochs before any date is known cannot be placed in time and are counted
+(``epochs_without_date``), not emitted: records must never be stamped with the wall clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, timedelta
+from functools import reduce
+from operator import xor
+
+from hw.gnss.fix import Fix, FixMode
+from hw.gnss.ratelimit import RateLimitedLog
+
+log = logging.getLogger(__name__)
+
+KNOTS_TO_MPS = 1852.0 / 3600.0
+KMH_TO_MPS = 1.0 / 3.6
+# The start of GPS week 2048 (the last 10-bit week-number rollover). A receiver with the rollover bug
+# reports dates 1024 weeks too early, i.e. before this day; no current date can be earlier.
+DEFAULT_NOT_BEFORE = date(2019, 4, 7)
+ROLLOVER = timedelta(weeks=1024)
+KNOWN_TALKERS = frozenset({"GP", "GN", "GL", "GA", "GB", "BD", "GQ"})
+# Standard sentences we recognise but do not need for a fix (satellites in view, text, ...).
+IGNORED_TYPES = frozenset({"GSV", "GBS", "TXT", "GRS", "DTM", "HDT", "THS", "RLM", "VLW", "ALM"})
+# GNS mode characters → GGA-style quality (NMEA 4.10 table).
+_GNS_QUALITY = {"A": 1, "D": 2, "P": 3, "R": 4, "F": 5, "E": 6, "M": 7, "S": 8}
+_DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class NmeaConfig:
+    """How strict the decoder is. ``not_before``: dates earlier than this get +1024 weeks."""
+
+    require_checksum: bool = True
+    not_before: date = DEFAULT_NOT_BEFORE
+    max_line: int = 256  # bytes; NMEA allows 82, proprietary sentences run longer
+    log_interval_s: float = 60.0
+
+
+@dataclass(slots=True)
+class NmeaStats:
+    """Counters of everything the decoder saw; nothing is dropped without being counted here."""
+
+    good: int = 0  # valid sentences (checksum OK), decoded or recognised
+    checksum_errors: int = 0
+    no_checksum: int = 0  # rejected because the checksum was missing (require_checksum)
+    garbage_bytes: int = 0  # bytes outside any sentence (noise, boot banners, "$$" doubles)
+    unknown: int = 0  # valid sentences of types we do not know (incl. proprietary $P...)
+    ignored: int = 0  # standard sentences we know but do not need (GSV, TXT, ...)
+    other_talkers: int = 0  # decoded sentences from talkers outside KNOWN_TALKERS
+    malformed: int = 0  # checksum OK but fields unusable (bad time, short sentence, ...)
+    too_long: int = 0  # lines longer than max_line (dropped)
+    late: int = 0  # timed sentences for an epoch already emitted
+    rollover_fixed: int = 0  # dates moved forward by 1024 weeks
+    epochs_without_date: int = 0  # epochs before any date was known (not emitted)
+    fixes: int = 0  # epochs emitted
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class _Epoch:
+    """Mutable accumulator for one receiver cycle."""
+
+    __slots__ = ("tod", "date", "lat", "lon", "pos_rank", "alt", "speed", "speed_rank", "track",
+                 "gsa_mode", "quality", "hdop", "sats", "gsa_sats", "eph", "n", "last_addr", "run")
+
+    def __init__(self) -> None:
+        self.tod: int | None = None  # time of day, ms
+        self.date: date | None = None
+        self.lat: float | None = None
+        self.lon: float | None = None
+        self.pos_rank = 0
+        self.alt: float | None = None
+        self.speed: float | None = None
+        self.speed_rank = 0
+        self.track: float | None = None
+        self.gsa_mode = 0
+        self.quality = 0
+        self.hdop: float | None = None
+        self.sats: int | None = None
+        self.gsa_sats = 0
+        self.eph: float | None = None
+        self.n = 0
+        self.last_addr = ""
+        self.run = 0
+
+
+def _tod_ms(s: str) -> int:
+    """``hhmmss[.sss]`` → milliseconds of the day; ValueError when malformed."""
+    if len(s) < 6 or not s[:6].isdigit():
+        raise ValueError(f"bad time '{s}'")
+    h = int(s[0:2])
+    m = int(s[2:4])
+    sec = float(s[4:])
+    if h > 23 or m > 59 or sec >= 61.0:
+        raise ValueError(f"bad time '{s}'")
+    return (h * 3600 + m * 60) * 1000 + round(sec * 1000.0)
+
+
+def _coord(v: str, hemi: str, neg: str, limit: float) -> float:
+    """``dddmm.mmmm`` plus hemisphere → signed degrees; ValueError when malformed."""
+    dot = v.find(".")
+    if dot < 0:
+        dot = len(v)
+    if dot < 3:
+        raise ValueError(f"bad coordinate '{v}'")
+    minutes = float(v[dot - 2:])
+    deg = int(v[:dot - 2]) + minutes / 60.0
+    if not (0.0 <= minutes < 60.0) or deg > limit or hemi not in ("N", "S", "E", "W"):
+        raise ValueError(f"bad coordinate '{v}{hemi}'")
+    return -deg if hemi == neg else deg
+
+
+class FixAssembler:
+    """Decode NMEA sentences and assemble them into one :class:`Fix` per receiver epoch.
+
+    Pure: ``feed`` takes one line (``str`` or ``bytes``, with or without CR/LF) and returns the fixes it
+    completed. Never raises on bad input; problems go to :attr:`stats` and a rate-limited log.
+    """
+
+    def __init__(self, config: NmeaConfig | None = None, stats: NmeaStats | None = None,
+                 warn: RateLimitedLog | None = None) -> None:
+        self.config = config or NmeaConfig()
+        self.stats = stats if stats is not None else NmeaStats()
+        self.warn = warn or RateLimitedLog(log, self.config.log_interval_s)
+        self._ep = _Epoch()
+        self._date: date | None = None  # last known date (carried to epochs without RMC/ZDA)
+        self._day0: datetime | None = None  # midnight UTC of _date
+        self._prev_tod: int | None = None  # time of day of the last closed epoch
+        self._emitted_tod: int | None = None  # epoch closed early at the learned cycle end
+        self._cycle_end: tuple[str, int] | None = None
+        self._candidate: tuple[str, int] | None = None
+        self._tod_cache = ("", 0)
+        self._require = self.config.require_checksum
+        self._not_before = self.config.not_before
+        self._handlers = {
+            "GGA": self._gga, "RMC": self._rmc, "GNS": self._gns, "VTG": self._vtg,
+            "GSA": self._gsa, "GST": self._gst, "ZDA": self._zda, "GLL": self._gll,
+        }
+
+    # -- input ----------------------------------------------------------------------------------
+    def feed(self, sentence: str | bytes) -> list[Fix]:
+        """Decode one line; return the fixes of the epochs it completed (usually none or one)."""
+        line = sentence.encode("latin-1", "replace") if isinstance(sentence, str) else sentence
+        out: list[Fix] = []
+        self.decode_line(line.strip(), out)
+        return out
+
+    def flush(self) -> list[Fix]:
+        """End of input: emit the open epoch, if it has a time."""
+        out: list[Fix] = []
+        self._close(out, None)
+        return out
+
+    def decode_line(self, line: bytes, out: list[Fix]) -> None:
+        """Decode one stripped line into ``out``: it may hold noise, ``$$`` and several (possibly
+        truncated) sentences. Used by :class:`~hw.gnss.stream.NmeaStream`, which does the framing."""
+        if not line:
+            return
+        st = self.stats
+        parts = line.split(b"$")
+        if parts[0]:
+            st.garbage_bytes += len(parts[0])
+            self.warn.warn("garbage", "NMEA: %d noise byte(s) outside sentences: %r",
+                            len(parts[0]), parts[0][:40])
+        for seg in parts[1:]:
+            if not seg:
+                st.garbage_bytes += 1  # a doubled "$"
+                continue
+            self._segment(seg, out)
+
+    def _segment(self, seg: bytes, out: list[Fix]) -> None:
+        """``seg`` is everything after one ``$``: body, then ``*HH`` when the sender added it."""
+        st = self.stats
+        star = seg.rfind(b"*")
+        if star >= 0:
+            body = seg[:star]
+            hh = seg[star + 1:star + 3]
+            try:
+                ok = len(hh) == 2 and int(hh, 16) == reduce(xor, body, 0)
+            except ValueError:
+                ok = False
+            if not ok:
+                st.checksum_errors += 1
+                self.warn.warn("checksum", "NMEA: checksum error in %r", seg[:90])
+                return
+            if len(seg) > star + 3 and seg[star + 3:].strip():
+                st.garbage_bytes += len(seg) - star - 3
+        elif self._require:
+            st.no_checksum += 1
+            self.warn.warn("no_checksum", "NMEA: sentence without checksum rejected: %r", seg[:90])
+            return
+        else:
+            body = seg
+        text = body.decode("latin-1")
+        f = text.split(",")
+        addr = f[0]
+        if addr[:1] == "P" or len(addr) != 5:
+            st.good += 1
+            st.unknown += 1
+            return
+        handler = self._handlers.get(addr[2:])
+        st.good += 1
+        if handler is None:
+            if addr[2:] in IGNORED_TYPES:
+                st.ignored += 1
+            else:
+                st.unknown += 1
+            return
+        if addr[:2] not in KNOWN_TALKERS:
+            st.other_talkers += 1
+        try:
+            handler(f, out)
+        except (ValueError, IndexError) as exc:
+            st.malformed += 1
+            self.warn.warn("malformed", "NMEA: malformed %s: %s", addr, exc)
+            return
+        ep = self._ep
+        ep.n += 1
+        if addr == ep.last_addr:
+            ep.run += 1
+        else:
+            ep.last_addr = addr
+            ep.run = 0
+        if self._cycle_end is not None and self._cycle_end[0] == addr and self._cycle_end[1] == ep.run:
+            self._close(out, None, early=True)
+
+    # -- epochs ---------------------------------------------------------------------------------
+    def _at(self, tstr: str, out: list[Fix]) -> _Epoch | None:
+        """The epoch a sentence with time ``tstr`` belongs to (closing the open one if it differs);
+        None when the sentence must not be applied (no time, or late for an emitted epoch)."""
+        if not tstr:
+            return None  # e.g. "$GPRMC,,V,,,..." while the receiver has no time yet: nothing to place
+        if tstr == self._tod_cache[0]:
+            tod = self._tod_cache[1]
+        else:
+            tod = _tod_ms(tstr)
+            self._tod_cache = (tstr, tod)
+        ep = self._ep
+        if ep.tod == tod:
+            return ep
+        if ep.tod is None:
+            if tod == self._emitted_tod:
+                self.stats.late += 1
+                self.warn.warn("late", "NMEA: sentence for an epoch already emitted; relearning cycle end")
+                self._cycle_end = self._candidate = None
+                return None
+            ep.tod = tod
+            return ep
+        self._close(out, tod)
+        return self._ep
+
+    def _close(self, out: list[Fix], next_tod: int | None, early: bool = False) -> None:
+        """Emit the open epoch and start the next one (with time ``next_tod`` when known)."""
+        ep = self._ep
+        key = (ep.last_addr, ep.run)
+        if not early and ep.n:
+            # Learn the end of cycle from epochs ended by a time change.
+            if self._cycle_end is not None:
+                self._cycle_end = None
+            elif key == self._candidate:
+                self._cycle_end = key
+            self._candidate = key
+        new = _Epoch()
+        new.tod = next_tod
+        self._ep = new
+        self._emitted_tod = ep.tod if early else None
+        if ep.tod is None:
+            return  # only at flush: timeless sentences after the last epoch (already counted as good)
+        fix = self._fix(ep)
+        if fix is not None:
+            out.append(fix)
+
+    def _fix(self, ep: _Epoch) -> Fix | None:
+        assert ep.tod is not None
+        tod = ep.tod
+        if ep.date is not None:
+            if ep.date != self._date:
+                self._date = ep.date
+                self._day0 = datetime(ep.date.year, ep.date.month, ep.date.day, tzinfo=UTC)
+        elif self._day0 is not None and self._prev_tod is not None and tod < self._prev_tod - _DAY_MS // 2:
+            self._day0 += timedelta(days=1)  # time of day wrapped past midnight without a new date
+            self._date = self._day0.date()
+        self._prev_tod = tod
+        if self._day0 is None:
+            self.stats.epochs_without_date += 1
+            return None
+        lat = ep.lat
+        if lat is None:
+            mode = FixMode.NO_FIX
+        elif ep.gsa_mode >= 2:
+            mode = FixMode(ep.gsa_mode)
+        else:
+            mode = FixMode.FIX_3D if ep.alt is not None else FixMode.FIX_2D
+        sats = ep.sats if ep.sats is not None else (ep.gsa_sats or None)
+        self.stats.fixes += 1
+        return Fix(time=self._day0 + timedelta(milliseconds=tod), lat=lat, lon=ep.lon, alt_msl=ep.alt,
+                   speed=ep.speed, track=ep.track, mode=mode, quality=ep.quality, hdop=ep.hdop,
+                   sats_used=sats, eph=ep.eph, sentences=ep.n)
+
+    def _set_date(self, ep: _Epoch, d: date) -> None:
+        if d < self._not_before:
+            d += ROLLOVER
+            self.stats.rollover_fixed += 1
+            self.warn.warn("rollover", "NMEA: date before %s moved forward 1024 weeks to %s (GPS week "
+                            "rollover)", self._not_before, d)
+        ep.date = d
+
+    # -- sentences (f = fields, f[0] = address) -------------------------------------------------
+    def _gga(self, f: list[str], out: list[Fix]) -> None:
+        # GGA,time,lat,N,lon,E,quality,numSV,HDOP,alt,M,sep,M,diffAge,diffStation
+        ep = self._at(f[1], out)
+        if ep is None:
+            return
+        q = int(f[6]) if f[6] else 0
+        ep.quality = q
+        if f[7]:
+            ep.sats = int(f[7])
+        if f[8]:
+            ep.hdop = float(f[8])
+        if q > 0 and f[2] and f[4]:
+            ep.lat = _coord(f[2], f[3], "S", 90.0)
+            ep.lon = _coord(f[4], f[5], "W", 180.0)
+            ep.pos_rank = 3
+            if f[9]:
+                ep.alt = float(f[9])
+
+    def _gns(self, f: list[str], out: list[Fix]) -> None:
+        # GNS,time,lat,N,lon,E,modes,numSV,HDOP,alt,sep,diffAge,diffStation[,navStatus]
+        ep = self._at(f[1], out)
+        if ep is None:
+            return
+        modes = f[6]
+        q = 0
+        for c in modes:
+            q = _GNS_QUALITY.get(c, 0)
+            if q:
+                break
+        if f[7]:
+            ep.sats = int(f[7])
+        if f[8]:
+            ep.hdop = float(f[8])
+        if q and f[2] and f[4] and ep.pos_rank <= 3:
+            if not ep.quality:
+                ep.quality = q
+            ep.lat = _coord(f[2], f[3], "S", 90.0)
+            ep.lon = _coord(f[4], f[5], "W", 180.0)
+            ep.pos_rank = 3
+            if f[9]:
+                ep.alt = float(f[9])
+
+    def _rmc(self, f: list[str], out: list[Fix]) -> None:
+        # RMC,time,status,lat,N,lon,E,speed kn,track,ddmmyy,magvar,E[,mode[,navStatus]]
+        ep = self._at(f[1], out)
+        if ep is None:
+            return
+        d = f[9]
+        if len(d) == 6 and d.isdigit():
+            yy = int(d[4:6])
+            self._set_date(ep, date(1900 + yy if yy >= 80 else 2000 + yy, int(d[2:4]), int(d[0:2])))
+        valid = f[2] == "A" and (len(f) < 13 or f[12] != "N")
+        if not valid:
+            return
+        if f[3] and f[5] and ep.pos_rank <= 2:
+            ep.lat = _coord(f[3], f[4], "S", 90.0)
+            ep.lon = _coord(f[5], f[6], "W", 180.0)
+            ep.pos_rank = 2
+        if f[7]:
+            ep.speed = float(f[7]) * KNOTS_TO_MPS
+            ep.speed_rank = 2
+        if f[8]:
+            ep.track = float(f[8])
+
+    def _gll(self, f: list[str], out: list[Fix]) -> None:
+        # GLL,lat,N,lon,E,time,status[,mode]
+        ep = self._at(f[5], out)
+        if ep is None:
+            return
+        if f[6] != "A" or (len(f) > 7 and f[7] == "N"):
+            return
+        if f[1] and f[3] and ep.pos_rank <= 1:
+            ep.lat = _coord(f[1], f[2], "S", 90.0)
+            ep.lon = _coord(f[3], f[4], "W", 180.0)
+            ep.pos_rank = 1
+
+    def _zda(self, f: list[str], out: list[Fix]) -> None:
+        # ZDA,time,dd,mm,yyyy,tzh,tzm
+        ep = self._at(f[1], out)
+        if ep is None or not (f[2] and f[3] and f[4]):
+            return
+        self._set_date(ep, date(int(f[4]), int(f[3]), int(f[2])))
+
+    def _gst(self, f: list[str], out: list[Fix]) -> None:
+        # GST,time,rms,major,minor,orient,sigmaLat,sigmaLon,sigmaAlt
+        ep = self._at(f[1], out)
+        if ep is None or not (f[6] and f[7]):
+            return
+        ep.eph = (float(f[6]) ** 2 + float(f[7]) ** 2) ** 0.5
+
+    def _vtg(self, f: list[str], out: list[Fix]) -> None:
+        # VTG,trackT,T,trackM,M,speed kn,N,speed km/h,K[,mode]
+        ep = self._ep
+        if len(f) > 9 and f[9] == "N":
+            return
+        if ep.speed_rank < 2:
+            if f[5]:
+                ep.speed = float(f[5]) * KNOTS_TO_MPS
+                ep.speed_rank = 1
+            elif f[7]:
+                ep.speed = float(f[7]) * KMH_TO_MPS
+                ep.speed_rank = 1
+        if f[1] and ep.track is None:
+            ep.track = float(f[1])
+
+    def _gsa(self, f: list[str], out: list[Fix]) -> None:
+        # GSA,sel,mode,sv1..sv12,PDOP,HDOP,VDOP[,systemId]
+        ep = self._ep
+        m = int(f[2]) if f[2] else 0
+        if m > ep.gsa_mode:
+            ep.gsa_mode = m
+        ep.gsa_sats += sum(1 for s in f[3:15] if s)
+        if f[16] and ep.hdop is None:
+            ep.hdop = float(f[16])

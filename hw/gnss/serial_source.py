@@ -1,0 +1,119 @@
+"""Serial GNSS source via pyserial URLs: a device (``/dev/ttyACM0``), a pty path, ``loop://``,
+``socket://host:port``. USB receivers vanish and come back; we reconnect with exponential backoff and
+keep the decoder state (a partial line is dropped, counted as garbage by the stream on the next LF).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import serial  # pyserial: imported only when this backend is chosen
+
+from hw.gnss.config import GnssConfig
+from hw.gnss.fix import Fix
+from hw.gnss.ratelimit import RateLimitedLog
+from hw.gnss.source import Backoff, GnssSource
+from hw.gnss.stream import NmeaStream
+from transit.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+class SerialSource(GnssSource):
+    """NMEA from a serial port or pyserial URL, decoded into fixes."""
+
+    def __init__(self, config: GnssConfig) -> None:
+        self.config = config
+        self.stream = NmeaStream(config.nmea)
+        self._port: serial.Serial | None = None
+        self._backoff = Backoff(config.reconnect_min_s, config.reconnect_max_s)
+        self._warn = RateLimitedLog(log, config.nmea.log_interval_s)
+        self._closed = False
+        self.bytes_read = 0
+        self.connects = 0
+        self.disconnects = 0
+        self.open_failures = 0
+        self._connect()
+
+    @property
+    def port(self) -> serial.Serial | None:
+        """The open pyserial port (None while disconnected); e.g. to write to ``loop://``."""
+        return self._port
+
+    def _connect(self) -> bool:
+        try:
+            port = serial.serial_for_url(self.config.url, baudrate=self.config.baudrate, timeout=0)
+        except ValueError as exc:  # unknown URL scheme or bad parameter: a configuration error
+            raise ConfigError(f"gnss.url '{self.config.url}': {exc}") from exc
+        except (serial.SerialException, OSError) as exc:
+            self.open_failures += 1
+            delay = self._backoff.failed()
+            self._warn.warn("open", "GNSS: cannot open %s (%s); retrying in %.1f s", self.config.url, exc,
+                            delay)
+            return False
+        self._port = port
+        self.connects += 1
+        if self.connects > 1:
+            log.info("GNSS: reconnected to %s", self.config.url)
+        return True
+
+    def _drop(self, exc: BaseException) -> None:
+        self.disconnects += 1
+        delay = self._backoff.failed()
+        self._warn.warn("disconnect", "GNSS: %s disconnected (%s); reconnecting in %.1f s", self.config.url,
+                        exc, delay)
+        port, self._port = self._port, None
+        if port is not None:
+            try:
+                port.close()
+            except (serial.SerialException, OSError):
+                pass
+
+    def read(self, timeout: float | None = None) -> list[Fix]:
+        out: list[Fix] = []
+        if self._closed:
+            return out
+        deadline = time.monotonic() + (timeout or 0.0)
+        while True:
+            remaining = deadline - time.monotonic()
+            if self._port is None:
+                if not self._backoff.ready():
+                    wait = min(self._backoff.wait_s(), remaining)
+                    if wait > 0:
+                        time.sleep(wait)
+                    if time.monotonic() >= deadline:
+                        return out
+                    continue
+                if not self._connect():
+                    continue
+            port = self._port
+            assert port is not None
+            try:
+                port.timeout = max(0.0, remaining)
+                data = port.read(1)  # blocks until the first byte or the deadline
+                if data:
+                    waiting = port.in_waiting
+                    if waiting:
+                        data += port.read(min(waiting, self.config.read_chunk))
+            except (serial.SerialException, OSError) as exc:
+                self._drop(exc)
+                continue
+            if data:
+                self._backoff.succeeded()
+                self.bytes_read += len(data)
+                out.extend(self.stream.feed(data))
+            if out or time.monotonic() >= deadline:
+                return out
+
+    def close(self) -> None:
+        self._closed = True
+        port, self._port = self._port, None
+        if port is not None:
+            port.close()
+
+    def stats(self) -> dict[str, int]:
+        d = self.stream.stats.as_dict()
+        d.update(bytes_read=self.bytes_read, connects=self.connects, disconnects=self.disconnects,
+                 open_failures=self.open_failures)
+        return d
