@@ -1,0 +1,166 @@
+"""Fixtures for MQTT tests: a real Mosquitto on a free 127.0.0.1 port with a generated config, the test CA
+from scripts/make-test-ca.sh, and a collecting subscriber that plays the central consumer."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from tests.conftest import REPO, free_port, require_binary
+
+ACL_FILE = REPO / "systemd" / "mosquitto" / "aclfile"
+
+
+class Mosquitto:
+    """A mosquitto process we own: start, stop (SIGTERM, so persistence is saved), start again on the
+    same port."""
+
+    def __init__(self, workdir: Path, *, tls_dir: Path | None = None, acl_file: Path | None = None) -> None:
+        self.binary = require_binary("mosquitto")
+        self.workdir = workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.tls_dir = tls_dir
+        self.conf = workdir / "mosquitto.conf"
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            "persistence true",
+            f"persistence_location {workdir}/",
+            "max_queued_messages 1000000",
+            "max_inflight_messages 100",
+            "message_size_limit 65536",
+            f"log_dest file {workdir}/mosquitto.log",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+        ]
+        if tls_dir is not None:
+            lines += [f"cafile {tls_dir}/ca.crt", f"certfile {tls_dir}/broker.crt",
+                      f"keyfile {tls_dir}/broker.key", "require_certificate true",
+                      "use_identity_as_username true", "allow_anonymous false"]
+        else:
+            lines.append("allow_anonymous true")
+        if acl_file is not None:
+            lines.append(f"acl_file {acl_file}")
+        self.conf.write_text("\n".join(lines) + "\n")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"{'mqtts' if self.tls_dir else 'mqtt'}://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        assert self.proc is None
+        self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mosquitto exited: {(self.workdir / 'mosquitto.log').read_text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start listening")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    b = Mosquitto(tmp_path / "broker")
+    b.start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    require_binary("openssl")
+    out = tmp_path_factory.mktemp("ca")
+    subprocess.run(["bash", str(REPO / "scripts" / "make-test-ca.sh"), str(out)], check=True,
+                   stdout=subprocess.DEVNULL)
+    return out
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path, test_ca: Path) -> Iterator[Mosquitto]:
+    b = Mosquitto(tmp_path / "tlsbroker", tls_dir=test_ca, acl_file=ACL_FILE)
+    b.start()
+    yield b
+    b.stop()
+
+
+class Collector:
+    """The central consumer: persistent session (clean_start False), QoS 1, keeps every message."""
+
+    def __init__(self, port: int, topic: str, *, client_id: str = "collector",
+                 tls: tuple[Path, Path, Path] | None = None) -> None:
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self.lock = threading.Lock()
+        self.subscribed = threading.Event()
+        self.topic = topic
+        c = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
+                        protocol=mqtt.MQTTv5)
+        if tls:
+            c.tls_set(ca_certs=str(tls[0]), certfile=str(tls[1]), keyfile=str(tls[2]))
+        c.on_connect = self._on_connect
+        c.on_message = self._on_message
+        c.on_subscribe = lambda *a: self.subscribed.set()
+        c.reconnect_delay_set(0.05, 0.5)
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 3600
+        c.connect("127.0.0.1", port, keepalive=10, clean_start=False, properties=props)
+        self.client = c
+        c.loop_start()
+        assert self.subscribed.wait(10), "collector did not subscribe"
+
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
+        client.subscribe(self.topic, qos=1)
+
+    def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
+        with self.lock:
+            self.messages.append((msg.topic, bytes(msg.payload), bool(msg.retain)))
+
+    def payloads(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [json.loads(p) for _, p, _ in self.messages if p]
+
+    def ids(self) -> list[str]:
+        return [p["id"] for p in self.payloads() if "id" in p]
+
+    def wait_for_ids(self, expected: set[str], timeout_s: float) -> set[str]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            missing = expected - set(self.ids())
+            if not missing:
+                return missing
+            time.sleep(0.1)
+        return expected - set(self.ids())
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
