@@ -31,6 +31,8 @@ KNOWN_MESSAGES: frozenset[str] = VEHICLE_MESSAGES | {"TCO1", "EEC1"}
 # SocketCAN error classes (linux/can/error.h), found in an error frame's identifier.
 CAN_ERR_BUSOFF = 0x40
 CAN_ERR_RESTARTED = 0x100
+COUNTERS = ("frames", "decoded", "unknown_pgn", "standard_id", "remote", "other_source", "error_frames",
+            "bus_off", "bus_restarted", "bad_frames", "bad_timestamp")
 _MIN_T = 946684800.0  # 2000-01-01: anything earlier is a receiver without a clock, not a time
 _MAX_T = 4102444800.0  # 2100-01-01
 
@@ -75,6 +77,7 @@ class VehicleTracker:
         self.counters: Counter[str] = Counter()
         self._rlog = RateLimitedLog(log, log_interval_s)
         self._bus_off = False
+        self._last_t = 0.0  # receive time of the last frame with a usable time: the clock for log intervals
         # latest values
         self._speed: float | None = None
         self._odo: float | None = None
@@ -91,9 +94,11 @@ class VehicleTracker:
         return self._state
 
     def stats(self) -> dict[str, int]:
-        """Counters: frames, decoded, unchanged (payload cache hits), unknown_pgn, standard_id,
-        remote, other_source, error_frames, bus_off, bus_restarted, bad_frames, bad_timestamp."""
-        return dict(self.counters)
+        """Counters (all of :data:`COUNTERS`, zero when nothing happened) plus ``unchanged``: frames
+        whose payload repeated the previous one and was not decoded again."""
+        out = {k: self.counters[k] for k in COUNTERS}
+        out["unchanged"] = self.decoder.cache_hits
+        return out
 
     def feed(self, msg: can.Message) -> VehicleState | None:
         """Fold one received frame in; a new snapshot when it carried vehicle state, else None."""
@@ -102,8 +107,9 @@ class VehicleTracker:
         ts = msg.timestamp
         if not isinstance(ts, float | int) or not math.isfinite(ts) or not _MIN_T <= ts < _MAX_T:
             c["bad_timestamp"] += 1
-            self._rlog.warning("ts", 0.0, "CAN frame without a usable receive time (%r); skipped", ts)
+            self._rlog.warning("ts", self._last_t, "CAN frame without a usable receive time (%r); skipped", ts)
             return None
+        self._last_t = float(ts)
         if msg.is_error_frame:
             self._error_frame(msg, float(ts))
             return None

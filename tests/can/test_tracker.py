@@ -102,7 +102,9 @@ def test_unknown_pgns_standard_ids_and_other_sources_are_counted() -> None:
     assert tr.feed(frame(0x123, bytes(8), extended=False)) is None
     assert tr.feed(ENC.encode("CCVS1", {}, T0)) is not None  # from 0x21
     assert tr.feed(FmsEncoder(source_address=0x00).ccvs1(3.0, timestamp=T0)) is None
-    assert tr.stats() == {"frames": 4, "unknown_pgn": 1, "standard_id": 1, "decoded": 1, "other_source": 1}
+    st_ = tr.stats()
+    assert {k: v for k, v in st_.items() if v} == {"frames": 4, "unknown_pgn": 1, "standard_id": 1,
+                                                  "decoded": 1, "other_source": 1}
 
 
 def test_short_frame_is_counted_and_state_kept() -> None:
