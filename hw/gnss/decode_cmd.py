@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         src.close()
     stats = src.stats()
-    print(json.dumps({"printed": printed, **stats}), file=sys.stderr)
+    sys.stderr.write(json.dumps({"printed": printed, **stats}) + "\n")
     return 0
 
 

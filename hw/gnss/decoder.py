@@ -332,117 +332,135 @@ class FixAssembler:
         ep.date = d
 
     # -- sentences (f = fields, f[0] = address) -------------------------------------------------
+    # Each handler converts every field it needs *before* touching the epoch, so a malformed sentence
+    # (ValueError/IndexError) changes nothing; _at() parses the time first for the same reason.
     def _gga(self, f: list[str], out: list[Fix]) -> None:
         # GGA,time,lat,N,lon,E,quality,numSV,HDOP,alt,M,sep,M,diffAge,diffStation
+        q = int(f[6]) if f[6] else 0
+        sats = int(f[7]) if f[7] else None
+        hdop = float(f[8]) if f[8] else None
+        lat = lon = alt = None
+        if q > 0 and f[2] and f[4]:
+            lat = _coord(f[2], f[3], "S", 90.0)
+            lon = _coord(f[4], f[5], "W", 180.0)
+            alt = float(f[9]) if f[9] else None
         ep = self._at(f[1], out)
         if ep is None:
             return
-        q = int(f[6]) if f[6] else 0
         ep.quality = q
-        if f[7]:
-            ep.sats = int(f[7])
-        if f[8]:
-            ep.hdop = float(f[8])
-        if q > 0 and f[2] and f[4]:
-            ep.lat = _coord(f[2], f[3], "S", 90.0)
-            ep.lon = _coord(f[4], f[5], "W", 180.0)
-            ep.pos_rank = 3
-            if f[9]:
-                ep.alt = float(f[9])
+        if sats is not None:
+            ep.sats = sats
+        if hdop is not None:
+            ep.hdop = hdop
+        if lat is not None:
+            ep.lat, ep.lon, ep.pos_rank = lat, lon, 3
+            if alt is not None:
+                ep.alt = alt
 
     def _gns(self, f: list[str], out: list[Fix]) -> None:
         # GNS,time,lat,N,lon,E,modes,numSV,HDOP,alt,sep,diffAge,diffStation[,navStatus]
-        ep = self._at(f[1], out)
-        if ep is None:
-            return
-        modes = f[6]
         q = 0
-        for c in modes:
+        for c in f[6]:
             q = _GNS_QUALITY.get(c, 0)
             if q:
                 break
-        if f[7]:
-            ep.sats = int(f[7])
-        if f[8]:
-            ep.hdop = float(f[8])
-        if q and f[2] and f[4] and ep.pos_rank <= 3:
+        sats = int(f[7]) if f[7] else None
+        hdop = float(f[8]) if f[8] else None
+        lat = lon = alt = None
+        if q and f[2] and f[4]:
+            lat = _coord(f[2], f[3], "S", 90.0)
+            lon = _coord(f[4], f[5], "W", 180.0)
+            alt = float(f[9]) if f[9] else None
+        ep = self._at(f[1], out)
+        if ep is None:
+            return
+        if sats is not None:
+            ep.sats = sats
+        if hdop is not None:
+            ep.hdop = hdop
+        if lat is not None:
             if not ep.quality:
                 ep.quality = q
-            ep.lat = _coord(f[2], f[3], "S", 90.0)
-            ep.lon = _coord(f[4], f[5], "W", 180.0)
-            ep.pos_rank = 3
-            if f[9]:
-                ep.alt = float(f[9])
+            ep.lat, ep.lon, ep.pos_rank = lat, lon, 3
+            if alt is not None:
+                ep.alt = alt
 
     def _rmc(self, f: list[str], out: list[Fix]) -> None:
         # RMC,time,status,lat,N,lon,E,speed kn,track,ddmmyy,magvar,E[,mode[,navStatus]]
+        d = f[9]
+        day = None
+        if len(d) == 6 and d.isdigit():
+            yy = int(d[4:6])
+            day = date(1900 + yy if yy >= 80 else 2000 + yy, int(d[2:4]), int(d[0:2]))
+        valid = f[2] == "A" and (len(f) < 13 or f[12] != "N")
+        lat = lon = speed = track = None
+        if valid:
+            if f[3] and f[5]:
+                lat = _coord(f[3], f[4], "S", 90.0)
+                lon = _coord(f[5], f[6], "W", 180.0)
+            speed = float(f[7]) * KNOTS_TO_MPS if f[7] else None
+            track = float(f[8]) if f[8] else None
         ep = self._at(f[1], out)
         if ep is None:
             return
-        d = f[9]
-        if len(d) == 6 and d.isdigit():
-            yy = int(d[4:6])
-            self._set_date(ep, date(1900 + yy if yy >= 80 else 2000 + yy, int(d[2:4]), int(d[0:2])))
-        valid = f[2] == "A" and (len(f) < 13 or f[12] != "N")
-        if not valid:
-            return
-        if f[3] and f[5] and ep.pos_rank <= 2:
-            ep.lat = _coord(f[3], f[4], "S", 90.0)
-            ep.lon = _coord(f[5], f[6], "W", 180.0)
-            ep.pos_rank = 2
-        if f[7]:
-            ep.speed = float(f[7]) * KNOTS_TO_MPS
-            ep.speed_rank = 2
-        if f[8]:
-            ep.track = float(f[8])
+        if day is not None:
+            self._set_date(ep, day)
+        if lat is not None and ep.pos_rank <= 2:
+            ep.lat, ep.lon, ep.pos_rank = lat, lon, 2
+        if speed is not None:
+            ep.speed, ep.speed_rank = speed, 2
+        if track is not None:
+            ep.track = track
 
     def _gll(self, f: list[str], out: list[Fix]) -> None:
         # GLL,lat,N,lon,E,time,status[,mode]
+        lat = lon = None
+        if f[6] == "A" and (len(f) < 8 or f[7] != "N") and f[1] and f[3]:
+            lat = _coord(f[1], f[2], "S", 90.0)
+            lon = _coord(f[3], f[4], "W", 180.0)
         ep = self._at(f[5], out)
-        if ep is None:
-            return
-        if f[6] != "A" or (len(f) > 7 and f[7] == "N"):
-            return
-        if f[1] and f[3] and ep.pos_rank <= 1:
-            ep.lat = _coord(f[1], f[2], "S", 90.0)
-            ep.lon = _coord(f[3], f[4], "W", 180.0)
-            ep.pos_rank = 1
+        if ep is not None and lat is not None and ep.pos_rank <= 1:
+            ep.lat, ep.lon, ep.pos_rank = lat, lon, 1
 
     def _zda(self, f: list[str], out: list[Fix]) -> None:
         # ZDA,time,dd,mm,yyyy,tzh,tzm
+        day = date(int(f[4]), int(f[3]), int(f[2])) if f[2] and f[3] and f[4] else None
         ep = self._at(f[1], out)
-        if ep is None or not (f[2] and f[3] and f[4]):
-            return
-        self._set_date(ep, date(int(f[4]), int(f[3]), int(f[2])))
+        if ep is not None and day is not None:
+            self._set_date(ep, day)
 
     def _gst(self, f: list[str], out: list[Fix]) -> None:
         # GST,time,rms,major,minor,orient,sigmaLat,sigmaLon,sigmaAlt
+        eph = (float(f[6]) ** 2 + float(f[7]) ** 2) ** 0.5 if f[6] and f[7] else None
         ep = self._at(f[1], out)
-        if ep is None or not (f[6] and f[7]):
-            return
-        ep.eph = (float(f[6]) ** 2 + float(f[7]) ** 2) ** 0.5
+        if ep is not None and eph is not None:
+            ep.eph = eph
 
     def _vtg(self, f: list[str], out: list[Fix]) -> None:
         # VTG,trackT,T,trackM,M,speed kn,N,speed km/h,K[,mode]
-        ep = self._ep
         if len(f) > 9 and f[9] == "N":
             return
-        if ep.speed_rank < 2:
-            if f[5]:
-                ep.speed = float(f[5]) * KNOTS_TO_MPS
-                ep.speed_rank = 1
-            elif f[7]:
-                ep.speed = float(f[7]) * KMH_TO_MPS
-                ep.speed_rank = 1
-        if f[1] and ep.track is None:
-            ep.track = float(f[1])
+        if f[5]:
+            speed: float | None = float(f[5]) * KNOTS_TO_MPS
+        elif f[7]:
+            speed = float(f[7]) * KMH_TO_MPS
+        else:
+            speed = None
+        track = float(f[1]) if f[1] else None
+        ep = self._ep
+        if speed is not None and ep.speed_rank < 2:
+            ep.speed, ep.speed_rank = speed, 1
+        if track is not None and ep.track is None:
+            ep.track = track
 
     def _gsa(self, f: list[str], out: list[Fix]) -> None:
         # GSA,sel,mode,sv1..sv12,PDOP,HDOP,VDOP[,systemId]
-        ep = self._ep
         m = int(f[2]) if f[2] else 0
+        used = sum(1 for s in f[3:15] if s)
+        hdop = float(f[16]) if f[16] else None
+        ep = self._ep
         if m > ep.gsa_mode:
             ep.gsa_mode = m
-        ep.gsa_sats += sum(1 for s in f[3:15] if s)
-        if f[16] and ep.hdop is None:
-            ep.hdop = float(f[16])
+        ep.gsa_sats += used
+        if hdop is not None and ep.hdop is None:
+            ep.hdop = hdop
