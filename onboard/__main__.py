@@ -8,6 +8,7 @@ from transit.cli import Subcommand, main
 
 COMMANDS: list[Subcommand] = [
     # name, module with add_arguments()/run(), help. Add a line when a command exists.
+    Subcommand("publish", "onboard.cmd_publish", "publish events.jsonl records through the outbox to MQTT"),
 ]
 
 

@@ -1,0 +1,199 @@
+"""``python -m onboard publish EVENTS.jsonl... --publish mqtt://HOST:PORT --state-dir DIR``: publish
+recorded onboard records through the outbox exactly as the live service does (store, commit, publish,
+delete on PUBACK). Killed at any point and started again, it resumes where it stopped: how many lines of
+each file are already stored is committed in the same transaction as the rows.
+
+:func:`publish_records` is the library entry point (``onboard replay --publish`` calls it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hw.gnss.ratelimit import RateLimitedLog
+from onboard.outbox import Outbox
+from onboard.publisher import MqttSettings, Publisher
+from transit.cli import Progress
+from transit.errors import DecodeError, OutboxError
+from transit.messages import DEFAULT_PREFIX, Delivery, deliveries_for_record
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+@dataclass
+class PublishSummary:
+    read: int = 0
+    skipped_resumed: int = 0
+    stored: int = 0
+    bad: int = 0
+    published: int = 0
+    acked: int = 0
+    left_in_outbox: int = 0
+    drained: bool = False
+
+
+def publish_records(records: Iterable[dict[str, Any]], *, state_dir: str | Path,
+                    settings: MqttSettings, oper: str | None = None, veh: str | None = None,
+                    mode: str = "bus", source_key: str | None = None, drain_timeout_s: float = 300.0,
+                    window: int = 100, progress: Progress | None = None) -> PublishSummary:
+    """Store ``records`` in the outbox under ``state_dir`` (group commits of :data:`BATCH`) while the
+    publisher drains it; then wait until everything is acknowledged or ``drain_timeout_s`` passes.
+
+    ``oper``/``veh`` name the unit (status topic, last will, assignment subscription); by default they
+    come from the first record. With ``source_key`` the number of records already stored is remembered,
+    so a restarted run skips them instead of storing them twice. Bad records are counted and logged
+    (rate-limited), never fatal.
+    """
+    summary = PublishSummary()
+    ratelog = RateLimitedLog(log, 30.0)
+    outbox = Outbox.in_state_dir(state_dir)
+    publisher: Publisher | None = None
+    done_before = int(outbox.get_meta(source_key) or 0) if source_key else 0
+    consumed = 0
+    batch: list[Delivery] = []
+
+    def ensure_publisher(first: dict[str, Any] | None) -> Publisher:
+        nonlocal publisher
+        if publisher is None:
+            o = oper or (str(first.get("oper")) if first else None)
+            v = veh or (str(first.get("veh")) if first else None)
+            if not o or not v:
+                raise OutboxError("cannot tell the unit's operator and vehicle: give oper/veh")
+            publisher = Publisher(outbox, settings, oper=o, veh=v, mode=mode, window=window)
+            publisher.start()
+        return publisher
+
+    def flush() -> None:
+        meta = {source_key: str(consumed)} if source_key else None
+        summary.stored += outbox.put(batch, meta=meta)
+        batch.clear()
+        if publisher is not None:
+            publisher.notify()
+
+    try:
+        if len(outbox) and oper and veh:  # a previous run left messages: start draining them at once
+            ensure_publisher(None)
+        for rec in records:
+            consumed += 1
+            summary.read += 1
+            if consumed <= done_before:
+                summary.skipped_resumed += 1
+                if publisher is None and len(outbox) and rec.get("oper") and rec.get("veh"):
+                    ensure_publisher(rec)
+                continue
+            try:
+                batch.extend(deliveries_for_record(rec, prefix=settings.topic_prefix, mode=mode))
+                ensure_publisher(rec)
+            except DecodeError as exc:
+                summary.bad += 1
+                ratelog.warn("bad_record", "skipping record %d: %s", consumed, exc)
+            if len(batch) >= BATCH or (consumed % BATCH == 0):
+                flush()
+            if progress is not None and consumed % BATCH == 0:
+                progress.update(consumed)
+        flush()
+        pub = publisher
+        if pub is None and len(outbox) and oper and veh:
+            pub = ensure_publisher(None)
+        if pub is not None:
+            summary.drained = pub.wait_drained(drain_timeout_s)
+        else:
+            summary.drained = len(outbox) == 0
+    finally:
+        if publisher is not None:
+            publisher.stop()
+            summary.published = publisher.counters.published
+            summary.acked = publisher.counters.acked
+        summary.left_in_outbox = len(outbox)
+        outbox.close()
+    return summary
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """Records from an events file; a line that is not a JSON object is logged and yielded as an empty
+    dict (which :func:`publish_records` counts as bad) so the resume position stays aligned with lines."""
+    ratelog = RateLimitedLog(log, 30.0)
+    with path.open("r", encoding="utf-8", errors="replace") as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            try:
+                obj = json.loads(line) if line else None
+            except (ValueError, RecursionError) as exc:
+                obj = None
+                ratelog.warn("json", "%s:%d: not JSON: %s", path, n, str(exc)[:80])
+            if not isinstance(obj, dict):
+                obj = {}
+            yield obj
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("events", nargs="+", type=Path, help="events.jsonl file(s) from the onboard core")
+    p.add_argument("--publish", required=False, metavar="URL",
+                   help="broker, mqtt://HOST:PORT or mqtts://HOST:PORT (default: the config's mqtt.url)")
+    p.add_argument("--state-dir", required=True, type=Path, help="where outbox.sqlite lives")
+    p.add_argument("--config", type=Path, help="onboard.yaml: mqtt section, operator and vehicle")
+    p.add_argument("--oper", help="operator id (default: from config or the records)")
+    p.add_argument("--veh", help="vehicle id (default: from config or the records)")
+    p.add_argument("--mode", default="bus", help="transport mode in topics (bus, train, ...)")
+    p.add_argument("--ca", help="CA certificate (mqtts)")
+    p.add_argument("--cert", help="client certificate (mqtts)")
+    p.add_argument("--key", help="client key (mqtts)")
+    p.add_argument("--client-id", default="", help="MQTT client id (default rettid-<oper>-<veh>)")
+    p.add_argument("--prefix", default=None, help=f"topic prefix (default {DEFAULT_PREFIX})")
+    p.add_argument("--window", type=int, default=100, help="max unacknowledged messages (default 100)")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the drain")
+
+
+def _settings_from_config(path: Path) -> tuple[MqttSettings, str | None, str | None]:
+    """Adapter to the config engineer's OnboardConfig (mqtt section, operator and vehicle ids)."""
+    from onboard.config import OnboardConfig  # type: ignore[import-not-found, unused-ignore]
+
+    cfg = OnboardConfig.load(path)
+    mqtt_cfg = getattr(cfg, "mqtt", None)
+    if mqtt_cfg is None:
+        raise OutboxError(f"{path}: no mqtt section")
+    unit = getattr(cfg, "unit", None)
+    veh = getattr(unit, "vehicle_id", None) or getattr(unit, "vehicle", None)
+    oper = getattr(getattr(cfg, "operator", None), "id", None) or getattr(unit, "operator", None)
+    return MqttSettings.from_config(mqtt_cfg), oper, veh
+
+
+def run(args: argparse.Namespace) -> int:
+    oper, veh = args.oper, args.veh
+    if args.config:
+        settings, c_oper, c_veh = _settings_from_config(args.config)
+        oper, veh = oper or c_oper, veh or c_veh
+    else:
+        settings = MqttSettings()
+    overrides: dict[str, Any] = {}
+    if args.publish:
+        overrides["url"] = args.publish
+    for name in ("ca", "cert", "key"):
+        if getattr(args, name):
+            overrides[name] = getattr(args, name)
+    if args.client_id:
+        overrides["client_id"] = args.client_id
+    if args.prefix:
+        overrides["topic_prefix"] = args.prefix
+    if overrides:
+        settings = MqttSettings(**{**settings.__dict__, **overrides})
+    all_drained = True
+    for path in args.events:
+        progress = Progress(sum(1 for _ in path.open("rb")), label=path.name)
+        s = publish_records(read_jsonl(path), state_dir=args.state_dir, settings=settings,
+                            oper=oper, veh=veh, mode=args.mode, source_key=f"source:{path.resolve()}",
+                            drain_timeout_s=args.timeout, window=args.window, progress=progress)
+        progress.close()
+        msg = (f"{path}: {s.read} records read ({s.skipped_resumed} already stored by an earlier run), "
+               f"{s.stored} stored, {s.bad} bad, {s.published} published, {s.acked} acknowledged, "
+               f"{s.left_in_outbox} left in the outbox")
+        print(msg)  # noqa: T201
+        all_drained = all_drained and s.drained
+    return 0 if all_drained else 1
