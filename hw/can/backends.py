@@ -57,7 +57,9 @@ def filters_for_messages(names: Iterable[str], dbc: Any = None) -> Filters:
 
 @register_backend("socketcan")
 def _socketcan(cfg: CanConfig, filters: Filters) -> can.BusABC:
-    # Bit rate is set on the interface by the system (ip link / systemd-networkd), not here.
+    # Bit rate and bus-off recovery are set on the interface by the system, not here:
+    # `ip link set can0 type can bitrate 250000 restart-ms 100` (or systemd-networkd [CAN] RestartSec=).
+    # python-can asks the kernel for error frames, so bus-off and restarts reach the tracker's counters.
     return can.Bus(interface="socketcan", channel=cfg.channel, can_filters=filters or None,
                    receive_own_messages=False)
 
