@@ -8,6 +8,10 @@ from transit.cli import Subcommand, main
 
 COMMANDS: list[Subcommand] = [
     # name, module with add_arguments()/run(), help. Add a line when a command exists.
+    Subcommand("record", "sim_bus.cmd_record", "simulate a scenario and write gnss.nmea, can.log, gpio.csv, "
+               "truth.jsonl and onboard.yaml"),
+    Subcommand("live", "sim_bus.cmd_live", "run a scenario in real time (x --speed): NMEA on a pty, CAN on a "
+               "python-can bus or SLCAN pty, door beams on mock pins or a file"),
 ]
 
 
