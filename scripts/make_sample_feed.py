@@ -337,6 +337,7 @@ EXPRESS_WINDOW = (hm("06:00"), hm("19:00"))
 # Hundested Havn 1/hour in these windows (time at Hundested Havn).
 HAVN_WINDOW = {"mon-thu": (hm("07:00"), hm("18:00")), "friday": (hm("07:00"), hm("18:00")),
                "saturday": (hm("08:00"), hm("19:00")), "sunday": (hm("09:00"), hm("19:00"))}
+HAVN_SLACK = 10  # "fra ca. kl. 7.00": a call a few minutes before the window counts
 PAARUP_WINDOW = (hm("11:55"), hm("16:25"))
 GILLELEJE_OEST_WINDOW = (hm("13:00"), hm("18:00"))
 
@@ -553,10 +554,11 @@ class Builder:
             every = slot_a or LEVELS[("920R", direction)].day[DAY_TYPES.index(day_type)] == 1 or evening
             if direction == 0:
                 at_havn = time_at(line, self.shape(line, 0, track, "_havn"), track, start, "hundested_havn")
-                havn = every and lo <= at_havn <= hi
+                havn = every and lo - HAVN_SLACK <= at_havn <= hi + HAVN_SLACK
             else:
-                # Trips from the harbour start 3 min before the Hundested departure on the grid.
-                havn = every and lo <= start - 3 <= hi
+                # Trips from the harbour start 3 min before the Hundested departure on the grid; the
+                # train that arrived at the end of the window turns back from the harbour too.
+                havn = every and lo - HAVN_SLACK <= start - 3 <= hi + HAVN_SLACK + 5
             if havn:
                 tag = "_havn"
                 if direction == 1:
