@@ -86,12 +86,19 @@ class VehicleTracker:
         self._any_open: bool | None = None
         self._rpm: float | None = None
         self._state: VehicleState | None = None
+        self._seen: dict[str, float] = {}
 
     # -- public ------------------------------------------------------------------------------------
     @property
     def state(self) -> VehicleState | None:
         """The latest snapshot (None before the first decoded frame)."""
         return self._state
+
+    def last_seen(self, name: str) -> datetime | None:
+        """Receive time of the last ``name`` frame (e.g. ``"CCVS1"``): lets a consumer tell a speed
+        the bus stopped sending from a current one."""
+        ts = self._seen.get(name)
+        return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
     def stats(self) -> dict[str, int]:
         """Counters (all of :data:`COUNTERS`, zero when nothing happened) plus ``unchanged``: frames
@@ -137,6 +144,7 @@ class VehicleTracker:
             c["unknown_pgn"] += 1
             return None
         c["decoded"] += 1
+        self._seen[dec.name] = float(ts)
         self._apply(dec.name, dec.signals)
         st = VehicleState(datetime.fromtimestamp(ts, UTC), self._speed, self._odo, self._pbrake,
                           self._doors, self._any_open, self._rpm)

@@ -150,3 +150,12 @@ def test_unchanged_payloads_are_not_decoded_again() -> None:
         tr.feed(ENC.ccvs1(3.0, timestamp=T0 + i * 0.1))
     assert tr.decoder.cache_hits == 9
     assert tr.state is not None and tr.state.t == datetime.fromtimestamp(T0 + 0.9, UTC)
+
+
+def test_last_seen_per_message() -> None:
+    tr = VehicleTracker()
+    assert tr.last_seen("CCVS1") is None
+    tr.feed(ENC.ccvs1(1.0, timestamp=T0))
+    tr.feed(ENC.vdhr(10.0, timestamp=T0 + 2))
+    assert tr.last_seen("CCVS1") == datetime.fromtimestamp(T0, UTC)
+    assert tr.last_seen("VDHR") == datetime.fromtimestamp(T0 + 2, UTC)
