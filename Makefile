@@ -8,7 +8,7 @@ STAMP   = $(VENV)/.installed
 # System packages the tests and the demo use (real broker, real gpsd, fonts, speech).
 SYSPKGS = mosquitto mosquitto-clients gpsd gpsd-clients fonts-dejavu-core espeak-ng
 
-.PHONY: all venv sysdeps test lint typecheck pytest demo bench clean help
+.PHONY: all venv sysdeps test lint typecheck pytest demo bench clean help sample-feed
 
 all: help
 
@@ -38,6 +38,10 @@ pytest: $(STAMP) sysdeps
 	$(VENV)/bin/pytest -q
 
 test: lint typecheck pytest
+
+# Regenerate the sample GTFS feed data/gtfs/lokaltog-sample (deterministic; commit the result).
+sample-feed: $(STAMP)
+	$(PY) scripts/make_sample_feed.py
 
 bench: $(STAMP) sysdeps
 	$(PY) -m bench

@@ -2,8 +2,8 @@
 
 GTFS does not carry what the contract measures (registration stations, the late threshold, the bonus
 curve, school holidays for the rush-hour rule, seat counts), so each operator has a YAML file next to its
-feed (``data/operators/<id>.yaml``, format in ``docs/config.md``). It is validated once at start-up; an
-error names file, line and key. Given a :class:`~transit.timetable.Timetable`, unknown lines and stop ids
+feed (``data/operators/<id>.yaml``; ``lokaltog.yaml`` documents the format). It is validated once at
+start-up; an error names file, line and key. Given a :class:`~transit.timetable.Timetable`, unknown lines and stop ids
 are errors too, so a typo cannot silently stop a station from being measured.
 """
 
