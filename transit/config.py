@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from transit.errors import ConfigError
 from transit.yamlconf import Node
 
 DEFAULT_STATE_DIR = Path("/var/lib/rettid")
@@ -42,6 +43,12 @@ def resolve_path(node: Node) -> Path:
         raise node.error("expected a path, got an empty string")
     p = Path(text).expanduser()
     return Path(os.path.normpath(p if p.is_absolute() else base_dir(node) / p))
+
+
+def missing_key(node: Node, key: str, what: str) -> ConfigError:
+    """"missing required key" at ``node.key``, saying what belongs there."""
+    path = f"{node.path}.{key}" if node.path else key
+    return ConfigError(f"missing required key ({what})", file=node.file, line=node.line, key=path)
 
 
 def parse_id(node: Node, what: str) -> str:
@@ -80,9 +87,9 @@ class UnitConfig:
         vehicle = node.opt("vehicle")
         display = node.opt("stop_display")
         if role == "onboard" and vehicle is None:
-            raise node.child("vehicle").error("missing required key (the vehicle id, e.g. the unit number)")
+            raise missing_key(node, "vehicle", "the vehicle id, e.g. the fleet number")
         if role == "station" and display is None:
-            raise node.child("stop_display").error("missing required key (the stop display id)")
+            raise missing_key(node, "stop_display", "the stop display id")
         if role == "onboard" and display is not None:
             raise display.error("an onboard unit has a vehicle, not a stop_display")
         if role == "station" and vehicle is not None:
