@@ -235,8 +235,6 @@ class Line:
     stations: list[str]  # direction 0 order, all stations on the track
     motion: Motion
     registration: frozenset[str] = frozenset()
-    color: str = "FFFFFF"
-    text_color: str = "000000"
 
 
 L910 = ["jaegersborg", "noergaardsvej", "lyngby_lokal", "fuglevad", "brede", "oerholm", "ravnholm",
@@ -463,9 +461,9 @@ def dwell_s(line: Line, station: str) -> int:
     return line.motion.dwell_h
 
 
-def schedule(line: Line, shape: Shape, track: list[str], served: list[str], start_min: int,
+def schedule(line: Line, shape: Shape, served: list[str], start_min: int,
              ) -> list[tuple[str, int, int, float, int]]:
-    """Stop times for a trip over ``track`` stopping at ``served``; whole minutes, like a public
+    """Stop times for a trip along ``shape`` stopping at ``served``; whole minutes, like a public
     timetable; a train never arrives in the same minute it left the previous stop."""
     t = float(start_min * 60)
     out: list[tuple[str, int, int, float, int]] = []
@@ -492,8 +490,8 @@ def schedule(line: Line, shape: Shape, track: list[str], served: list[str], star
 
 
 def time_at(line: Line, shape: Shape, track: list[str], start_min: int, station: str) -> int:
-    """Minutes at ``station`` on an all-stops run (used to decide on skipped stops)."""
-    for sid, arr, _dep, _d, _tp in schedule(line, shape, track, track, start_min):
+    """Minutes at ``station`` on an all-stops run of ``track`` (to decide on skipped stops)."""
+    for sid, arr, _dep, _d, _tp in schedule(line, shape, track, start_min):
         if sid == stop_id(station, line.group):
             return arr // 60
     raise KeyError(station)
@@ -518,7 +516,7 @@ class Builder:
     def add(self, line: Line, day_type: str, direction: int, start: int, track: list[str],
             served: list[str], tag: str = "") -> None:
         shape = self.shape(line, direction, track, tag)
-        stops = schedule(line, shape, track, served, start)
+        stops = schedule(line, shape, served, start)
         end = served[-1]
         tid = f"{line.short}_{SERVICE_ID[day_type]}_{direction}_{start // 60:02d}{start % 60:02d}"
         self.trips.append(Trip(tid, line, SERVICE_ID[day_type], direction,
