@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from transit.errors import ConfigError
 from transit.operator import bonus_pct, load_operator, round_pct
@@ -38,6 +40,12 @@ def test_bonus_is_linear_between_points() -> None:
     assert bonus_pct(94.0, POINTS) == pytest.approx(2.3 / 7)
     # Order of the points does not matter.
     assert bonus_pct(96.5, POINTS[::-1]) == pytest.approx(1.15)
+
+
+@given(st.floats(min_value=0.0, max_value=100.0), st.floats(min_value=0.0, max_value=100.0))
+def test_bonus_is_monotonic_and_capped(a: float, b: float) -> None:
+    lo, hi = min(a, b), max(a, b)
+    assert -2.3 <= bonus_pct(lo, POINTS) <= bonus_pct(hi, POINTS) <= 2.3
 
 
 def test_bonus_needs_two_points() -> None:
