@@ -13,17 +13,15 @@ from collections import Counter
 from datetime import date, timedelta
 from typing import TextIO
 
+from transit.calendar import DAY_TYPES, DayType, day_type
 from transit.feedcheck import FeedCheck, check_feed
+from transit.holidays import is_public_holiday
 from transit.timetable import Timetable
 from transit.timeutil import format_gtfs_time
 
-#: Weekday types of the Lokaltog contract's timetable tables (Mon–Thu, Friday, Saturday, Sunday).
-DAY_TYPES: tuple[tuple[str, tuple[int, ...]], ...] = (
-    ("Mon-Thu", (0, 1, 2, 3)),
-    ("Friday", (4,)),
-    ("Saturday", (5,)),
-    ("Sunday", (6,)),
-)
+#: Column titles for the day types of transit.calendar (the contract's timetable tables).
+DAY_TYPE_TITLES: dict[DayType, str] = {"mon-thu": "Mon-Thu", "friday": "Friday", "saturday": "Saturday",
+                                       "sunday": "Sunday"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,30 +38,29 @@ def run(args: argparse.Namespace) -> int:
 
 
 def representative_days(tt: Timetable) -> dict[str, date]:
-    """One ordinary date per weekday type inside the feed's calendar.
+    """One ordinary date per day type (Mon-Thu, Friday, Saturday, Sunday) inside the feed's calendar.
 
-    Ordinary means no calendar_dates exception on that day (holidays and special timetables are
-    listed there), so the day shows the regular timetable of its type.
+    Ordinary means not a public holiday and without calendar_dates exceptions (holidays and special
+    timetables are listed there), so the day shows the regular timetable of its type. Falls back to a
+    day with exceptions when the calendar has no ordinary one.
     """
     rng = tt.calendar_range()
     if rng is None:
         return {}
     first, last = rng
     special = tt.exception_dates()
-    out: dict[str, date] = {}
-    for name, weekdays in DAY_TYPES:
-        fallback: date | None = None
-        d = first
-        while d <= last and d <= first + timedelta(days=366):
-            if d.weekday() in weekdays and tt.services_on(d):
-                if d not in special:
-                    out[name] = d
-                    break
-                fallback = fallback or d
-            d += timedelta(days=1)
-        if name not in out and fallback is not None:
-            out[name] = fallback
-    return out
+    found: dict[DayType, date] = {}
+    fallback: dict[DayType, date] = {}
+    d = first
+    while d <= last and d <= first + timedelta(days=366) and len(found) < len(DAY_TYPES):
+        if tt.services_on(d):
+            kind = day_type(d, ())  # by weekday: a holiday is skipped below, not counted as Sunday
+            if d not in special and not is_public_holiday(d):
+                found.setdefault(kind, d)
+            else:
+                fallback.setdefault(kind, d)
+        d += timedelta(days=1)
+    return {DAY_TYPE_TITLES[k]: found.get(k) or fallback[k] for k in DAY_TYPES if k in found or k in fallback}
 
 
 def _hhmm(seconds: int) -> str:

@@ -235,3 +235,15 @@ def test_malformed_csv_quoting_is_reported(tmp_path: Path) -> None:
     # csv treats the unterminated quote as running to the end of the file: the row is malformed
     # (route_type is missing), not silently accepted.
     assert any(p.file == "routes.txt" and p.row == 4 for p in res.problems), [str(p) for p in res.problems]
+
+
+def test_cli_sample_feed_is_valid_and_lists_all_line_variants() -> None:
+    if not SAMPLE.exists():
+        pytest.skip("sample feed not generated yet (scripts/make_sample_feed.py)")
+    proc = run_cli(str(SAMPLE))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = {row.split()[0] for row in proc.stdout.splitlines()
+             if row.startswith("  ") and len(row.split()) > 1 and row.split()[0][:1].isdigit()}
+    assert {"910", "920R", "920E", "930R", "940R", "950R", "960R"} <= lines
+    assert "sample" in proc.stdout.lower()  # feed_info says it is sample data
+    assert "Mon-Thu" in proc.stdout and "Sunday" in proc.stdout
