@@ -20,7 +20,7 @@ from hw.gnss.ratelimit import RateLimitedLog
 from onboard.outbox import Outbox
 from onboard.publisher import MqttSettings, Publisher
 from transit.cli import Progress
-from transit.errors import DecodeError, OutboxError
+from transit.errors import ConfigError, DecodeError, OutboxError
 from transit.messages import DEFAULT_PREFIX, Delivery, deliveries_for_record
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("events", nargs="+", type=Path, help="events.jsonl file(s) from the onboard core")
     p.add_argument("--publish", required=False, metavar="URL",
                    help="broker, mqtt://HOST:PORT or mqtts://HOST:PORT (default: the config's mqtt.url)")
-    p.add_argument("--state-dir", required=True, type=Path, help="where outbox.sqlite lives")
+    p.add_argument("--state-dir", type=Path, help="where outbox.sqlite lives (default: the config's "
+                   "unit.state_dir)")
     p.add_argument("--config", type=Path, help="onboard.yaml: mqtt section, operator and vehicle")
     p.add_argument("--oper", help="operator id (default: from config or the records)")
     p.add_argument("--veh", help="vehicle id (default: from config or the records)")
@@ -151,27 +152,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the drain")
 
 
-def _settings_from_config(path: Path) -> tuple[MqttSettings, str | None, str | None]:
-    """Adapter to the config engineer's OnboardConfig (mqtt section, operator and vehicle ids)."""
-    from onboard.config import OnboardConfig  # type: ignore[import-not-found, unused-ignore]
+def _from_config(path: Path) -> tuple[MqttSettings, str | None, str | None, Path]:
+    """MQTT settings, operator id, vehicle id and state dir from an ``onboard.yaml``."""
+    from onboard.config import OnboardConfig
 
     cfg = OnboardConfig.load(path)
-    mqtt_cfg = getattr(cfg, "mqtt", None)
-    if mqtt_cfg is None:
-        raise OutboxError(f"{path}: no mqtt section")
-    unit = getattr(cfg, "unit", None)
-    veh = getattr(unit, "vehicle_id", None) or getattr(unit, "vehicle", None)
-    oper = getattr(getattr(cfg, "operator", None), "id", None) or getattr(unit, "operator", None)
-    return MqttSettings.from_config(mqtt_cfg), oper, veh
+    oper = getattr(cfg.operator, "id", None)
+    return MqttSettings.from_config(cfg.mqtt), oper, cfg.unit.vehicle_id, cfg.unit.state_dir
 
 
 def run(args: argparse.Namespace) -> int:
-    oper, veh = args.oper, args.veh
+    oper, veh, state_dir = args.oper, args.veh, args.state_dir
     if args.config:
-        settings, c_oper, c_veh = _settings_from_config(args.config)
-        oper, veh = oper or c_oper, veh or c_veh
+        settings, c_oper, c_veh, c_state = _from_config(args.config)
+        oper, veh, state_dir = oper or c_oper, veh or c_veh, state_dir or c_state
     else:
         settings = MqttSettings()
+    if state_dir is None:
+        raise ConfigError("give --state-dir or --config (unit.state_dir)", key="--state-dir")
     overrides: dict[str, Any] = {}
     if args.publish:
         overrides["url"] = args.publish
@@ -187,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
     all_drained = True
     for path in args.events:
         progress = Progress(sum(1 for _ in path.open("rb")), label=path.name)
-        s = publish_records(read_jsonl(path), state_dir=args.state_dir, settings=settings,
+        s = publish_records(read_jsonl(path), state_dir=state_dir, settings=settings,
                             oper=oper, veh=veh, mode=args.mode, source_key=f"source:{path.resolve()}",
                             drain_timeout_s=args.timeout, window=args.window, progress=progress)
         progress.close()

@@ -73,7 +73,8 @@ class MqttSettings:
                    password_file=(str(cfg.password_file) if getattr(cfg, "password_file", None) else None),
                    ca=tls_field("ca"), cert=tls_field("cert"), key=tls_field("key"),
                    keepalive=int(getattr(cfg, "keepalive", 30) or 30),
-                   topic_prefix=str(getattr(cfg, "topic_prefix", DEFAULT_PREFIX) or DEFAULT_PREFIX))
+                   topic_prefix=str(getattr(cfg, "topic_prefix", DEFAULT_PREFIX) or DEFAULT_PREFIX),
+                   session_expiry_s=int(getattr(cfg, "session_expiry_s", 7 * 86400) or 7 * 86400))
 
     def endpoint(self) -> tuple[str, int, bool]:
         """``(host, port, tls)`` from ``mqtt://host:port`` or ``mqtts://host:port``."""

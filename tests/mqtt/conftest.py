@@ -4,6 +4,7 @@ from scripts/make-test-ca.sh, and a collecting subscriber that plays the central
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -47,6 +48,8 @@ class Mosquitto:
             "log_type warning",
             "log_type notice",
         ]
+        if os.geteuid() == 0:  # mosquitto drops root to user "mosquitto", who cannot read pytest's tmp
+            lines.append("user root")
         if tls_dir is not None:
             lines += [f"cafile {tls_dir}/ca.crt", f"certfile {tls_dir}/broker.crt",
                       f"keyfile {tls_dir}/broker.key", "require_certificate true",

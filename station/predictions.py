@@ -1,0 +1,222 @@
+"""The stop display's view of vehicle predictions: the latest :class:`StopPrediction` per stop and
+vehicle, from the retained, expiring messages on ``<prefix>/stop/<stop_id>/eta/<oper>/<veh>``.
+
+:class:`PredictionStore` is pure (topic, payload, the display's receive time in; predictions out), so
+it is tested without a broker. :class:`PredictionSubscriber` is the I/O edge: a paho-mqtt 2.x client
+feeding the store. Anything on the wire may be hostile: every payload is decoded strictly, checked
+against its topic and against what this display shows, and a rejection is counted and logged
+(rate-limited) — nothing a publisher sends can crash the display or make it show another vehicle's data.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from hw.gnss.ratelimit import RateLimitedLog
+from transit.config import MqttConfig
+from transit.errors import ConfigError, DecodeError
+from transit.messages import (
+    DEFAULT_PREFIX,
+    PREDICTION_STALE_S,
+    StopPrediction,
+    decode_prediction,
+    parse_prediction_topic,
+    prediction_filter,
+    topic_level,
+)
+
+log = logging.getLogger(__name__)
+
+#: A prediction whose data time is this far ahead of the display's clock comes from a unit with a broken
+#: clock (or a forger); showing it would pin a wrong countdown.
+MAX_FUTURE_S = 300.0
+
+
+@dataclass
+class PredictionCounters:
+    accepted: int = 0
+    cleared: int = 0
+    rejected: int = 0
+    out_of_order: int = 0
+    evicted: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    prediction: StopPrediction
+    received: datetime
+    expires: datetime | None
+
+
+class PredictionStore:
+    """Latest prediction per (stop, operator, vehicle) — one retained topic each."""
+
+    def __init__(self, stop_ids: Iterable[str] | None = None, *, prefix: str = DEFAULT_PREFIX,
+                 max_per_stop: int = 200) -> None:
+        self.prefix = prefix
+        self.stop_ids = None if stop_ids is None else frozenset(stop_ids)
+        self._levels = None if self.stop_ids is None else {topic_level(s) for s in self.stop_ids}
+        self.max_per_stop = max_per_stop
+        self.counters = PredictionCounters()
+        self._ratelog = RateLimitedLog(log, 60.0)
+        self._by_stop: dict[str, dict[tuple[str, str], _Entry]] = {}
+
+    def _reject(self, reason: str, topic: str, detail: object) -> bool:
+        self.counters.rejected += 1
+        self.counters.reasons[reason] = self.counters.reasons.get(reason, 0) + 1
+        self._ratelog.warn(reason, "rejected prediction on %s: %s", topic[:200], str(detail)[:200])
+        return False
+
+    def handle(self, topic: str, payload: bytes, received: datetime,
+               expiry_s: float | None = None) -> bool:
+        """Apply one message; ``received`` is the display's clock when it arrived, ``expiry_s`` the MQTT 5
+        message expiry left. Returns True when the store changed. Never raises on bad input."""
+        try:
+            stop_l, oper_l, veh_l = parse_prediction_topic(self.prefix, topic)
+        except DecodeError as exc:
+            return self._reject("topic", topic, exc)
+        if self._levels is not None and stop_l not in self._levels:
+            return self._reject("not_our_stop", topic, "stop not shown on this display")
+        if not payload:
+            removed = self._by_stop.get(stop_l, {}).pop((oper_l, veh_l), None)
+            if removed is not None:
+                self.counters.cleared += 1
+            return removed is not None
+        try:
+            p = decode_prediction(payload)
+        except DecodeError as exc:
+            return self._reject("payload", topic, exc)
+        if (topic_level(p.stop_id), topic_level(p.oper), topic_level(p.veh)) != (stop_l, oper_l, veh_l):
+            return self._reject("topic_mismatch", topic, f"payload is for {p.stop_id}/{p.oper}/{p.veh}")
+        if (p.tst - received).total_seconds() > MAX_FUTURE_S:
+            return self._reject("future", topic, f"tst {p.tst.isoformat()} is ahead of this display's clock")
+        per_stop = self._by_stop.setdefault(stop_l, {})
+        old = per_stop.get((oper_l, veh_l))
+        if old is not None and p.tst < old.prediction.tst and p.trip_id == old.prediction.trip_id:
+            self.counters.out_of_order += 1
+            return False
+        expires = None
+        if expiry_s is not None and expiry_s >= 0:
+            expires = received + timedelta(seconds=float(expiry_s))
+        per_stop[(oper_l, veh_l)] = _Entry(p, received, expires)
+        self.counters.accepted += 1
+        if len(per_stop) > self.max_per_stop:  # a flood of forged vehicles must not grow memory
+            oldest = min(per_stop, key=lambda k: per_stop[k].prediction.tst)
+            del per_stop[oldest]
+            self.counters.evicted += 1
+        return True
+
+    def predictions(self, stop_id: str, now: datetime) -> list[StopPrediction]:
+        """Unexpired predictions for ``stop_id`` (the display decides about staleness by ``tst``)."""
+        out = []
+        per_stop = self._by_stop.get(topic_level(stop_id), {})
+        for key, e in list(per_stop.items()):
+            if e.expires is not None and now >= e.expires:
+                del per_stop[key]
+                continue
+            out.append(e.prediction)
+        return sorted(out, key=_sort_key)
+
+    def fresh(self, stop_id: str, now: datetime, max_age_s: float = PREDICTION_STALE_S) -> list[StopPrediction]:
+        """Unexpired predictions no older than ``max_age_s`` by their data time."""
+        return [p for p in self.predictions(stop_id, now) if not p.is_stale(now, max_age_s)]
+
+
+def _sort_key(p: StopPrediction) -> datetime:
+    for t in (p.eta_dep, p.eta_arr, p.sched_dep, p.sched_arr):
+        if t is not None:
+            return t
+    return p.tst
+
+
+class PredictionSubscriber:
+    """paho-mqtt client that keeps a :class:`PredictionStore` up to date for the display's stops.
+
+    The store is shared with the display loop; :meth:`predictions` takes the lock and the display's
+    clock. Reconnects with paho's exponential backoff; a persistent session is not needed because the
+    predictions are retained.
+    """
+
+    def __init__(self, mqtt: MqttConfig, stop_ids: Iterable[str], *, store: PredictionStore | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.mqtt = mqtt
+        self.stop_ids = tuple(stop_ids)
+        self.store = store or PredictionStore(self.stop_ids, prefix=mqtt.topic_prefix)
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.connected = threading.Event()
+        self._ratelog = RateLimitedLog(log, 60.0)
+        self._client: Any = None
+
+    def start(self) -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        c = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
+                        client_id=self.mqtt.client_id or "", protocol=mqtt.MQTTv5)
+        if self.mqtt.username:
+            password = None
+            if self.mqtt.password_file:
+                try:
+                    password = Path(self.mqtt.password_file).read_text(encoding="utf-8").strip()
+                except OSError as exc:
+                    raise ConfigError(f"cannot read MQTT password file: {exc}", key="mqtt.password_file") from exc
+            c.username_pw_set(self.mqtt.username, password)
+        if self.mqtt.use_tls:
+            tls = self.mqtt.tls
+            try:
+                c.tls_set(ca_certs=None if tls.ca is None else str(tls.ca),
+                          certfile=None if tls.cert is None else str(tls.cert),
+                          keyfile=None if tls.key is None else str(tls.key),
+                          cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                raise ConfigError(f"cannot load TLS files: {exc}", key="mqtt.tls") from exc
+        c.on_connect = self._on_connect
+        c.on_disconnect = self._on_disconnect
+        c.on_message = self._on_message
+        c.reconnect_delay_set(1, 60)
+        c.connect_async(self.mqtt.host, self.mqtt.port, keepalive=self.mqtt.keepalive)
+        c.loop_start()
+        self._client = c
+
+    def stop(self) -> None:
+        if self._client is not None:
+            self._client.disconnect()
+            self._client.loop_stop()
+            self._client = None
+
+    def predictions(self, stop_id: str) -> list[StopPrediction]:
+        with self.lock:
+            return self.store.predictions(stop_id, self.clock())
+
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        if reason_code.is_failure:
+            self._ratelog.warn("connack", "broker refused the display: %s", reason_code)
+            return
+        for sid in self.stop_ids:
+            client.subscribe(prediction_filter(self.mqtt.topic_prefix, sid), qos=1)
+        self.connected.set()
+
+    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any,
+                       properties: Any) -> None:
+        self.connected.clear()
+        self._ratelog.warn("disconnect", "lost the broker (%s); predictions expire on their own", reason_code)
+
+    def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
+        expiry = getattr(msg.properties, "MessageExpiryInterval", None) if msg.properties else None
+        try:
+            topic = msg.topic  # paho decodes UTF-8 here; a broken topic raises
+        except UnicodeDecodeError:
+            with self.lock:
+                self.store.counters.rejected += 1
+            return
+        with self.lock:
+            self.store.handle(topic, bytes(msg.payload), self.clock(), expiry)
