@@ -416,3 +416,16 @@ def test_departures_query_at_a_shared_station(tt: Timetable) -> None:
     deps = tt.departures("hilleroed", start, start + timedelta(hours=1))
     lines = {d.route.short_name for d in deps if not d.is_last_stop}
     assert {"920R", "920E", "930R", "950R", "960R"} <= lines
+
+
+@pytest.mark.parametrize("day", [date(2027, 3, 28), date(2027, 10, 31)])
+def test_dst_sundays_keep_wall_clock_times(tt: Timetable, calls: dict[str, list[tuple[str, int, int, str]]],
+                                           day: date) -> None:
+    """Spring-forward (Easter Sunday 2027) and fall-back Sundays: GTFS noon-minus-12h semantics keep
+    every daytime departure at its printed wall-clock time."""
+    for tid in trips_of(tt, day, "910", 0):
+        sched = tt.trip_schedule(tid, day)
+        loc = sched[0].departure.astimezone(COPENHAGEN)
+        printed = sched[0].departure_s
+        if printed < hm("23:00"):
+            assert (loc.date(), loc.hour * 3600 + loc.minute * 60) == (day, printed), tid
