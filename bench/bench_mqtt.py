@@ -1,0 +1,114 @@
+"""MQTT/outbox benchmarks: durable outbox writes and draining a 100,000-record backlog to a local
+Mosquitto at QoS 1 (issue 7)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.registry import Metric, at_least, benchmark
+from onboard.outbox import Outbox
+from onboard.publisher import MqttSettings, Publisher
+from transit.messages import Delivery, deliveries_for_record
+from transit.timeutil import iso_utc_ms
+
+T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+
+
+def _records(n: int) -> list[dict[str, object]]:
+    """Onboard records of realistic size: mostly 1 Hz positions, a stop event pair every 60 s."""
+    out: list[dict[str, object]] = []
+    base = {"veh": "2051", "oper": "lokaltog", "oday": "2026-11-23", "route": "920R", "dir": 0,
+            "start": "06:55", "trip_id": "920R-0655", "loc": "GPS"}
+    i = 0
+    while len(out) < n:
+        t = iso_utc_ms(T0 + timedelta(seconds=i))
+        out.append(dict(base, event="vp", id=f"{i:016x}", tst=t, stop_id=f"S{i // 60:03d}", seq=i // 60,
+                        lat=55.93 + i * 1e-5, lon=12.31 + i * 1e-5, spd=12.5, hdg=87.0, odo=i * 12.5, dl=42))
+        if i % 60 == 59:
+            for ev in ("arr", "dep"):
+                out.append(dict(base, event=ev, id=f"{ev}{i:013x}", tst=t, stop_id=f"S{i // 60:03d}",
+                                seq=i // 60, dl=42, drst=0))
+        i += 1
+    return out[:n]
+
+
+def _deliveries(n: int) -> list[Delivery]:
+    return [d for r in _records(n) for d in deliveries_for_record(r, mode="train")]
+
+
+@benchmark("outbox")
+def bench_outbox() -> list[Metric]:
+    n, batch = 50_000, 500
+    ds = _deliveries(n)
+    with tempfile.TemporaryDirectory(dir=os.environ.get("RETTID_BENCH_DIR")) as tmp:
+        ob = Outbox(Path(tmp) / "outbox.sqlite")  # WAL + synchronous=FULL: each commit fsynced
+        t0 = time.perf_counter()
+        for i in range(0, n, batch):
+            ob.put(ds[i:i + batch])
+        dt = time.perf_counter() - t0
+        # single-record commits, as a live unit does between bursts: one fsync each
+        single = 300
+        t1 = time.perf_counter()
+        for d in ds[:single]:
+            ob.put([d])
+        dt1 = time.perf_counter() - t1
+        ob.close()
+    return [at_least("outbox_durable_msgs_per_s", round(n / dt), 2000, "msgs/s", batch=batch, messages=n,
+                     synchronous="FULL", single_commit_msgs_per_s=round(single / dt1))]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@benchmark("mqtt_drain")
+def bench_mqtt_drain() -> list[Metric]:
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not os.path.exists(binary):
+        raise RuntimeError("mosquitto is not installed (make sysdeps)")
+    n = 100_000
+    with tempfile.TemporaryDirectory() as tmp:
+        port = _free_port()
+        conf = Path(tmp) / "mosquitto.conf"
+        lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", "max_inflight_messages 100",
+                 "persistence false"]
+        conf.write_text("\n".join(lines) + "\n")
+        proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            ob = Outbox(Path(tmp) / "outbox.sqlite")
+            ds = _deliveries(n)
+            for i in range(0, n, 1000):
+                ob.put(ds[i:i + 1000])
+            pub = Publisher(ob, MqttSettings(url=f"mqtt://127.0.0.1:{port}"), oper="lokaltog", veh="2051",
+                            mode="train", window=100)
+            t0 = time.perf_counter()
+            pub.start()
+            drained = pub.wait_drained(600)
+            dt = time.perf_counter() - t0
+            pub.stop()
+            left = len(ob)
+            ob.close()
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    rate = round((n - left) / dt)
+    return [at_least("mqtt_drain_msgs_per_s", rate if drained else 0, 2000, "msgs/s", messages=n, qos=1,
+                     window=100, acked=pub.counters.acked, seconds=round(dt, 2))]
