@@ -278,7 +278,19 @@ class PassengerCounter:
         ts = self._t if t is None else _epoch(t)
         for door, dc in self.counters.items():
             self._crossings(door, dc.flush(ts * 1000.0 + 10_000.0))
-        return self._end_trip(ts, next_stop=None)
+        out: list[dict[str, Any]] = []
+        if self.visit is None and self.orphans:
+            # Crossings after the last visit and no stop to give them to: report them on the last
+            # stop's context (or none), marked defect, rather than dropping them.
+            ctx = dict(self.last_closed.ctx) if self.last_closed is not None else {}
+            key = ("<after-last-visit>",)
+            self.visit = _Visit(ctx, key, max(t for t, *_r in self.orphans),
+                                {d: _DoorVisit() for d in self.doors})
+            self.visit.crossings.extend(self.orphans)
+            self.orphans = []
+            for dv in self.visit.doors.values():
+                dv.defect.add("outside_visit")
+        return out + self._end_trip(ts, next_stop=None)
 
     def diagnostics(self) -> dict[str, int]:
         """Totals for health records and logs."""
