@@ -158,3 +158,17 @@ def test_operator_file_must_exist(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as ei:
         load_operator_for(node, resolve_path(node))
     assert str(ei.value) == f"{tmp_path}/u.yaml:2: unit.operator: operator file {tmp_path}/nope.yaml does not exist"
+
+
+def test_docs_name_every_key() -> None:
+    from onboard.config import TOP_KEYS as ONBOARD_KEYS
+    from onboard.config import FriezeConfig
+    from station.config import STOPS_KEYS
+    from station.config import TOP_KEYS as STATION_KEYS
+    from tests.conftest import REPO
+
+    doc = (REPO / "docs" / "config.md").read_text(encoding="utf-8")
+    keys = (set(ONBOARD_KEYS) | set(STATION_KEYS) | set(STOPS_KEYS) | set(UnitConfig.KEYS)
+            | set(MqttConfig.KEYS) | set(FriezeConfig.KEYS) | {"pins", "side", "name", "block", "trips"})
+    missing = sorted(k for k in keys if f"`{k}`" not in doc and f"`{k}." not in doc and f".{k}`" not in doc)
+    assert missing == []
