@@ -177,6 +177,16 @@ ERRORS = [
     ("delay_threshold_s: 120", "delay_threshold_s: soon", "display.delay_threshold_s", "expected a whole number",
      "delay_threshold_s"),
     ("display:\n", "displays:\n", "displays", "unknown key", "delay_threshold_s"),
+    ('  "910": [jaegersborg, naerum]', '  "910": jaegersborg', "registration_stations.910", "expected a list",
+     '"910": jaegersborg'),
+    ("  authority: Movia\n", "  authority: Movia\n  region: Hovedstaden\n", "operator.region", "unknown key",
+     "region: Hovedstaden"),
+    ('[["07:00", "09:00"], ["14:30", "18:00"]]', '[["07:00", "08:00", "09:00"]]', "occupancy.rush_hours[0]",
+     "expected [", "rush_hours"),
+    ("bonus_points: [[86.0, -2.3], [93.0, 0.0], [100.0, 2.3]]", "bonus_points: [[86.0, -250], [100.0, 2.3]]",
+     "punctuality.bonus_points[0][1]", "at least -100", "bonus_points"),
+    ("rejsegaranti_min: 20 ", "rejsegaranti_min: -20 ", "punctuality.rejsegaranti_min", "at least 0",
+     "rejsegaranti_min"),
 ]
 
 
