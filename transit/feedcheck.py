@@ -21,6 +21,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from transit.geo import haversine_m
+
 if TYPE_CHECKING:
     from transit.timetable import Timetable
 
@@ -266,8 +268,6 @@ def _consistency(tt: Timetable) -> list[FeedProblem]:
             sa, sb = tt.stops[a.stop_id], tt.stops[b.stop_id]
             if sa.lat is None or sa.lon is None or sb.lat is None or sb.lon is None:
                 continue
-            from transit.geo import haversine_m
-
             dist = haversine_m(sa.lat, sa.lon, sb.lat, sb.lon)
             dt = b.arrival_s - a.departure_s
             if dist > 1000 and (dt <= 0 or dist / dt > MAX_PLAUSIBLE_SPEED_MPS):
