@@ -116,6 +116,11 @@ class OnboardConfig:
     frieze: FriezeConfig
 
     @property
+    def operator_id(self) -> str:
+        """The operator's id (``oper`` in records); ``operator`` is the whole operator file."""
+        return str(self.operator.operator_id)
+
+    @property
     def vehicle_id(self) -> str:
         assert self.unit.vehicle_id is not None  # required for role "onboard"
         return self.unit.vehicle_id

@@ -80,6 +80,11 @@ class StationConfig:
     mqtt: MqttConfig
 
     @property
+    def operator_id(self) -> str:
+        """The operator's id (``oper`` in records); ``operator`` is the whole operator file."""
+        return str(self.operator.operator_id)
+
+    @property
     def display_id(self) -> str:
         assert self.unit.stop_display_id is not None  # required for role "station"
         return self.unit.stop_display_id

@@ -61,7 +61,7 @@ def test_examples_load_and_match_the_sample_feed(name: str, sample: Timetable) -
 
 def test_base_config(tmp_path: Path) -> None:
     cfg = load(tmp_path, BASE)
-    assert cfg.vehicle_id == "2091"
+    assert cfg.vehicle_id == "2091" and cfg.operator_id == "lokaltog"
     assert cfg.vehicle.type_id == "lint41" and cfg.vehicle.vehicle_type.seats == 116
     assert [d.pins for d in cfg.vehicle.doors] == [(5, 6), (13, 19), (20, 21), (23, 24)]
     assert cfg.vehicle.doors[2].side == "left" and cfg.vehicle.doors[2].name == "dør 3"

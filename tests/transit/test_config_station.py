@@ -54,7 +54,7 @@ def _line(text: str, marker: str) -> int:
 
 def test_hilleroed_example(sample: Timetable) -> None:
     cfg = StationConfig.load(REPO / "data" / "config" / "station-hilleroed.yaml", timetable=sample)
-    assert cfg.display_id == "hilleroed-1"
+    assert cfg.display_id == "hilleroed-1" and cfg.operator_id == "lokaltog"
     assert cfg.stops.ids == ("hilleroed",) and cfg.stops.title == "Hillerød St."
     assert (cfg.panel.width, cfg.panel.height, cfg.panel.rows) == (256, 64, 4)
     assert cfg.stops.minutes_limit == 15
