@@ -34,6 +34,7 @@ from transit.messages import (
     Assignment,
     assignment_topic,
     decode_assignment,
+    deliveries_for_record,
     status_payload,
     status_topic,
 )
@@ -404,3 +405,32 @@ class Publisher:
             log.warning("error while disconnecting: %s", exc)
         self._flush_acks(force=True)
         self._connected = False
+
+
+class RecordSink:
+    """What the onboard service hands its records to: store them in the outbox (one group commit per
+    call, before anything is sent) and wake the publisher. A bad record is counted and logged
+    (rate-limited) and the good ones of the same call are still stored."""
+
+    def __init__(self, outbox: Outbox, publisher: Publisher | None, *, prefix: str = DEFAULT_PREFIX,
+                 mode: str = "bus") -> None:
+        self.outbox = outbox
+        self.publisher = publisher
+        self.prefix = prefix
+        self.mode = mode
+        self.bad = 0
+        self._ratelog = RateLimitedLog(log, 60.0)
+
+    def write(self, records: list[dict[str, Any]]) -> int:
+        """Store ``records``; returns how many messages were committed."""
+        deliveries = []
+        for r in records:
+            try:
+                deliveries.extend(deliveries_for_record(r, prefix=self.prefix, mode=self.mode))
+            except DecodeError as exc:
+                self.bad += 1
+                self._ratelog.warn("bad_record", "not publishing a malformed record: %s", exc)
+        n = self.outbox.put(deliveries)
+        if self.publisher is not None:
+            self.publisher.notify()
+        return n

@@ -132,3 +132,15 @@ def test_committed_rows_survive_kill_9(tmp_path: Path) -> None:
         got = [int(x) for x in payloads]
         assert got[:confirmed] == list(range(confirmed))  # everything confirmed is there, in order
         assert len(got) % 50 == 0  # and never half a batch: a commit is all or nothing
+
+
+def test_record_sink_stores_good_records_and_counts_bad(tmp_path: Path) -> None:
+    from onboard.publisher import RecordSink
+
+    ob = Outbox(tmp_path / "o.sqlite")
+    sink = RecordSink(ob, None, mode="train")
+    good = [r for r in trip_records(3)]
+    assert sink.write([good[0], {"event": "arr"}, good[1], {"id": 5}, good[2]]) == 3
+    assert sink.bad == 2 and len(ob) == 3
+    assert ob.fetch(0, 1)[0].topic.startswith("rettid/v1/journey/vp/train/lokaltog/2051/")
+    ob.close()
