@@ -241,8 +241,10 @@ class _Sim:
         """Doors, passengers and departure at a stop; returns the departure time (None at the end)."""
         dw = self.sc.dwell
         board, alight = self.demand(stop, first, last)
-        extra = self.extra_delay(stop) + (self.sc.delays.origin_s if first and ti == 0 else 0.0)
+        extra = self.extra_delay(stop)
         sched = stop.departure.timestamp() if stop.departure is not None else None
+        # An origin delay makes the first departure that late (crew, late inbound unit, ...).
+        not_before = sched + self.sc.delays.origin_s if first and ti == 0 and sched is not None else None
         open_doors = board + alight > 0 or dw.open_when_idle
         doors_open: float | None = None
         doors_closed: float | None = None
@@ -255,6 +257,8 @@ class _Sim:
             close = max(t_open + dw.min_open_s, pax.t_done + dw.close_margin_s) + extra
             if not last and sched is not None and self.held(stop):
                 close = max(close, sched - dw.close_duration_s - dw.depart_after_close_s)
+            if not_before is not None:
+                close = max(close, not_before - dw.close_duration_s - dw.depart_after_close_s)
             self.wait_until(close)
             t_closing = self.t
             last_closed = t_closing
@@ -274,6 +278,8 @@ class _Sim:
         if not last:
             if sched is not None and self.held(stop):
                 ready = max(ready, sched)
+            if not_before is not None:
+                ready = max(ready, not_before)
             self.stand(ti, x, ready)
             departure = self.t
         else:

@@ -1,0 +1,142 @@
+"""The kinematic model on hand-made plans: limits, stops, dwell, holds, passes, signals, odometer."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from sim_bus.motion import MotionResult, StopPassengers, simulate
+from sim_bus.plan import PlannedStop, TripPlan
+from sim_bus.scenario import Scenario, parse_scenario
+from transit.geo import Polyline, offset_m
+
+from .conftest import SHORT
+
+T0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+LAT, LON = 55.9, 12.3
+
+
+def _line(length_m: float) -> Polyline:
+    end = offset_m(LAT, LON, 0.0, length_m)
+    return Polyline([(LAT, LON), end])
+
+
+def _stop(sid: str, x: float, dep_min: float | None, *, here: bool = True) -> PlannedStop:
+    lat, lon = offset_m(LAT, LON, 0.0, x)
+    t = None if dep_min is None else T0 + timedelta(minutes=dep_min)
+    return PlannedStop(sid, sid, 0 if not here else 1, x, lat, lon, t, t, here, True)
+
+
+def _plan(stops: list[PlannedStop], length: float = 6000.0) -> TripPlan:
+    return TripPlan("T", "910", "910", 0, "End", "MT", None, _line(length), tuple(stops))
+
+
+def _scenario(**changes: object) -> Scenario:
+    sc = parse_scenario(SHORT, Path("."), "t.yaml")
+    return dataclasses.replace(sc, **changes)  # type: ignore[arg-type]
+
+
+def _nobody(rng: random.Random, t_open: float, board: int, alight: int) -> StopPassengers:
+    return StopPassengers([], [], t_open + 2.0 * (board + alight))
+
+
+def _run(sc: Scenario, plan: TripPlan) -> MotionResult:
+    return simulate(sc, [plan], _nobody)
+
+
+def _visits(res: MotionResult) -> list[dict[str, object]]:
+    return [r for r in res.truth if r["kind"] == "visit"]
+
+
+def test_drives_to_every_stop_within_limits() -> None:
+    sc = _scenario()
+    plan = _plan([_stop("A", 0, 0), _stop("B", 2000, 4), _stop("C", 5900, 9)])
+    res = _run(sc, plan)
+    tr = res.track
+    vmax = sc.vehicle.max_speed_mps
+    assert max(tr.v) <= vmax + 1e-9
+    # acceleration and braking stay within the vehicle's capability (1.5 x braking reserve)
+    for i in range(1, len(tr.t)):
+        dt = tr.t[i] - tr.t[i - 1]
+        if 0 < dt <= 0.11 and not (tr.v[i] == 0.0 and tr.v[i - 1] < 0.1):  # final one-step snap
+            a = (tr.v[i] - tr.v[i - 1]) / dt
+            assert -1.5 * sc.vehicle.braking_mps2 - 0.05 <= a <= sc.vehicle.accel_mps2 + 0.05
+    visits = _visits(res)
+    assert [v["stop_id"] for v in visits] == ["A", "B", "C"]
+    # the train's middle halts exactly at the platform centre
+    for v, x in zip(visits, (0.0, 2000.0, 5900.0), strict=True):
+        p = tr.at(float(v["arrival"]) + 0.5)  # type: ignore[arg-type]
+        assert p.v == 0.0 and p.x == pytest.approx(x, abs=0.01)
+    # odometer counts exactly the distance driven
+    assert tr.odo[-1] - tr.odo[0] == pytest.approx(5900.0, abs=0.01)
+    assert visits[-1]["departure"] is None
+
+
+def test_never_departs_before_schedule_when_holding() -> None:
+    sc = _scenario()
+    plan = _plan([_stop("A", 0, 0), _stop("B", 1000, 5), _stop("C", 2000, 10)])
+    for v in _visits(_run(sc, plan))[:-1]:
+        assert v["departure"] is not None and v["scheduled_departure"] is not None
+        assert float(v["departure"]) >= float(v["scheduled_departure"])  # type: ignore[arg-type]
+        assert float(v["doors_closed"]) <= float(v["departure"])  # type: ignore[arg-type]
+        assert float(v["arrival"]) < float(v["doors_open"]) < float(v["doors_closed"])  # type: ignore[arg-type]
+
+
+def test_doors_stay_shut_at_empty_stop_when_configured() -> None:
+    sc = _scenario()
+    sc = dataclasses.replace(
+        sc, dwell=dataclasses.replace(sc.dwell, open_when_idle=False),
+        passengers=dataclasses.replace(sc.passengers, random=False, stops={},
+                                       default=dataclasses.replace(sc.passengers.default, board=0, alight=0)))
+    res = _run(sc, _plan([_stop("A", 0, 0), _stop("B", 1500, 3), _stop("C", 3000, 6)]))
+    b = _visits(res)[1]
+    assert b["doors_open"] is None and b["doors_closed"] is None
+    assert not [c for c in res.doors if c.opened >= float(b["arrival"]) and  # type: ignore[arg-type]
+                c.opened <= float(b["departure"])]  # type: ignore[arg-type]
+
+
+def test_passes_stations_without_stopping() -> None:
+    sc = _scenario()
+    plan = _plan([_stop("A", 0, 0), _stop("P", 1800, None, here=False), _stop("C", 4000, 8)])
+    res = _run(sc, plan)
+    passes = [r for r in res.truth if r["kind"] == "pass"]
+    assert len(passes) == 1 and passes[0]["stop_id"] == "P"
+    p = res.track.at(float(passes[0]["t"]))  # type: ignore[arg-type]
+    assert p.x == pytest.approx(1800.0, abs=1.0) and p.v > 5.0
+    assert [v["stop_id"] for v in _visits(res)] == ["A", "C"]
+
+
+def test_signal_stop_before_station() -> None:
+    sc = _scenario()  # SHORT has a 20 s signal stop 200 m before 'brede'
+    plan = _plan([_stop("A", 0, 0), _stop("brede", 3000, 6), _stop("C", 5000, 10)])
+    res = _run(sc, plan)
+    sig = [r for r in res.truth if r["kind"] == "signal_stop"]
+    assert len(sig) == 1
+    assert float(sig[0]["end"]) - float(sig[0]["start"]) == pytest.approx(20.0, abs=0.02)  # type: ignore[arg-type]
+    half = sc.vehicle.length_m / 2
+    assert float(sig[0]["x"]) == pytest.approx(3000 - half - 200, abs=0.06)  # type: ignore[arg-type]
+    # the signal stop is not a visit: the visit begins at the platform
+    assert [v["stop_id"] for v in _visits(res)] == ["A", "brede", "C"]
+
+
+def test_deterministic_and_seed_dependent() -> None:
+    plan = _plan([_stop("A", 0, 0), _stop("B", 2000, 3), _stop("C", 4000, 6)])
+    a, b = _run(_scenario(), plan), _run(_scenario(), plan)
+    assert a.truth == b.truth and a.track.t == b.track.t and a.track.x == b.track.x
+    c = _run(_scenario(seed=99), plan)
+    assert [v["boardings"] for v in _visits(c)] != [v["boardings"] for v in _visits(a)] or \
+        [v["departure"] for v in _visits(c)] != [v["departure"] for v in _visits(a)]
+
+
+def test_late_running_departs_as_soon_as_ready() -> None:
+    sc = _scenario()
+    sc = dataclasses.replace(sc, delays=dataclasses.replace(sc.delays, origin_s=300.0))
+    res = _run(sc, _plan([_stop("A", 0, 0), _stop("B", 2000, 3), _stop("C", 4000, 6)]))
+    v = _visits(res)
+    assert float(v[0]["departure"]) - float(v[0]["scheduled_departure"]) >= 300  # type: ignore[arg-type]
+    late_b = float(v[1]["departure"]) - float(v[1]["scheduled_departure"])  # type: ignore[arg-type]
+    assert 0 < late_b < 400

@@ -1,0 +1,109 @@
+"""Scenario validation: malformed files name file, line and key; unknown ids are named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim_bus.engine import build, load_timetable
+from sim_bus.plan import build_plans
+from sim_bus.scenario import load_scenario, parse_scenario
+from transit.errors import ConfigError, ScenarioError
+
+from .conftest import SCENARIOS, SHORT
+
+
+def _err(text: str, tmp_path: Path) -> ScenarioError:
+    p = tmp_path / "bad.yaml"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as ei:
+        sc = load_scenario(p)
+        build(sc)
+    return ei.value
+
+
+def test_short_scenario_parses(short_scenario: Path) -> None:
+    sc = load_scenario(short_scenario)
+    assert sc.trips == ("910_MT_0_0715",)
+    assert sc.vehicle.doors[1].beams == ((13, 19), (16, 20))
+    assert sc.vehicle.stop_position == "middle"  # trains default to the middle at the platform
+    assert sc.gnss.talker == "GN" and "GSV" in sc.gnss.sentences
+    assert sc.gnss.outages[0].from_m == 2500
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_scenarios_validate(path: Path) -> None:
+    sc = load_scenario(path)
+    plans = build_plans(sc, load_timetable(sc))
+    assert plans and all(len(p.served) >= 2 for p in plans)
+
+
+def test_unknown_key_names_file_line_and_key(tmp_path: Path) -> None:
+    text = SHORT.replace("  seats: 72\n", "  seats: 72\n  seets: 80\n")
+    e = _err(text, tmp_path)
+    assert e.file is not None and e.file.endswith("bad.yaml")
+    assert e.key == "vehicle.seets"
+    assert e.line == text.splitlines().index("  seets: 80") + 1
+    assert "unknown key" in str(e) and f"bad.yaml:{e.line}: vehicle.seets" in str(e)
+
+
+def test_wrong_type_names_key(tmp_path: Path) -> None:
+    text = SHORT.replace("max_speed_kmh: 60", "max_speed_kmh: fast")
+    e = _err(text, tmp_path)
+    assert e.key == "vehicle.max_speed_kmh" and "expected a number" in str(e)
+    assert e.line == text.splitlines().index("  max_speed_kmh: fast") + 1
+
+
+def test_missing_key(tmp_path: Path) -> None:
+    e = _err(SHORT.replace("  capacity: 160\n", ""), tmp_path)
+    assert e.key == "vehicle.capacity" and "missing" in str(e)
+
+
+def test_duplicate_beam_pin(tmp_path: Path) -> None:
+    e = _err(SHORT.replace("[[13, 19], [16, 20]]", "[[13, 19], [16, 5]]"), tmp_path)
+    assert e.key == "vehicle.doors[1].beams[1][1]" and "GPIO 5" in str(e)
+
+
+def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
+    e = _err(SHORT.replace("seed: 5", "seed: [5"), tmp_path)
+    assert e.line is not None and "YAML syntax" in str(e)
+
+
+def test_unknown_trip_id_is_named(tmp_path: Path) -> None:
+    text = SHORT.replace("trips: [910_MT_0_0715]", "trips: [910_MT_0_0715, 910_XX_9_9999]")
+    e = _err(text, tmp_path)
+    assert "910_XX_9_9999" in str(e) and e.key == "trips[1]"
+    assert e.line == text.splitlines().index("trips: [910_MT_0_0715, 910_XX_9_9999]") + 1
+
+
+def test_trip_not_running_on_service_day(tmp_path: Path) -> None:
+    e = _err(SHORT.replace("2026-11-23", "2026-11-28"), tmp_path)  # a Saturday
+    assert "910_MT_0_0715" in str(e) and "does not run" in str(e)
+
+
+def test_unknown_block(tmp_path: Path) -> None:
+    e = _err(SHORT.replace("trips: [910_MT_0_0715]", "block: nope"), tmp_path)
+    assert "block 'nope'" in str(e) and e.key == "block"
+
+
+def test_unknown_stop_in_signal_stops(tmp_path: Path) -> None:
+    e = _err(SHORT.replace("before: brede", "before: nowhere"), tmp_path)
+    assert "nowhere" in str(e) and e.key == "signal_stops[0]"
+
+
+def test_baud_too_low_for_rate(tmp_path: Path) -> None:
+    e = _err(SHORT.replace("rate_hz: 1\n  baud: 38400", "rate_hz: 10\n  baud: 9600"), tmp_path)
+    assert e.key == "gnss.baud" and "bytes/s" in str(e)
+
+
+def test_trips_or_block_required() -> None:
+    text = SHORT.replace("trips: [910_MT_0_0715]\n", "")
+    with pytest.raises(ScenarioError, match="exactly one of 'trips'"):
+        parse_scenario(text, Path("."), "x.yaml")
+
+
+def test_scenario_error_is_a_config_and_value_error() -> None:
+    with pytest.raises(ValueError):
+        parse_scenario("name: [", Path("."), "x.yaml")
+    assert issubclass(ScenarioError, ConfigError)
