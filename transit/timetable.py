@@ -528,6 +528,9 @@ class _Loader:
         trips = self.trips(routes, services, exceptions, shapes)
         times = self.stop_times(trips, stops)
         feed_info = self.feed_info()
+        if self.src.has("frequencies.txt"):
+            self.p.add("frequencies.txt", None, None, "frequency-based service is not supported: trips run "
+                       "only at the times listed in stop_times.txt", severity=WARNING)
         for trip_id in trips:
             if trip_id not in times:
                 self.p.add("trips.txt", None, "trip_id", f"trip {trip_id} has no stop times",
@@ -620,10 +623,15 @@ class _Loader:
         for line, sid, parent in parents:
             if parent not in out:
                 self.add("stops.txt", line, "parent_station",
-                           f"stop {sid}: unknown parent_station '{parent}'")
-                s = out[sid]
-                out[sid] = Stop(s.stop_id, s.name, s.lat, s.lon, None, s.platform_code, s.location_type,
-                                s.code)
+                         f"stop {sid}: unknown parent_station '{parent}'")
+            elif out[sid].location_type in (0, 2, 3) and out[parent].location_type != 1:
+                # GTFS: stops, entrances and nodes hang under a station (location_type 1).
+                self.add("stops.txt", line, "parent_station",
+                         f"stop {sid}: parent_station '{parent}' is not a station (location_type 1)")
+            else:
+                continue
+            s = out[sid]
+            out[sid] = Stop(s.stop_id, s.name, s.lat, s.lon, None, s.platform_code, s.location_type, s.code)
         return out
 
     def routes(self, agencies: dict[str, Agency]) -> dict[str, Route]:

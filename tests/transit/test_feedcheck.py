@@ -147,6 +147,7 @@ def test_collects_all_reference_and_row_problems(tmp_path: Path) -> None:
         rows.append(["Zero", "ZERO", "0", "0", "0", "", "", "", ""])                  # 10
         rows.append(["Dup", "AAL", "55.9", "12.2", "0", "", "", "", ""])              # 11
         rows.append(["Orphan", "ORP", "55.9", "12.2", "0", "NOPARENT", "", "", ""])   # 12
+        rows.append(["Child", "CHI", "55.9", "12.2", "0", "AAL", "", "", ""])         # 13
 
     def calendar_dates(rows: list[list[str]]) -> None:
         rows.append(["WK", "2026-12-31", "2"])  # 5
@@ -171,6 +172,7 @@ def test_collects_all_reference_and_row_problems(tmp_path: Path) -> None:
         "stops.txt:10: stop_lat: stop ZERO: coordinates are 0, 0 (missing position)",
         "stops.txt:11: stop_id: duplicate stop_id 'AAL'",
         "stops.txt:12: parent_station: stop ORP: unknown parent_station 'NOPARENT'",
+        "stops.txt:13: parent_station: stop CHI: parent_station 'AAL' is not a station (location_type 1)",
         "calendar_dates.txt:5: date: malformed date '2026-12-31' (expected YYYYMMDD)",
         "calendar_dates.txt:6: exception_type: expected one of 1, 2, got 3",
     }
@@ -247,3 +249,14 @@ def test_cli_sample_feed_is_valid_and_lists_all_line_variants() -> None:
     assert {"910", "920R", "920E", "930R", "940R", "950R", "960R"} <= lines
     assert "sample" in proc.stdout.lower()  # feed_info says it is sample data
     assert "Mon-Thu" in proc.stdout and "Sunday" in proc.stdout
+
+
+def test_frequencies_are_reported_as_unsupported(tmp_path: Path) -> None:
+    feed = copy_feed(MINI, tmp_path)
+    (feed / "frequencies.txt").write_text("trip_id,start_time,end_time,headway_secs\nT1,06:00:00,09:00:00,600\n",
+                                          encoding="utf-8")
+    res = check_feed(feed)
+    assert [str(p) for p in res.problems] == [
+        "frequencies.txt: frequency-based service is not supported: trips run only at the times listed in "
+        "stop_times.txt (warning)"]
+    assert res.valid
