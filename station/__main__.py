@@ -8,6 +8,7 @@ from transit.cli import Subcommand, main
 
 COMMANDS: list[Subcommand] = [
     # name, module with add_arguments()/run(), help. Add a line when a command exists.
+    Subcommand("snapshot", "station.cmd_snapshot", "render the countdown display for one instant to a PNG"),
 ]
 
 

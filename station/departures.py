@@ -40,20 +40,34 @@ OCCUPANCY_LEVEL = {
 class PredictionLike(Protocol):
     """The fields of ``transit.messages.StopPrediction`` this module reads (docs/architecture.md)."""
 
-    stop_id: str
-    trip_id: str
-    route: str
-    headsign: str
-    oday: str
-    veh: str
-    sched_arr: datetime | None
-    sched_dep: datetime | None
-    eta_arr: datetime | None
-    eta_dep: datetime | None
-    tst: datetime
-    status: str
-    platform: str | None
-    occu: str | None
+    @property
+    def stop_id(self) -> str: ...
+    @property
+    def trip_id(self) -> str: ...
+    @property
+    def route(self) -> str: ...
+    @property
+    def headsign(self) -> str: ...
+    @property
+    def oday(self) -> str: ...
+    @property
+    def veh(self) -> str: ...
+    @property
+    def sched_arr(self) -> datetime | None: ...
+    @property
+    def sched_dep(self) -> datetime | None: ...
+    @property
+    def eta_arr(self) -> datetime | None: ...
+    @property
+    def eta_dep(self) -> datetime | None: ...
+    @property
+    def tst(self) -> datetime: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def platform(self) -> str | None: ...
+    @property
+    def occu(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -139,14 +153,15 @@ def build_board(scheduled: Iterable[Scheduled] | None, predictions: Iterable[Pre
 
     ``scheduled`` is ``None`` when there is no usable timetable for the stop (feed missing or not
     covering the day). ``expires`` maps a prediction to its MQTT expiry instant when the subscriber
-    knows it. Predictions are matched to departures by (trip, operating day, stop).
+    knows it. Predictions are matched to departures by (trip, operating day): a vehicle may publish for
+    the platform or for its parent station, and a trip calls at a station once.
     """
     now = ensure_utc(now)
     end = now + timedelta(seconds=options.horizon_s)
-    fresh: dict[tuple[str, str, str], PredictionLike] = {}
-    stale_keys: set[tuple[str, str, str]] = set()
+    fresh: dict[tuple[str, str], PredictionLike] = {}
+    stale_keys: set[tuple[str, str]] = set()
     for p in predictions:
-        key = (p.trip_id, p.oday, p.stop_id)
+        key = (p.trip_id, p.oday)
         if not is_fresh(p, now, options.stale_after_s, (expires or {}).get(p)):
             stale_keys.add(key)
             continue
@@ -156,11 +171,11 @@ def build_board(scheduled: Iterable[Scheduled] | None, predictions: Iterable[Pre
     stale_keys -= set(fresh)
 
     rows: list[Row] = []
-    used: set[tuple[str, str, str]] = set()
+    used: set[tuple[str, str]] = set()
     for s in scheduled or ():
         if s.is_last_stop and not options.show_terminating:
             continue
-        key = (s.trip_id, s.service_day.isoformat(), s.stop_id)
+        key = (s.trip_id, s.service_day.isoformat())
         match = fresh.get(key)
         if match is not None:
             used.add(key)
@@ -228,22 +243,17 @@ def _parse_day(text: str) -> date | None:
         return None
 
 
-def scheduled_from_timetable(departures: Iterable[Any], platforms: Mapping[str, str] | None = None
+def scheduled_from_timetable(departures: Iterable[Any], stops: Mapping[str, Any] | None = None
                              ) -> list[Scheduled]:
-    """Adapt ``transit.timetable.Departure`` values (trip, route, service_day, stop_sequence, stop_id,
-    departure, headsign, is_last_stop) to :class:`Scheduled`.
+    """Adapt ``transit.timetable.Departure`` values to :class:`Scheduled`; the platform comes from the
+    stop's ``platform_code`` in ``stops`` (``Timetable.stops``) when given.
 
-    ``trip`` and ``route`` may be objects (``trip_id``, ``short_name``) or plain ids; this adapter keeps
-    the display independent of the timetable's internal classes.
+    Kept as an adapter so the pure board does not depend on the timetable's classes.
     """
     out = []
     for d in departures:
-        trip = d.trip
-        trip_id = getattr(trip, "trip_id", trip)
-        route = d.route
-        route_name = getattr(route, "short_name", None) or getattr(route, "route_id", None) or str(route)
-        headsign = d.headsign or getattr(trip, "headsign", "") or ""
-        out.append(Scheduled(str(trip_id), d.service_day, str(route_name), str(headsign), str(d.stop_id),
-                             d.departure, (platforms or {}).get(str(d.stop_id)),
-                             bool(getattr(d, "is_last_stop", False))))
+        stop = (stops or {}).get(d.stop_id)
+        platform = getattr(stop, "platform_code", None) or None
+        out.append(Scheduled(d.trip.trip_id, d.service_day, d.route.name, d.headsign or d.trip.headsign,
+                             d.stop_id, d.departure, platform, bool(d.is_last_stop)))
     return out

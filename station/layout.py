@@ -274,6 +274,16 @@ def _headsign_candidates(panel: CountdownPanel, size: int) -> list[tuple[str, in
     return [(panel.font, size)] + [(panel.font_condensed, s) for s in sizes]
 
 
+def short_headsign(text: str) -> str:
+    """Drop a trailing " St." (station): every destination of a train is a station, so it is the first
+    thing to go when a destination does not fit; the name itself is never cut."""
+    t = text.strip()
+    for suffix in (" St.", " st.", " Station", " station"):
+        if t.endswith(suffix) and len(t) > len(suffix):
+            return t[: -len(suffix)]
+    return t
+
+
 def _draw_realtime_icon(d: ImageDraw.ImageDraw, x: int, y: int, s: int, colour: RGB) -> None:
     """Radio waves in the corner: the sign Danish travellers know for live times."""
     for i, r in enumerate((s - 1, (2 * s) // 3, s // 3)):
@@ -348,6 +358,9 @@ def _draw_row(img: Image.Image, d: ImageDraw.ImageDraw, row: Row, y: int, panel:
     width = max(10, text_right - m.text_x)
     try:
         fit = fit_text(row.headsign or "-", _headsign_candidates(panel, m.size), width, 1)
+        short = short_headsign(row.headsign)
+        if fit.paged and short != row.headsign:
+            fit = fit_text(short, _headsign_candidates(panel, m.size), width, 1)
         line, font = fit.pages[page_index(now, len(fit.pages), panel.page_s)][0], fit.font
     except TextDoesNotFit as exc:  # a panel configured too narrow: show what fits, say so once
         _warn_once(str(exc))
