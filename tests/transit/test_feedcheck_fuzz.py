@@ -1,0 +1,41 @@
+"""No crash on input: random damage to any cell of the mini feed gives problems, never an exception."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import TEST_DATA
+from transit.feedcheck import check_feed
+
+MINI = TEST_DATA / "gtfs-mini"
+FILES = sorted(p.name for p in MINI.glob("*.txt"))
+JUNK = st.one_of(st.sampled_from(["", " ", "25:6x:00", "-1", "99999999", "abc", "1e400", "nan", "0", "2",
+                                  "\"", "20261301", "24:00:00", "HIL", "T1", "æøå", "\x00"]),
+                 st.text(max_size=12))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(FILES), row=st.integers(0, 40), col=st.integers(0, 10), value=JUNK)
+def test_damaged_cell_never_crashes(name: str, row: int, col: int, value: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        feed = Path(tmp) / "feed"
+        shutil.copytree(MINI, feed)
+        path = feed / name
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            rows = list(csv.reader(f))
+        r = rows[row % len(rows)]
+        r[col % len(r)] = value
+        with path.open("w", encoding="utf-8", newline="") as f:
+            csv.writer(f).writerows(rows)
+        res = check_feed(feed)
+        for p in res.problems:
+            assert p.file.endswith(".txt") and p.message
+        if res.timetable is not None:  # whatever loaded answers queries
+            for trip_id in res.timetable.trips:
+                res.timetable.stop_times(trip_id)
