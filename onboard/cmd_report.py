@@ -1,0 +1,70 @@
+"""``python -m onboard report occupancy|punctuality ...``: the contract reports.
+
+``occupancy`` is here (``onboard.report_occupancy``); ``punctuality`` is handed to
+``onboard.report_punctuality`` (its own ``add_arguments``/``run``), imported only when chosen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from datetime import date
+from pathlib import Path
+
+from transit.errors import ConfigError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="report", metavar="REPORT")
+    sub.required = True
+    occ = sub.add_parser("occupancy", help="average occupancy per line, rush hours vs other, vs the limits")
+    occ.add_argument("events", nargs="+", help="events.jsonl file(s) with occupancy records")
+    occ.add_argument("--format", choices=("md", "csv", "html"), default="md", help="output format (md)")
+    occ.add_argument("--out", "-o", help="write to this file instead of standard output")
+    occ.add_argument("--operator", help="operator file: school holidays, rush-hour windows and limits")
+    occ.add_argument("--school-holidays", action="append", default=[], metavar="FIRST:LAST",
+                     help="a school holiday period (YYYY-MM-DD:YYYY-MM-DD), repeatable")
+    pun = sub.add_parser("punctuality", help="regularity per line and month (onboard.report_punctuality)",
+                         add_help=False)
+    pun.add_argument("rest", nargs=argparse.REMAINDER)
+
+
+def _periods(values: list[str]) -> tuple[tuple[date, date], ...]:
+    out = []
+    for v in values:
+        try:
+            a, b = v.split(":")
+            out.append((date.fromisoformat(a), date.fromisoformat(b)))
+        except ValueError:
+            raise ConfigError(f"expected FIRST:LAST dates, got {v!r}", key="--school-holidays") from None
+    return tuple(out)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.report == "punctuality":
+        mod = importlib.import_module("onboard.report_punctuality")
+        p = argparse.ArgumentParser(prog="python -m onboard report punctuality")
+        mod.add_arguments(p)
+        return int(mod.run(p.parse_args(args.rest)))
+    from onboard.report_occupancy import RENDERERS, Criteria, build_report, read_records
+
+    holidays = _periods(args.school_holidays)
+    criteria = Criteria(school_holidays=holidays)
+    if args.operator:
+        from transit.operator import load_operator
+
+        op = load_operator(args.operator)
+        criteria = Criteria(op.occupancy.rush_hours, op.occupancy.rush_limit_pct, op.occupancy.other_limit_pct,
+                            tuple(op.school_holidays) + holidays)
+    for f in args.events:
+        if not Path(f).is_file():
+            raise ConfigError("no such events file", file=f)
+    skipped: dict[str, int] = {}
+    rep = build_report(read_records(args.events, skipped), criteria, skipped)
+    text = RENDERERS[args.format](rep)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
