@@ -457,16 +457,18 @@ class PassengerCounter:
                                "stop_id": ctx.get("stop_id"), "seq": ctx.get("seq"),
                                "loc": ctx.get("loc", "N/A")}
         rec.update(fields)
-        rec["id"] = record_id(rec)
+        rec["id"] = _id(rec)
         return rec
 
 
-def record_id(rec: dict[str, Any]) -> str:
-    """Deterministic id (docs/architecture.md): SHA-1 over vehicle, event, trip, day, stop, sequence and
-    time, plus door and class so the per-door ``apc`` records of one stop differ."""
-    parts = [rec.get(k) for k in ("veh", "event", "trip_id", "oday", "stop_id", "seq", "tst", "door",
-                                  "class", "alarm")]
-    return hashlib.sha1("|".join("" if p is None else str(p) for p in parts).encode()).hexdigest()[:16]
+def _id(rec: dict[str, Any]) -> str:
+    """The deterministic record id of docs/architecture.md (16 hex of SHA-1 over vehicle, event, trip,
+    operating day, stop, sequence, time, then an extra part: here door, class and alarm kind, so the
+    per-door ``apc`` records of one stop differ). Same layout as ``onboard.events.record_id``."""
+    extra = "/".join("" if rec.get(k) is None else str(rec.get(k)) for k in ("door", "class", "alarm"))
+    parts = [rec["veh"], rec["event"], rec.get("trip_id"), rec.get("oday"), rec.get("stop_id"), rec.get("seq"),
+             rec["tst"], extra]
+    return hashlib.sha1("|".join("" if p is None else str(p) for p in parts).encode("utf-8")).hexdigest()[:16]
 
 
 def counting_config_or_none(node: Node | None) -> CountingConfig | None:
