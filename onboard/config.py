@@ -1,7 +1,8 @@
 """The onboard unit's configuration file (``onboard.yaml``), validated once at start-up.
 
 Composes the shared sections of :mod:`transit.config` (``unit``, ``mqtt``) with the vehicle, the trip
-assignment, the frieze options and the hardware sections. ``gnss``, ``can``, ``gpio`` and each entry of
+assignment, passenger counting (``onboard.counting.CountingConfig``: door beams), the frieze options
+and the hardware sections. ``gnss``, ``can``, ``gpio`` and each entry of
 ``displays`` stay :class:`~transit.yamlconf.Node` trees with a ``backend`` key: the driver that is chosen
 parses its own options, so its errors still name file, line and key. They are checked here too, at
 load time, by the drivers' own parsers when those exist, so a typo fails at start-up rather than when
@@ -14,9 +15,11 @@ import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from onboard.counting import CountingConfig
 from transit.config import MqttConfig, UnitConfig, backend_section, load_operator_for, resolve_path
 from transit.yamlconf import Node, load_yaml
 
@@ -25,36 +28,23 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TOP_KEYS = frozenset({"unit", "feed", "vehicle", "assignment", "gnss", "can", "gpio", "displays", "mqtt",
-                      "frieze"})
+TOP_KEYS = frozenset({"unit", "feed", "vehicle", "assignment", "counting", "gnss", "can", "gpio", "displays",
+                      "mqtt", "frieze"})
 ASSIGNMENT_MODES = ("auto", "block", "trips")
-DOOR_SIDES = ("left", "right", "both")
-MAX_BCM_GPIO = 27  # Raspberry Pi header GPIOs are BCM 0-27
 
 # Section -> "module:Class" whose ``from_node`` validates it. Imported only to check the section; a
 # driver package that does not exist yet is skipped (its backend will fail when it is opened).
 SECTION_PARSERS: dict[str, str] = {
     "gnss": "hw.gnss.config:GnssConfig",
     "can": "hw.can.config:CanConfig",
-    "gpio": "hw.gpio.config:GpioConfig",
+    "gpio": "hw.gpio.inputs:GpioConfig",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class DoorConfig:
-    """One door with its two light beams (outer, inner); the beam order gives the walking direction."""
-
-    index: int  # 0-based, the order of the vehicle type's doors (and of the CAN door status)
-    pins: tuple[int, int]
-    side: str = "both"
-    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class VehicleConfig:
     type_id: str
-    doors: tuple[DoorConfig, ...] = ()
-    vehicle_type: Any = None  # the operator's VehicleType (transit.operator)
+    vehicle_type: Any = None  # the operator's VehicleType (transit.operator): seats, capacity, doors
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +55,7 @@ class AssignmentConfig:
     mode: str = "auto"
     block: str | None = None
     trips: tuple[str, ...] = ()
+    service_day: date | None = None  # only this operating day (replaying a recording); None: every day
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +99,7 @@ class OnboardConfig:
     feed: Path
     vehicle: VehicleConfig
     assignment: AssignmentConfig
+    counting: CountingConfig | None  # door beams; None: no passenger counting on this vehicle
     gnss: Node
     can: Node | None
     gpio: Node | None
@@ -142,12 +134,13 @@ class OnboardConfig:
         feed = resolve_path(feed_node) if feed_node is not None else Path(operator.feed)
         vehicle = _vehicle(root.child("vehicle"), operator)
         assignment = _assignment(root.opt("assignment"), timetable)
+        counting = _counting(root.opt("counting"), vehicle)
         gnss = root.child("gnss")
         backend_section(gnss)
         can = backend_section(root.opt("can"))
         gpio = backend_section(root.opt("gpio"))
-        if vehicle.doors and gpio is None:
-            raise root.child("vehicle").child("doors").error(
+        if counting is not None and gpio is None:
+            raise root.child("counting").error(
                 "door beams are GPIO inputs: add a 'gpio' section (backend: lgpio, or mock for tests)")
         displays: dict[str, Node] = {}
         dnode = root.opt("displays")
@@ -164,12 +157,11 @@ class OnboardConfig:
         display_opts = getattr(operator, "display", None)
         threshold = int(getattr(display_opts, "delay_threshold_s", 120) or 120)
         frieze = FriezeConfig.from_node(root.opt("frieze"), delay_threshold_s=threshold)
-        for key in ("gnss", "can", "gpio"):
-            sec_node = root.opt(key)
-            if sec_node is not None:
-                check_section(key, sec_node)
+        for key, sec in (("gnss", gnss), ("can", can), ("gpio", gpio)):
+            if sec is not None:
+                check_section(key, sec)
         return cls(path=Path(root.file), unit=unit, operator=operator, feed=feed, vehicle=vehicle,
-                   assignment=assignment, gnss=gnss, can=can, gpio=gpio, displays=displays,
+                   assignment=assignment, counting=counting, gnss=gnss, can=can, gpio=gpio, displays=displays,
                    mqtt=mqtt, frieze=frieze)
 
 
@@ -190,7 +182,7 @@ def check_section(key: str, node: Node) -> None:
 
 
 def _vehicle(node: Node, operator: Any) -> VehicleConfig:
-    node.reject_unknown({"type", "doors"})
+    node.reject_unknown({"type"})
     tnode = node.child("type")
     type_id = tnode.as_str()
     types = getattr(operator, "vehicle_types", {}) or {}
@@ -198,43 +190,21 @@ def _vehicle(node: Node, operator: Any) -> VehicleConfig:
         known = ", ".join(sorted(types)) or "none"
         raise tnode.error(f"unknown vehicle type '{type_id}' (operator {getattr(operator, 'operator_id', '?')} "
                           f"has: {known})")
-    vtype = types[type_id]
-    doors: list[DoorConfig] = []
-    dnode = node.opt("doors")
-    if dnode is not None:
-        used: dict[int, str] = {}
-        items = dnode.as_list()
-        expected = getattr(vtype, "doors", None)
-        if isinstance(expected, int) and len(items) != expected:
-            raise dnode.error(f"{len(items)} door(s) configured but vehicle type '{type_id}' has {expected}")
-        for i, d in enumerate(items):
-            if not d.is_map():
-                raise d.error("expected a mapping with 'pins' (and optionally 'side', 'name')")
-            d.reject_unknown({"pins", "side", "name"})
-            pnode = d.child("pins")
-            pins = _pins(pnode)
-            for pin in pins:
-                if pin in used:
-                    raise pnode.error(f"GPIO {pin} is already used by {used[pin]}")
-                used[pin] = d.path
-            side = d.opt("side")
-            doors.append(DoorConfig(i, pins, "both" if side is None else side.choice(DOOR_SIDES),
-                                    d.get_str("name", f"door {i + 1}")))
-    return VehicleConfig(type_id, tuple(doors), vtype)
+    return VehicleConfig(type_id, types[type_id])
 
 
-def _pins(node: Node) -> tuple[int, int]:
-    v = node.value
-    if not isinstance(v, list) or len(v) != 2 or any(
-            isinstance(x.value, bool) or not isinstance(x.value, int) for x in v):
-        raise node.error("expected two GPIO numbers")
-    a, b = (x.as_int() for x in v)
-    for x, n in zip((a, b), v, strict=True):
-        if not 0 <= x <= MAX_BCM_GPIO:
-            raise n.error(f"GPIO {x} is not a Raspberry Pi header GPIO (BCM 0-{MAX_BCM_GPIO})")
-    if a == b:
-        raise node.error("the two beams need two different GPIOs")
-    return a, b
+def _counting(node: Node | None, vehicle: VehicleConfig) -> CountingConfig | None:
+    """The counting section (parsed by onboard.counting); its doors must exist on the vehicle type."""
+    if node is None:
+        return None
+    cfg = CountingConfig.from_node(node)
+    ndoors = getattr(vehicle.vehicle_type, "doors", None)
+    if isinstance(ndoors, int):
+        for dn, door in zip(node.child("doors").as_list(), cfg.doors, strict=True):
+            if door.index > ndoors:
+                where = dn.opt("index") or dn
+                raise where.error(f"door {door.index}, but vehicle type '{vehicle.type_id}' has {ndoors} doors")
+    return cfg
 
 
 def _assignment(node: Node | None, timetable: Timetable | None) -> AssignmentConfig:
@@ -244,15 +214,23 @@ def _assignment(node: Node | None, timetable: Timetable | None) -> AssignmentCon
         if node.value != "auto":
             raise node.error("expected 'auto' or a mapping with 'block' or 'trips'")
         return AssignmentConfig()
-    node.reject_unknown({"block", "trips"})
+    node.reject_unknown({"block", "trips", "service_day"})
     block, trips = node.opt("block"), node.opt("trips")
     if (block is None) == (trips is None):
         raise node.error("give either 'block' or 'trips' (or write 'assignment: auto')")
+    day: date | None = None
+    dnode = node.opt("service_day")
+    if dnode is not None:
+        day = dnode.value if isinstance(dnode.value, date) else dnode.convert(
+            lambda v: date.fromisoformat(str(v)), "a date YYYY-MM-DD")
     if block is not None:
         b = block.as_str()
-        if timetable is not None and not any(t.block_id == b for t in timetable.trips.values()):
-            raise block.error(f"block '{b}' is not in the timetable")
-        return AssignmentConfig("block", block=b)
+        if timetable is not None:
+            if not any(t.block_id == b for t in timetable.trips.values()):
+                raise block.error(f"block '{b}' is not in the timetable")
+            if day is not None and not timetable.block_trips(b, day):
+                raise block.error(f"block '{b}' does not run on {day}")
+        return AssignmentConfig("block", block=b, service_day=day)
     assert trips is not None
     items = trips.as_list()
     if not items:
@@ -260,10 +238,13 @@ def _assignment(node: Node | None, timetable: Timetable | None) -> AssignmentCon
     out: list[str] = []
     for t in items:
         tid = t.as_str()
-        if timetable is not None and tid not in timetable.trips:
-            raise t.error(f"trip '{tid}' is not in the timetable")
+        if timetable is not None:
+            if tid not in timetable.trips:
+                raise t.error(f"trip '{tid}' is not in the timetable")
+            if day is not None and not timetable.runs_on(tid, day):
+                raise t.error(f"trip '{tid}' does not run on {day}")
         out.append(tid)
-    return AssignmentConfig("trips", trips=tuple(out))
+    return AssignmentConfig("trips", trips=tuple(out), service_day=day)
 
 
-__all__ = ["AssignmentConfig", "DoorConfig", "FriezeConfig", "OnboardConfig", "VehicleConfig"]
+__all__ = ["AssignmentConfig", "FriezeConfig", "OnboardConfig", "VehicleConfig"]

@@ -169,6 +169,6 @@ def test_docs_name_every_key() -> None:
 
     doc = (REPO / "docs" / "config.md").read_text(encoding="utf-8")
     keys = (set(ONBOARD_KEYS) | set(STATION_KEYS) | set(STOPS_KEYS) | set(UnitConfig.KEYS)
-            | set(MqttConfig.KEYS) | set(FriezeConfig.KEYS) | {"pins", "side", "name", "block", "trips"})
+            | set(MqttConfig.KEYS) | set(FriezeConfig.KEYS) | {"index", "beams", "gate", "block", "trips", "service_day"})
     missing = sorted(k for k in keys if f"`{k}`" not in doc and f"`{k}." not in doc and f".{k}`" not in doc)
     assert missing == []

@@ -22,11 +22,10 @@ unit:
   operator: {OPERATOR}
 vehicle:
   type: lint41
+counting:
   doors:
-    - {{pins: [5, 6]}}
-    - {{pins: [13, 19]}}
-    - {{pins: [20, 21], side: left, name: "dør 3"}}
-    - {{pins: [23, 24]}}
+    - {{index: 1, beams: [[5, 6]]}}
+    - {{index: 2, beams: [[13, 19], [20, 21]], gate: none}}
 assignment: auto
 gnss:
   backend: file
@@ -51,7 +50,8 @@ def load(tmp_path: Path, text: str, timetable: Timetable | None = None) -> Onboa
 def test_examples_load_and_match_the_sample_feed(name: str, sample: Timetable) -> None:
     cfg = OnboardConfig.load(REPO / "data" / "config" / name, timetable=sample)
     assert cfg.feed == SAMPLE
-    assert len(cfg.vehicle.doors) == cfg.vehicle.vehicle_type.doors
+    assert cfg.counting is not None
+    assert [d.index for d in cfg.counting.doors] == list(range(1, cfg.vehicle.vehicle_type.doors + 1))
     assert cfg.mqtt.use_tls and cfg.mqtt.client_id == cfg.unit.unit_id
     assert "frieze" in cfg.displays and cfg.displays["frieze"].child("backend").as_str() == "framebuffer"
     if cfg.assignment.mode == "block":
@@ -63,9 +63,9 @@ def test_base_config(tmp_path: Path) -> None:
     cfg = load(tmp_path, BASE)
     assert cfg.vehicle_id == "2091" and cfg.operator_id == "lokaltog"
     assert cfg.vehicle.type_id == "lint41" and cfg.vehicle.vehicle_type.seats == 116
-    assert [d.pins for d in cfg.vehicle.doors] == [(5, 6), (13, 19), (20, 21), (23, 24)]
-    assert cfg.vehicle.doors[2].side == "left" and cfg.vehicle.doors[2].name == "dør 3"
-    assert cfg.vehicle.doors[0].name == "door 1" and cfg.vehicle.doors[0].index == 0
+    assert cfg.counting is not None
+    assert [d.beams for d in cfg.counting.doors] == [((5, 6),), ((13, 19), (20, 21))]
+    assert cfg.counting.doors[1].gate == "none"
     assert cfg.assignment.mode == "auto"
     assert cfg.can is None and cfg.displays == {}
     assert cfg.gnss.child("path").as_str() == "gnss.nmea"  # kept as a Node for the driver
@@ -82,6 +82,9 @@ def test_assignments(tmp_path: Path, sample: Timetable) -> None:
     assert cfg.assignment.trips == ("920R_MT_0_0715", "920R_MT_1_0845")
     cfg = load(tmp_path, BASE.replace("assignment: auto\n", ""))
     assert cfg.assignment.mode == "auto"
+    cfg = load(tmp_path, BASE.replace("assignment: auto", "assignment: {block: 920_MT_01, service_day: 2026-11-02}"),
+               sample)
+    assert cfg.assignment.service_day == date(2026, 11, 2)
 
 
 def test_feed_override_and_frieze(tmp_path: Path) -> None:
@@ -99,31 +102,20 @@ def _line(text: str, marker: str) -> int:
 
 # (replace old, with new) in BASE or "+" to append; marker of the expected line; key; message
 CASES = [
-    (("    - {pins: [13, 19]}", "    - {pins: [13]}"), "[13]", "vehicle.doors[1].pins", "expected two GPIO numbers"),
-    (("    - {pins: [13, 19]}", "    - {pins: [13, x]}"), "[13, x]", "vehicle.doors[1].pins",
-     "expected two GPIO numbers"),
-    (("    - {pins: [13, 19]}", "    - {pins: 13}"), "pins: 13", "vehicle.doors[1].pins", "expected two GPIO numbers"),
-    (("    - {pins: [13, 19]}", "    - {pins: [13, 40]}"), "[13, 40]", "vehicle.doors[1].pins[1]",
-     "GPIO 40 is not a Raspberry Pi header GPIO (BCM 0-27)"),
-    (("    - {pins: [13, 19]}", "    - {pins: [13, 13]}"), "[13, 13]", "vehicle.doors[1].pins",
-     "the two beams need two different GPIOs"),
-    (("    - {pins: [13, 19]}", "    - {pins: [13, 6]}"), "[13, 6]", "vehicle.doors[1].pins",
-     "GPIO 6 is already used by vehicle.doors[0]"),
-    (("    - {pins: [13, 19]}", "    - {pins: [13, 19], side: front}"), "side: front", "vehicle.doors[1].side",
-     "expected one of both, left, right, got 'front'"),
-    (("    - {pins: [13, 19]}", "    - {pins: [13, 19], beams: 2}"), "beams", "vehicle.doors[1].beams",
-     "unknown key (allowed: name, pins, side)"),
-    (("    - {pins: [13, 19]}", "    - 13"), "    - 13", "vehicle.doors[1]",
-     "expected a mapping with 'pins' (and optionally 'side', 'name')"),
-    (("    - {pins: [23, 24]}\n", ""), "[5, 6]", "vehicle.doors",
-     "3 door(s) configured but vehicle type 'lint41' has 4"),
+    (("    - {index: 2, beams: [[13, 19], [20, 21]], gate: none}", "    - {index: 2, beams: [[13, 19], [20]]}"),
+     "index: 2", "counting.doors[1].beams[1]", "expected two GPIO numbers [outer A, inner B]"),
+    (("    - {index: 2, beams: [[13, 19], [20, 21]], gate: none}", "    - {index: 5, beams: [[13, 19]]}"),
+     "index: 5", "counting.doors[1].index", "door 5, but vehicle type 'lint41' has 4 doors"),
+    (("    - {index: 2, beams: [[13, 19], [20, 21]], gate: none}", "    - {index: 2, beams: [[13, 6]]}"),
+     "index: 2", "counting.doors[1].beams[0][1]", "pin 6 is already used by counting.doors[0].beams[0][1]"),
+    (("gpio:\n  backend: mock\n", ""), "  doors:", "counting",
+     "door beams are GPIO inputs: add a 'gpio' section (backend: lgpio, or mock for tests)"),
+    (("gpio:\n  backend: mock\n", "gpio:\n  backend: replay\n"), "backend: replay", "gpio",
+     "backend replay needs file: path of a gpio.csv"),
     (("  type: lint41", "  type: lint42"), "type: lint42", "vehicle.type",
      "unknown vehicle type 'lint42' (operator lokaltog has: lint41, regiosprinter)"),
-    (("  type: lint41\n", ""), "  doors:", "vehicle.type", "missing required key"),
-    (("  type: lint41", "  type: lint41\n  seats: 100"), "seats", "vehicle.seats",
-     "unknown key (allowed: doors, type)"),
-    (("gpio:\n  backend: mock\n", ""), "[5, 6]", "vehicle.doors",
-     "door beams are GPIO inputs: add a 'gpio' section (backend: lgpio, or mock for tests)"),
+    (("  type: lint41", "  type: lint41\n  seats: 100"), "seats", "vehicle.seats", "unknown key (allowed: type)"),
+    (("vehicle:\n  type: lint41", "vehicle: {}"), "vehicle: {}", "vehicle.type", "missing required key"),
     (("assignment: auto", "assignment: manual"), "assignment", "assignment",
      "expected 'auto' or a mapping with 'block' or 'trips'"),
     (("assignment: auto", "assignment: {block: b1, trips: [t1]}"), "assignment", "assignment",
@@ -132,8 +124,6 @@ CASES = [
      "give either 'block' or 'trips' (or write 'assignment: auto')"),
     (("assignment: auto", "assignment: {trips: []}"), "assignment", "assignment.trips",
      "expected at least one trip_id"),
-    (("assignment: auto", "assignment: {route: 920R}"), "assignment", "assignment.route",
-     "unknown key (allowed: block, trips)"),
     (("gnss:\n  backend: file\n  path: gnss.nmea\n", ""), "unit:", "gnss", "missing required key"),
     (("  backend: file\n", "  backend: carrier-pigeon\n"), "carrier-pigeon", "gnss.backend",
      "expected one of file, gpsd, serial, got 'carrier-pigeon'"),
@@ -153,7 +143,11 @@ CASES = [
     (("+", "mqtt: {url: 'tcp://broker:1883'}\n"), "mqtt:", "mqtt.url",
      "MQTT url must start with mqtt:// or mqtts://, got 'tcp://broker:1883'"),
     (("+", "gps: {backend: serial}\n"), "gps:", "gps",
-     "unknown key (allowed: assignment, can, displays, feed, frieze, gnss, gpio, mqtt, unit, vehicle)"),
+     "unknown key (allowed: assignment, can, counting, displays, feed, frieze, gnss, gpio, mqtt, unit, vehicle)"),
+    (("assignment: auto", "assignment: {block: b1, service_day: '2026-02-30'}"), "assignment", "assignment.service_day",
+     "expected a date YYYY-MM-DD (day is out of range for month)"),
+    (("assignment: auto", "assignment: {trips: [t1], route: 920R}"), "assignment", "assignment.route",
+     "unknown key (allowed: block, service_day, trips)"),
     ((f"  operator: {OPERATOR}", "  operator: ../nowhere/lokaltog.yaml"), "operator:", "unit.operator",
      "operator file {tmp}/../nowhere/lokaltog.yaml does not exist"),
 ]
@@ -175,6 +169,10 @@ def test_onboard_errors(tmp_path: Path, edit: tuple[str, str], marker: str, key:
 
 @pytest.mark.parametrize(("assignment", "marker", "key", "message"), [
     ("assignment: {block: 999_MT_01}", "assignment", "assignment.block", "block '999_MT_01' is not in the timetable"),
+    ("assignment: {block: 920_MT_01, service_day: 2026-11-07}", "assignment", "assignment.block",
+     "block '920_MT_01' does not run on 2026-11-07"),
+    ("assignment: {trips: [920R_MT_0_0715], service_day: 2026-11-08}", "assignment", "assignment.trips[0]",
+     "trip '920R_MT_0_0715' does not run on 2026-11-08"),
     ("assignment:\n  trips:\n    - 920R_MT_0_0715\n    - 920R_XX", "920R_XX", "assignment.trips[1]",
      "trip '920R_XX' is not in the timetable"),
 ])
@@ -187,7 +185,8 @@ def test_assignment_checked_against_timetable(tmp_path: Path, sample: Timetable,
 
 
 def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
-    text = BASE.replace("    - {pins: [13, 19]}", "    - {pins: [13, 19]")
+    text = BASE.replace("    - {index: 1, beams: [[5, 6]]}", "    - {index: 1, beams: [[5, 6]]")
+    assert text != BASE
     with pytest.raises(ConfigError) as ei:
         load(tmp_path, text)
     assert str(ei.value).startswith(f"{tmp_path}/onboard.yaml:")
