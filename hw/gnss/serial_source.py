@@ -93,9 +93,9 @@ class SerialSource(GnssSource):
                 port.timeout = max(0.0, remaining)
                 data = port.read(1)  # blocks until the first byte or the deadline
                 if data:
-                    waiting = port.in_waiting
-                    if waiting:
-                        data += port.read(min(waiting, self.config.read_chunk))
+                    # then whatever else is there, without waiting (in_waiting is only 0/1 on socket://)
+                    port.timeout = 0
+                    data += port.read(self.config.read_chunk)
             except (serial.SerialException, OSError) as exc:
                 self._drop(exc)
                 continue
