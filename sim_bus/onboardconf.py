@@ -1,8 +1,10 @@
 """The ``onboard.yaml`` written next to a recording: the onboard unit configured to replay it.
 
-Follows the unit file format of ``data/config/onboard-train-920.yaml`` (``onboard/config.py``): GNSS from
-the recorded NMEA file, CAN from the candump log, GPIO from ``gpio.csv``, the scenario's vehicle and the
-assignment of its trips. Written with a fixed key order so the same seed gives the same bytes.
+Follows ``data/config/onboard-train-920.yaml`` (parsed by ``onboard/config.py``): GNSS from the recorded
+NMEA file, CAN from the candump log, GPIO from ``gpio.csv``, the scenario's doors and beams for
+counting, and the assignment of its trips on its service day. Paths to the recording are relative to
+the file; the feed and operator file are absolute (a recording directory can live anywhere). Written
+with a fixed key order so the same seed gives the same bytes.
 """
 
 from __future__ import annotations
@@ -14,44 +16,49 @@ import yaml
 from sim_bus.engine import Simulation
 
 
+def _operator_type(sim: Simulation) -> str | None:
+    """The vehicle type key: the scenario's, else the operator's usual type for the line."""
+    v = sim.scenario.vehicle
+    if v.operator_type is not None or sim.scenario.operator is None:
+        return v.operator_type
+    try:
+        doc = yaml.safe_load(sim.scenario.operator.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return None
+    lines = doc.get("line_vehicle_types") or {}
+    t = lines.get(sim.plans[0].route)
+    return str(t) if t is not None else None
+
+
 def onboard_config(sim: Simulation) -> dict[str, Any]:
     sc = sim.scenario
     v = sc.vehicle
-    first = sim.plans[0]
-    unit: dict[str, Any] = {
-        "unit": {"id": f"sim-{v.id}", "vehicle": v.id, "mode": v.kind},
-        "timetable": {"gtfs": str(sc.feed)},
-    }
+    unit: dict[str, Any] = {"id": f"sim-{v.id}", "vehicle": v.id}
     if sc.operator is not None:
         unit["operator"] = str(sc.operator)
-    unit["vehicle"] = {
-        "id": v.id,
-        "type": v.type_name,
-        "kind": v.kind,
-        "length_m": v.length_m,
-        "seats": v.seats,
-        "folding_seats": v.folding_seats,
-        "capacity": v.capacity,
-        "antenna_offset_m": v.antenna_offset_m,
-        "doors": [{"index": d.index, "beams": [list(b) for b in d.beams]} for d in v.doors],
+    unit["state_dir"] = "state"
+    unit["timezone"] = "Europe/Copenhagen"
+    cfg: dict[str, Any] = {"unit": unit, "feed": str(sc.feed)}
+    vtype = _operator_type(sim)
+    if vtype is not None:
+        cfg["vehicle"] = {"type": vtype}
+    cfg["counting"] = {
+        "doors": [{"index": d.index, "beams": [list(b) for b in d.beams], "gate": "can"} for d in v.doors],
+        "blocked_level": 1,
     }
-    unit["gnss"] = {"backend": "file", "path": "gnss.nmea", "speed": 0}
-    unit["can"] = {"backend": "replay", "channel": sc.can.channel, "bitrate": sc.can.bitrate,
-                   "file": "can.log", "speed": 0, "doors": len(v.doors)}
-    unit["gpio"] = {"backend": "replay", "file": "gpio.csv",
-                    "pins": sorted(p for d in v.doors for b in d.beams for p in b)}
-    unit["assignment"] = {
-        "service_day": sc.service_day.isoformat(),
-        "route": first.route,
-        "block": sc.block,
-        "trips": [p.trip_id for p in sim.plans],
-    }
-    unit["output"] = {"events": "events.jsonl"}
-    return unit
+    cfg["assignment"] = ({"block": sc.block, "service_day": sc.service_day.isoformat()} if sc.block
+                         else {"trips": [p.trip_id for p in sim.plans],
+                               "service_day": sc.service_day.isoformat()})
+    cfg["gnss"] = {"backend": "file", "path": "gnss.nmea", "speed": 0}
+    cfg["can"] = {"backend": "replay", "channel": sc.can.channel, "bitrate": sc.can.bitrate,
+                  "file": "can.log", "speed": 0, "doors": len(v.doors)}
+    cfg["gpio"] = {"backend": "replay", "file": "gpio.csv"}
+    return cfg
 
 
 def onboard_yaml(sim: Simulation) -> str:
-    head = (f"# onboard configuration for replaying this recording (python -m sim_bus record,\n"
-            f"# scenario {sim.scenario.name}, seed {sim.scenario.seed}). Paths are relative to this file.\n")
+    head = (f"# Onboard unit replaying this recording (python -m sim_bus record, scenario "
+            f"{sim.scenario.name}, seed {sim.scenario.seed}).\n"
+            f"# Keys: docs/config.md. Recorded files are relative to this file.\n")
     return head + yaml.safe_dump(onboard_config(sim), sort_keys=False, allow_unicode=True,
-                                 default_flow_style=None, width=100)
+                                 default_flow_style=None, width=110)

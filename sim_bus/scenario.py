@@ -51,6 +51,7 @@ class VehicleDef:
     antenna_offset_m: float  # antenna position ahead of the vehicle's middle
     doors: tuple[DoorDef, ...]
     odometer_start_m: float
+    operator_type: str | None  # key of the operator file's vehicle_types (for onboard.yaml)
 
 
 @dataclass(frozen=True)
@@ -282,7 +283,7 @@ def _empty(n: Node | None, where: Node | None = None) -> Node:
 
 _VEHICLE = frozenset({"id", "kind", "type", "length_m", "seats", "folding_seats", "capacity",
                       "max_speed_kmh", "acceleration_mps2", "braking_mps2", "stop_position",
-                      "antenna_offset_m", "doors", "odometer_start_km"})
+                      "antenna_offset_m", "doors", "odometer_start_km", "operator_type"})
 
 
 def _vehicle(n: Node) -> VehicleDef:
@@ -335,6 +336,7 @@ def _vehicle(n: Node) -> VehicleDef:
         antenna_offset_m=n.get_float("antenna_offset_m", 0.0, min=-length / 2, max=length / 2),
         doors=tuple(doors),
         odometer_start_m=n.get_float("odometer_start_km", 100_000.0, min=0.0) * 1000.0,
+        operator_type=n.get_str("operator_type", None),
     )
 
 

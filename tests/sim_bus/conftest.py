@@ -14,12 +14,14 @@ SCENARIOS = REPO / "data" / "scenarios"
 SHORT = f"""\
 name: test-910
 feed: {FEED}
+operator: {REPO / "data" / "operators" / "lokaltog.yaml"}
 service_day: 2026-11-23
 trips: [910_MT_0_0715]
 seed: 5
 vehicle:
   id: test-unit
   kind: train
+  operator_type: regiosprinter
   length_m: 24.7
   seats: 72
   capacity: 160

@@ -230,13 +230,19 @@ def test_truth_records(recorded: tuple[Path, Any]) -> None:
 
 
 def test_onboard_yaml_matches_recording(recorded: tuple[Path, Any]) -> None:
+    """The onboard unit's own configuration loader accepts the file and points at the recording."""
+    from onboard.config import OnboardConfig
+
     out, sim = recorded
-    cfg = yaml.safe_load((out / "onboard.yaml").read_text(encoding="utf-8"))
-    assert cfg["gnss"]["backend"] == "file" and (out / cfg["gnss"]["path"]).exists()
-    assert cfg["can"]["backend"] == "replay" and (out / cfg["can"]["file"]).exists()
-    assert cfg["gpio"]["backend"] == "replay" and (out / cfg["gpio"]["file"]).exists()
-    assert cfg["assignment"]["trips"] == ["910_MT_0_0715"]
-    assert cfg["vehicle"]["doors"][1]["beams"] == [[13, 19], [16, 20]]
+    cfg = OnboardConfig.load(out / "onboard.yaml", timetable=sim.timetable)
+    assert cfg.assignment.trips == ("910_MT_0_0715",) and cfg.assignment.service_day == sim.scenario.service_day
+    assert cfg.vehicle.type_id == "regiosprinter"
+    assert cfg.counting is not None
+    assert [d.beams for d in cfg.counting.doors] == [d.beams for d in sim.scenario.vehicle.doors]
+    raw = yaml.safe_load((out / "onboard.yaml").read_text(encoding="utf-8"))
+    assert raw["gnss"]["backend"] == "file" and (out / raw["gnss"]["path"]).exists()
+    assert raw["can"]["backend"] == "replay" and (out / raw["can"]["file"]).exists()
+    assert raw["gpio"]["backend"] == "replay" and (out / raw["gpio"]["file"]).exists()
 
 
 def test_920r_weekday_whole_trip(tmp_path: Path) -> None:
