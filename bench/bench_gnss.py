@@ -1,0 +1,80 @@
+"""GNSS benchmarks: our NMEA decoder against pynmea2 on the same real sentences (gpsd's receiver logs)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from bench.registry import Metric, at_least, benchmark
+from hw.gnss.decoder import FixAssembler, NmeaConfig
+
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "gpsd-regress"
+
+
+def _sentences() -> list[str]:
+    out = []
+    for p in sorted(DATA.glob("*.log")):
+        for line in p.read_text(encoding="latin-1").splitlines():
+            if line.startswith("$"):
+                out.append(line)
+    return out
+
+
+def _ours(lines: list[str]) -> int:
+    """Decode every sentence, assemble epochs and read the fix fields; returns the fix count."""
+    asm = FixAssembler(NmeaConfig(not_before=date(1980, 1, 6)))
+    n = 0
+    for line in lines:
+        for f in asm.feed(line):
+            _ = (f.time, f.lat, f.lon, f.alt_msl, f.speed)
+            n += 1
+    for f in asm.flush():
+        _ = (f.time, f.lat, f.lon, f.alt_msl, f.speed)
+        n += 1
+    return n
+
+
+def _pynmea2(lines: list[str]) -> int:
+    """pynmea2: parse every sentence (checksum checked when present), read lat, lon, altitude, speed, time."""
+    import pynmea2
+
+    n = 0
+    for line in lines:
+        try:
+            msg = pynmea2.parse(line)
+            _ = (getattr(msg, "latitude", None), getattr(msg, "longitude", None),
+                 getattr(msg, "altitude", None), getattr(msg, "spd_over_grnd", None),
+                 getattr(msg, "timestamp", None))
+            n += 1
+        except (pynmea2.ParseError, ValueError, TypeError, AttributeError):
+            pass
+    return n
+
+
+def _best_rate(fn: Callable[[list[str]], int], lines: list[str], repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn(lines)
+        best = min(best, time.perf_counter() - t0)
+    return len(lines) / best
+
+
+@benchmark("nmea_ratio_vs_pynmea2")
+def nmea_ratio_vs_pynmea2() -> list[Metric]:
+    lines = _sentences() * 3  # about 24,000 sentences from 40 receivers
+    quiet = logging.getLogger("hw.gnss")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # the logs' deliberate faults would warn on every repeat
+    try:
+        ours = _best_rate(_ours, lines, 5)
+        theirs = _best_rate(_pynmea2, lines, 5)
+        fixes = _ours(lines)
+    finally:
+        quiet.setLevel(level)
+    return [at_least("nmea_ratio_vs_pynmea2", round(ours / theirs, 2), 1.5, "x",
+                     ours_sentences_per_s=round(ours), pynmea2_sentences_per_s=round(theirs),
+                     sentences=len(lines), fixes=fixes)]
