@@ -320,6 +320,34 @@ class Timetable:
                  if self.trips[t].service_id in active and t in self._times]
         return sorted(trips, key=lambda t: (self.trip_start_s(t.trip_id), t.trip_id))
 
+    def active_trips(self, instant: datetime, *, before_s: int = 0, after_s: int = 0
+                     ) -> list[tuple[Trip, date]]:
+        """Trips (with their service day) scheduled to be under way at ``instant``.
+
+        A trip counts from ``before_s`` before its first departure to ``after_s`` after its last
+        arrival, so a vehicle waiting at the first stop or running late still finds its trip. Sorted by
+        scheduled start. Used to pick the trip a vehicle is on when no assignment names it.
+        """
+        t = ensure_utc(instant)
+        back = (self.max_time_s + after_s + 3600) // 86400 + 1
+        local_day = t.astimezone(self.tz).date()
+        out: list[tuple[int, str, Trip, date]] = []
+        for k in range(-back, 2):
+            day = local_day + timedelta(days=k)
+            active = self.services_on(day)
+            if not active:
+                continue
+            secs = (t - service_day_origin(day, self.tz)).total_seconds()
+            for sid in active:
+                for trip_id in self._trips_by_service.get(sid, ()):
+                    times = self._times.get(trip_id)
+                    if times is None:
+                        continue
+                    if times.dep[0] - before_s <= secs <= times.arr[-1] + after_s:
+                        out.append((int(times.dep[0]), trip_id, self.trips[trip_id], day))
+        out.sort(key=lambda x: (x[3], x[0], x[1]))
+        return [(trip, day) for _, _, trip, day in out]
+
     def blocks_on(self, day: date) -> list[str]:
         active = self.services_on(day)
         return sorted(b for b, ts in self._trips_by_block.items()

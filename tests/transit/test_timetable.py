@@ -207,3 +207,17 @@ def test_strict_load_refuses_row_errors(tmp_path: Path) -> None:
     assert [str(p) for p in tt.problems] == ["stop_times.txt:33: stop_id: trip T1: unknown stop_id 'NOWHERE'"]
     with pytest.raises(FeedError):
         Timetable.load(feed, strict=True)
+
+
+def test_active_trips(tt: Timetable) -> None:
+    got = tt.active_trips(cph(2026, 11, 4, 6, 15))
+    assert [(t.trip_id, d) for t, d in got] == [("T1", date(2026, 11, 4))]
+    # Between T1's arrival (06:35) and T2's departure (06:45) nothing runs, unless we allow slack.
+    assert tt.active_trips(cph(2026, 11, 4, 6, 40)) == []
+    slack = tt.active_trips(cph(2026, 11, 4, 6, 40), before_s=600, after_s=600)
+    assert [t.trip_id for t, _ in slack] == ["T1", "T2"]
+    # Past midnight: Friday's TN is under way on Saturday at 00:10 and belongs to Friday.
+    got = tt.active_trips(cph(2026, 11, 7, 0, 10))
+    assert [(t.trip_id, d) for t, d in got] == [("TN", date(2026, 11, 6))]
+    # DST fall-back night: 02:45 CET (second pass) is inside TDST (01:30 .. 03:45 GTFS).
+    assert [t.trip_id for t, _ in tt.active_trips(cph(2026, 10, 25, 2, 45, fold=1))] == ["TDST"]

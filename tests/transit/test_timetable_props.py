@@ -55,3 +55,19 @@ def test_sample_departures_match_brute_force(base: datetime, offset_min: int, ho
     if SAMPLE is None:
         pytest.skip("sample feed not generated yet")
     check(SAMPLE, stop, base + timedelta(minutes=offset_min), hours)
+
+
+@settings(max_examples=60, deadline=None)
+@given(base=instants, offset_min=st.integers(0, 16 * 60), slack=st.integers(0, 1800))
+def test_active_trips_match_brute_force(base: datetime, offset_min: int, slack: int) -> None:
+    at = base + timedelta(minutes=offset_min)
+    want = []
+    d = at.date() - timedelta(days=3)
+    while d <= at.date() + timedelta(days=1):
+        for trip in MINI.trips_on(d):
+            s = MINI.trip_schedule(trip.trip_id, d)
+            if s[0].departure - timedelta(seconds=slack) <= at <= s[-1].arrival + timedelta(seconds=slack):
+                want.append((trip.trip_id, d))
+        d += timedelta(days=1)
+    got = [(t.trip_id, d) for t, d in MINI.active_trips(at, before_s=slack, after_s=slack)]
+    assert sorted(got) == sorted(want)
