@@ -1,0 +1,483 @@
+"""The frieze inside the vehicle: view model (what to tell passengers) and layouts (how it looks).
+
+Content follows VDV 301 customer information: line and destination (and via), the next stop
+prominently, the following stops with expected times, "Stopper" when a stop is requested, connections
+at the next stop from the timetable, the delay once it passes the operator's threshold, the clock, and
+the terminus and "not in service" states.
+
+:func:`build_view` is pure (timetable, trip, position in the trip, delay and data time in);
+:func:`render_frieze` is a pure function from the view to a Pillow image for a configured panel: a wide
+TFT strip (e.g. 1920x360) or a small LED strip (e.g. 192x32). Long text is set smaller, then paged
+(>= 3 s a page) — never cut mid-word, never scrolled.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from PIL import Image, ImageDraw
+
+from hw.display.text import MIN_PAGE_S, TextDoesNotFit, TextFit, fit_text, get_font, page_index, text_width
+from station.layout import RGB, parse_colour, short_headsign
+from transit.timeutil import COPENHAGEN, ensure_utc
+from transit.yamlconf import Node
+
+log = logging.getLogger(__name__)
+
+FriezeState = Literal["in_service", "terminus", "not_in_service"]
+
+MIN_TRANSFER = timedelta(minutes=2)   # our choice: a connection leaving sooner is not shown
+CONNECTION_WINDOW = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class FriezeStop:
+    stop_id: str
+    name: str
+    scheduled: datetime | None   # public timetable (arrival) time, UTC
+    expected: datetime | None    # predicted arrival, UTC
+    platform: str | None = None
+    terminus: bool = False       # the trip's last stop
+
+
+@dataclass(frozen=True)
+class Connection:
+    route: str
+    headsign: str
+    departure: datetime          # UTC (timetable)
+    platform: str | None = None
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class FriezeView:
+    now: datetime
+    state: FriezeState
+    route: str = ""
+    destination: str = ""
+    via: tuple[str, ...] = ()
+    next_stop: FriezeStop | None = None
+    following: tuple[FriezeStop, ...] = ()   # after the next stop, in order; the last may be the terminus
+    at_stop: bool = False                    # standing at next_stop with doors released
+    stop_requested: bool = False
+    delay_s: int | None = None               # positive = late
+    delay_threshold_s: int = 120
+    connections: tuple[Connection, ...] = ()
+
+    @property
+    def show_delay(self) -> bool:
+        """The delay is shown once it reaches the operator's threshold (minutes rounded down)."""
+        return self.delay_s is not None and self.delay_s >= max(60, self.delay_threshold_s)
+
+
+def build_view(tt: Any, trip_id: str, service_day: date, next_index: int | None, now: datetime, *,
+               delay_s: int | None = None, etas: Mapping[int, datetime] | None = None,
+               at_stop: bool = False, stop_requested: bool = False, delay_threshold_s: int = 120,
+               stops_shown: int = 4, via: Sequence[str] = (), max_connections: int = 4) -> FriezeView:
+    """The frieze content for a vehicle on ``trip_id`` whose next stop is ``next_index`` (0-based in the
+    trip's stop list; ``None`` when the trip is finished → terminus).
+
+    ``etas`` (stop_sequence → expected arrival) come from trip following; without them a stop's
+    expected time is its timetable time plus ``delay_s``. ``tt`` is a ``transit.timetable.Timetable``.
+    """
+    now = ensure_utc(now)
+    sched = tt.trip_schedule(trip_id, service_day)
+    route = tt.route_of(trip_id).name
+    destination = tt.headsign(trip_id, 0)
+
+    def stop(i: int) -> FriezeStop:
+        s = sched[i]
+        exp = (etas or {}).get(s.stop_sequence)
+        if exp is None and delay_s is not None:
+            exp = s.arrival + timedelta(seconds=delay_s)
+        st = tt.stops.get(s.stop_id)
+        return FriezeStop(s.stop_id, tt.stop_name(s.stop_id), s.arrival, exp,
+                          getattr(st, "platform_code", None) or None, i == len(sched) - 1)
+
+    if next_index is None or next_index >= len(sched):
+        last = stop(len(sched) - 1)
+        return FriezeView(now, "terminus", route, destination, tuple(via), last, (), True, False, delay_s,
+                          delay_threshold_s, _connections(tt, last, trip_id, now, max_connections))
+    nxt = stop(next_index)
+    state: FriezeState = "terminus" if next_index == len(sched) - 1 and at_stop else "in_service"
+    following = tuple(stop(i) for i in range(next_index + 1, min(len(sched), next_index + 1 + stops_shown)))
+    if next_index + stops_shown < len(sched) - 1:  # always end the list with the destination
+        following = following[:-1] + (stop(len(sched) - 1),)
+    return FriezeView(now, state, route, destination, tuple(via), nxt, following, at_stop, stop_requested,
+                      delay_s, delay_threshold_s, _connections(tt, nxt, trip_id, now, max_connections))
+
+
+def _connections(tt: Any, at: FriezeStop, trip_id: str, now: datetime, limit: int) -> tuple[Connection, ...]:
+    """Departures from the next stop's station (all platforms) that a passenger can still reach."""
+    arrive = at.expected or at.scheduled or now
+    station = tt.station_of(at.stop_id)
+    own_route = tt.route_of(trip_id).route_id
+    out: list[Connection] = []
+    seen: set[tuple[str, str]] = set()
+    for d in tt.departures(station, arrive + MIN_TRANSFER, arrive + CONNECTION_WINDOW):
+        if d.trip.trip_id == trip_id or d.is_last_stop or d.pickup_type == 1:
+            continue
+        key = (d.route.name, d.headsign)
+        if key in seen or d.route.route_id == own_route:
+            continue  # our own line (either direction) is no connection
+        seen.add(key)
+        st = tt.stops.get(d.stop_id)
+        out.append(Connection(d.route.name, d.headsign, d.departure, getattr(st, "platform_code", None) or None))
+        if len(out) >= limit:
+            break
+    return tuple(out)
+
+
+def not_in_service(now: datetime) -> FriezeView:
+    return FriezeView(ensure_utc(now), "not_in_service")
+
+
+# --------------------------------------------------------------------------------------------- panel
+@dataclass(frozen=True)
+class FriezeColours:
+    background: RGB = (0, 0, 0)
+    text: RGB = (255, 255, 255)
+    dim: RGB = (160, 160, 160)
+    accent: RGB = (255, 176, 0)        # delay, "Stopper"
+    band: RGB = (0, 40, 95)            # header band (Movia-like blue)
+    band_dim: RGB = (190, 205, 230)    # secondary text on the band (via)
+    line: RGB = (255, 255, 255)        # the line diagram
+    request: RGB = (220, 30, 40)
+
+
+@dataclass(frozen=True)
+class FriezePanel:
+    width: int = 1920
+    height: int = 360
+    stops_shown: int = 4
+    page_s: float = 5.0
+    clock: bool = True
+    colours: FriezeColours = field(default_factory=FriezeColours)
+    font: str = "sans-bold"
+    font_regular: str = "sans"
+    font_condensed: str = "condensed-bold"
+    antialias: bool = True
+    line_colours: tuple[tuple[str, RGB], ...] = ()
+
+    @property
+    def compact(self) -> bool:
+        """LED strips and other low panels get the two-line layout."""
+        return self.height < 96
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> FriezePanel:
+        """From ``onboard.config.FriezeConfig`` (width, height, stops_shown, page_s, clock)."""
+        return cls(width=cfg.width, height=cfg.height, stops_shown=cfg.stops_shown,
+                   page_s=max(MIN_PAGE_S, cfg.page_s), clock=cfg.clock, antialias=cfg.height >= 96)
+
+    @classmethod
+    def from_node(cls, node: Node) -> FriezePanel:
+        node.reject_unknown({"width", "height", "stops_shown", "page_s", "clock", "colours", "antialias",
+                             "line_colours", "font"})
+        cols = FriezeColours()
+        cnode = node.opt("colours")
+        if cnode is not None:
+            cnode.reject_unknown(set(FriezeColours.__dataclass_fields__))
+            cols = FriezeColours(**{k: parse_colour(v.as_str(), v) for k, v in cnode.items()})
+        lnode = node.opt("line_colours")
+        height = node.get_int("height", 360, min=16, max=4096)
+        return cls(width=node.get_int("width", 1920, min=64, max=8192), height=height,
+                   stops_shown=node.get_int("stops_shown", 4, min=1, max=12),
+                   page_s=node.get_float("page_s", 5.0, min=MIN_PAGE_S, max=60.0),
+                   clock=node.get_bool("clock", True), colours=cols,
+                   font=node.get_str("font", "sans-bold"), antialias=node.get_bool("antialias", height >= 96),
+                   line_colours=tuple((k, parse_colour(v.as_str(), v)) for k, v in lnode.items())
+                   if lnode is not None else ())
+
+    def line_colour(self, route: str) -> RGB:
+        from station.layout import CountdownPanel
+
+        return CountdownPanel(line_colours=self.line_colours).line_colour(route)
+
+
+def _local(dt: datetime) -> str:
+    return ensure_utc(dt).astimezone(COPENHAGEN).strftime("%H:%M")
+
+
+def delay_text(delay_s: int) -> str:
+    return f"Forsinket {delay_s // 60} min"
+
+
+@functools.lru_cache(maxsize=512)
+def _fit(text: str, fonts: tuple[tuple[str, int], ...], width: int, lines: int) -> TextFit:
+    """Cached fitting. Fewer lines first: one line in any candidate font (full text, then without
+    " St."), then two lines, ...; paged only when nothing holds the text on one page."""
+    short = short_headsign(text)
+    for n in range(1, lines + 1):
+        for cand in fonts:
+            for t in dict.fromkeys((text, short)):
+                try:
+                    f = fit_text(t, [cand], width, n)
+                except TextDoesNotFit:
+                    continue
+                if not f.paged:
+                    return f
+    return fit_text(short, list(fonts), width, lines)
+
+
+def _sizes(font: str, size: int, *, down_to: float = 0.6, extra: str | None = None) -> tuple[tuple[str, int], ...]:
+    out = [(font, size)]
+    if extra:
+        out.append((extra, size))
+    s = size
+    while s > max(7, int(size * down_to)):
+        s = max(7, int(s * 0.88))
+        out.append((extra or font, s))
+    return tuple(dict.fromkeys(out))
+
+
+def _page_line(fit: TextFit, now: datetime, page_s: float) -> tuple[str, ...]:
+    return fit.pages[page_index(now, len(fit.pages), page_s)]
+
+
+@functools.lru_cache(maxsize=256)
+def _badge(route: str, h: int, panel: FriezePanel) -> Image.Image:
+    f = get_font(panel.font, max(7, int(h * 0.72)))
+    w = max(text_width(f, route) + h // 2, int(h * 1.6))
+    bg = panel.line_colour(route)
+    fg = (0, 0, 0) if (0.299 * bg[0] + 0.587 * bg[1] + 0.114 * bg[2]) > 150 else (255, 255, 255)
+    img = Image.new("RGB", (w, h), panel.colours.background)
+    d = ImageDraw.Draw(img)
+    if not panel.antialias:
+        d.fontmode = "1"
+    d.rounded_rectangle((0, 0, w - 1, h - 1), radius=max(1, h // 6), fill=bg)
+    d.text((w / 2, h / 2), route, font=f, fill=fg, anchor="mm")
+    return img
+
+
+@functools.lru_cache(maxsize=8)
+def _static(panel: FriezePanel) -> Image.Image:
+    """The parts that never change for a panel: background and header band."""
+    img = Image.new("RGB", (panel.width, panel.height), panel.colours.background)
+    if not panel.compact:
+        ImageDraw.Draw(img).rectangle((0, 0, panel.width - 1, int(panel.height * 0.28) - 1),
+                                      fill=panel.colours.band)
+    return img
+
+
+def render_frieze(view: FriezeView, panel: FriezePanel) -> Image.Image:
+    """The frieze frame for ``view`` (pure; the page shown follows the view's data time)."""
+    img = _static(panel).copy()
+    d = ImageDraw.Draw(img)
+    if not panel.antialias:
+        d.fontmode = "1"
+    if panel.compact:
+        _render_compact(img, d, view, panel)
+    else:
+        _render_wide(img, d, view, panel)
+    return img
+
+
+# ---------------------------------------------------------------------------------------- wide TFT
+def _render_wide(img: Image.Image, d: ImageDraw.ImageDraw, v: FriezeView, p: FriezePanel) -> None:
+    W, H = p.width, p.height
+    c = p.colours
+    band_h = int(H * 0.28)
+    m = max(6, H // 30)  # margin
+    # header: line badge, destination (+ via), clock
+    clock_w = 0
+    if p.clock:
+        cf = get_font(p.font, int(band_h * 0.55))
+        clock_w = text_width(cf, "88:88") + 2 * m
+        d.text((W - m, band_h // 2), _local(v.now), font=cf, fill=c.text, anchor="rm")
+    if v.state == "not_in_service":
+        f = _fit("Ikke i drift", _sizes(p.font, int(band_h * 0.55)), W - clock_w - 2 * m, 1)
+        d.text((m, band_h // 2), f.pages[0][0], font=f.font, fill=c.text, anchor="lm")
+        big = _fit("Ikke i drift", _sizes(p.font, int(H * 0.3)), W - 2 * m, 1)
+        d.text((W // 2, band_h + (H - band_h) // 2), big.pages[0][0], font=big.font, fill=c.dim, anchor="mm")
+        return
+    bh = int(band_h * 0.62)
+    badge = _badge(v.route, bh, p)
+    img.paste(badge, (m, (band_h - bh) // 2))
+    x = m + badge.width + 2 * m
+    dest_w = W - x - clock_w - m
+    dest_size = int(band_h * 0.5)
+    if v.via:
+        dfit = _fit(v.destination, _sizes(p.font, dest_size), dest_w, 1)
+        d.text((x, band_h * 0.42), _page_line(dfit, v.now, p.page_s)[0], font=dfit.font, fill=c.text, anchor="lm")
+        vfit = _fit("via " + ", ".join(v.via), _sizes(p.font_regular, int(band_h * 0.24)), dest_w, 1)
+        d.text((x, band_h * 0.82), _page_line(vfit, v.now, p.page_s)[0], font=vfit.font, fill=c.band_dim,
+               anchor="lm")
+    else:
+        dfit = _fit(v.destination, _sizes(p.font, dest_size), dest_w, 1)
+        d.text((x, band_h // 2), _page_line(dfit, v.now, p.page_s)[0], font=dfit.font, fill=c.text, anchor="lm")
+
+    # main area: next stop on the left; following stops (or connections) on the right
+    top = band_h + m
+    left_w = int(W * 0.42)
+    ns = v.next_stop
+    label = {"terminus": "Endestation", "in_service": "Nu" if v.at_stop else "Næste stop"}[v.state]
+    lf = get_font(p.font_regular, int(H * 0.075))
+    d.text((m, top), label, font=lf, fill=c.dim, anchor="la")
+    if ns is not None:
+        nfit = _fit(ns.name, _sizes(p.font, int(H * 0.2), extra=p.font_condensed), left_w - 2 * m, 2)
+        lines = _page_line(nfit, v.now, p.page_s)
+        y = top + int(H * 0.1)
+        for ln in lines:
+            d.text((m, y), ln, font=nfit.font, fill=c.text, anchor="la")
+            y += int(nfit.size * 1.1)
+        info = []
+        if ns.platform:
+            info.append(f"Spor {ns.platform}")
+        t = ns.expected or ns.scheduled
+        if t is not None and v.state == "in_service":
+            info.append(f"Ankomst {_local(t)}")
+        inf = get_font(p.font_regular, int(H * 0.075))
+        d.text((m, H - m), "   ".join(info), font=inf, fill=c.dim, anchor="ld")
+    # status chips bottom-left of the main area: Stopper, delay
+    chip_f = get_font(p.font, int(H * 0.07))
+    cx = left_w - m
+    if v.show_delay and v.delay_s is not None:
+        t = delay_text(v.delay_s)
+        d.text((cx, H - m), t, font=chip_f, fill=c.accent, anchor="rd")
+        cx -= text_width(chip_f, t) + 3 * m
+    if v.stop_requested and v.state == "in_service":
+        t = "STOPPER"
+        tw = text_width(chip_f, t)
+        hgt = int(chip_f.size * 1.3)
+        d.rounded_rectangle((cx - tw - 2 * m, H - m - hgt, cx, H - m), radius=hgt // 4, fill=c.request)
+        d.text((cx - m, H - m - hgt // 2), t, font=chip_f, fill=(255, 255, 255), anchor="rm")
+
+    d.line((left_w, top, left_w, H - m), fill=c.dim, width=2)
+    rx0, rx1 = left_w + 2 * m, W - m
+    pages: list[str] = []
+    if v.following:
+        pages.append("stops")
+    if v.connections:
+        pages.append("connections")
+    if not pages:
+        if v.state == "terminus":
+            _draw_message(d, p, ("Tak for rejsen", "Husk at tage alt med"), rx0, top, rx1, H - m)
+        return
+    which = pages[page_index(v.now, len(pages), p.page_s)]
+    if which == "stops":
+        _draw_stop_diagram(d, v, p, rx0, top, rx1, H - m)
+    else:
+        _draw_connections(img, d, v, p, rx0, top, rx1, H - m)
+
+
+def _draw_message(d: ImageDraw.ImageDraw, p: FriezePanel, lines: tuple[str, str], x0: int, y0: int,
+                  x1: int, y1: int) -> None:
+    cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
+    f1 = _fit(lines[0], _sizes(p.font, int((y1 - y0) * 0.3)), x1 - x0, 1)
+    f2 = _fit(lines[1], _sizes(p.font_regular, int((y1 - y0) * 0.16)), x1 - x0, 1)
+    d.text((cx, cy - 4), f1.pages[0][0], font=f1.font, fill=p.colours.text, anchor="md")
+    d.text((cx, cy + 12), f2.pages[0][0], font=f2.font, fill=p.colours.dim, anchor="ma")
+
+
+def _draw_stop_diagram(d: ImageDraw.ImageDraw, v: FriezeView, p: FriezePanel, x0: int, y0: int, x1: int,
+                       y1: int) -> None:
+    """Following stops on a horizontal line: a dot per stop, the name above, the expected time below."""
+    c = p.colours
+    stops = v.following
+    n = len(stops)
+    col_w = (x1 - x0) // max(n, 1)
+    line_y = y0 + int((y1 - y0) * 0.62)
+    r = max(4, (y1 - y0) // 18)
+    first_x = x0 + col_w // 2
+    last_x = x0 + col_w * (n - 1) + col_w // 2
+    d.line((x0, line_y, last_x, line_y), fill=p.line_colour(v.route), width=max(3, r))
+    name_size = int((y1 - y0) * 0.16)
+    tf = get_font(p.font_regular, int((y1 - y0) * 0.14))
+    for i, s in enumerate(stops):
+        cx = first_x + i * col_w
+        d.ellipse((cx - r, line_y - r, cx + r, line_y + r), fill=c.text if s.terminus else c.background,
+                  outline=c.line, width=max(2, r // 2))
+        fit = _fit(s.name, _sizes(p.font, name_size, extra=p.font_condensed), col_w - 8, 2)
+        lines = _page_line(fit, v.now, p.page_s)
+        yb = line_y - r - 6
+        for ln in reversed(lines):
+            d.text((cx, yb), ln, font=fit.font, fill=c.text, anchor="md")
+            yb -= int(fit.size * 1.05)
+        t = s.expected or s.scheduled
+        if t is not None:
+            late = s.expected is not None and s.scheduled is not None and \
+                (s.expected - s.scheduled).total_seconds() >= max(60, v.delay_threshold_s)
+            d.text((cx, line_y + r + 8), _local(t), font=tf, fill=c.accent if late else c.dim, anchor="ma")
+
+
+def _draw_connections(img: Image.Image, d: ImageDraw.ImageDraw, v: FriezeView, p: FriezePanel, x0: int,
+                      y0: int, x1: int, y1: int) -> None:
+    """"Skift" table: line badge, destination, departure time, platform."""
+    c = p.colours
+    hf = get_font(p.font_regular, int((y1 - y0) * 0.13))
+    where = v.next_stop.name if v.next_stop else ""
+    d.text((x0, y0), f"Skift ved {short_headsign(where)}", font=hf, fill=c.dim, anchor="la")
+    rows = v.connections[:4]
+    top = y0 + int(hf.size * 1.4)
+    row_h = (y1 - top) // max(len(rows), 1) if rows else 0
+    row_h = min(row_h, (y1 - top) // 3)
+    f = get_font(p.font, int(row_h * 0.6))
+    time_w = text_width(f, "88:88")
+    plat_w = text_width(f, "Spor 88")
+    for i, cn in enumerate(rows):
+        y = top + i * row_h
+        bh = int(row_h * 0.78)
+        b = _badge(cn.route, bh, p)
+        img.paste(b, (x0, y + (row_h - bh) // 2))
+        tx = x0 + int(bh * 2.4)
+        right = x1 - time_w - plat_w - 40
+        fit = _fit(cn.headsign, _sizes(p.font, int(f.size), extra=p.font_condensed), right - tx, 1)
+        d.text((tx, y + row_h // 2), _page_line(fit, v.now, p.page_s)[0], font=fit.font, fill=c.text, anchor="lm")
+        d.text((x1 - plat_w - 20, y + row_h // 2), _local(cn.departure), font=f, fill=c.text, anchor="rm")
+        if cn.platform:
+            d.text((x1, y + row_h // 2), f"Spor {cn.platform}", font=f, fill=c.dim, anchor="rm")
+
+
+# ---------------------------------------------------------------------------------------- LED strip
+def _render_compact(img: Image.Image, d: ImageDraw.ImageDraw, v: FriezeView, p: FriezePanel) -> None:
+    """Two lines: [line] destination + clock; then next stop / delay / connections in timed pages."""
+    W, H = p.width, p.height
+    c = p.colours
+    lh = H // 2
+    size = max(7, int(lh * 0.85))
+    x = 1
+    clock_w = 0
+    if p.clock:
+        cf = get_font(p.font_condensed, size)
+        clock_w = text_width(cf, "88:88") + 3
+        d.text((W - 1, lh // 2), _local(v.now), font=cf, fill=c.accent, anchor="rm")
+    if v.state == "not_in_service":
+        f = _fit("Ikke i drift", _sizes(p.font, size, extra=p.font_condensed), W - clock_w - 2, 1)
+        d.text((1, lh // 2), f.pages[0][0], font=f.font, fill=c.text, anchor="lm")
+        return
+    badge = _badge(v.route, lh - 2, p)
+    img.paste(badge, (0, 1))
+    x = badge.width + 3
+    dfit = _fit(v.destination, _sizes(p.font, size, extra=p.font_condensed), W - x - clock_w - 2, 1)
+    d.text((x, lh // 2), _page_line(dfit, v.now, p.page_s)[0], font=dfit.font, fill=c.text, anchor="lm")
+    # second line: pages of messages
+    msgs: list[tuple[str, RGB]] = []
+    ns = v.next_stop
+    if v.state == "terminus":
+        msgs.append(("Endestation" + (f": {ns.name}" if ns else ""), c.text))
+        msgs.append(("Tak for rejsen", c.text))
+    elif ns is not None:
+        msgs.append((("Nu: " if v.at_stop else "Næste: ") + ns.name, c.text))
+    if v.show_delay and v.delay_s is not None:
+        msgs.append((delay_text(v.delay_s), c.accent))
+    for cn in v.connections[:2]:
+        msgs.append((f"Skift: {cn.route} {short_headsign(cn.headsign)} {_local(cn.departure)}", c.dim))
+    if not msgs:
+        return
+    req_w = 0
+    if v.stop_requested and v.state == "in_service":
+        rf = get_font(p.font_condensed, max(7, int(lh * 0.7)))
+        req_w = text_width(rf, "STOP") + 4
+        d.rectangle((W - req_w, lh + 1, W - 1, H - 1), fill=c.request)
+        d.text((W - req_w // 2, lh + lh // 2), "STOP", font=rf, fill=(255, 255, 255), anchor="mm")
+    # one page per message (each >= 3 s), a message too long itself is paged by words
+    fits = [(_fit(t, _sizes(p.font, size, extra=p.font_condensed), W - 2 - req_w - 2, 1), col) for t, col in msgs]
+    flat = [(pg[0], f.font, col) for f, col in fits for pg in f.pages]
+    text, font, col = flat[page_index(v.now, len(flat), p.page_s)]
+    d.text((1, lh + lh // 2), text, font=font, fill=col, anchor="lm")
