@@ -329,9 +329,9 @@ def _render_wide(img: Image.Image, d: ImageDraw.ImageDraw, v: FriezeView, p: Fri
         info = []
         if ns.platform:
             info.append(f"Spor {ns.platform}")
-        t = ns.expected or ns.scheduled
-        if t is not None and v.state == "in_service":
-            info.append(f"Ankomst {_local(t)}")
+        when = ns.expected or ns.scheduled
+        if when is not None and v.state == "in_service":
+            info.append(f"Ankomst {_local(when)}")
         inf = get_font(p.font_regular, int(H * 0.075))
         d.text((m, H - m), "   ".join(info), font=inf, fill=c.dim, anchor="ld")
     # status chips bottom-left of the main area: Stopper, delay
