@@ -8,6 +8,7 @@ Exit status 0 when the feed is valid, 2 when it is not.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections import Counter
 from datetime import date, timedelta
@@ -32,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The report below lists every problem; the loader's own warning summary would repeat them.
+    logging.getLogger("transit.timetable").setLevel(logging.ERROR)
     result = check_feed(args.path)
     print_report(result, sys.stdout, max_problems=args.max_problems, summary=not args.no_summary)
     return 0 if result.valid else 2
