@@ -461,7 +461,10 @@ class Timetable:
 
     # -- geometry -----------------------------------------------------------------------------------------
     def shape(self, trip_id: str) -> Polyline:
-        """The trip's path: its shape points, or the line through its stops when it has no shape."""
+        """The trip's path: its shape points, or the line through its stops when it has no shape.
+
+        ``ValueError`` (from :class:`~transit.geo.Polyline`) when all its stops are at one point.
+        """
         trip = self.trips[trip_id]
         key = f"shape:{trip.shape_id}" if trip.shape_id in self._shape_pts else f"stops:{trip_id}"
         hit = self._polylines.get(key)
@@ -879,9 +882,10 @@ class _Loader:
                 else:
                     p.add("stop_times.txt", line, "stop_id", f"trip {tid}: unknown stop_id '{sid}'")
                 continue
-            if stops[sid].location_type not in (0, 4):
+            if stops[sid].location_type != 0:  # GTFS: stop_times reference stops/platforms only
                 p.add("stop_times.txt", line, "stop_id",
-                      f"trip {tid}: stop_id '{sid}' is a station/entrance/node, not a stop or platform")
+                      f"trip {tid}: stop_id '{sid}' is not a stop or platform (location_type "
+                      f"{stops[sid].location_type})")
                 continue
             try:
                 # Without the column the file order stands in, so the other rules still run.

@@ -167,7 +167,7 @@ def test_collects_all_reference_and_row_problems(tmp_path: Path) -> None:
         "stop_times.txt:34: arrival_time: trip TBACK: time goes backwards at stop_sequence 2 (07:50:00 after 08:00:00)",
         "stop_times.txt:35: trip_id: unknown trip_id 'GHOST'",
         "stop_times.txt:37: departure_time: trip TX3: departure 08:59:00 before arrival 09:00:00 at stop_sequence 1",
-        "stop_times.txt:38: stop_id: trip TX3: stop_id 'HIL' is a station/entrance/node, not a stop or platform",
+        "stop_times.txt:38: stop_id: trip TX3: stop_id 'HIL' is not a stop or platform (location_type 1)",
         "stops.txt:9: stop_lat: stop BAD: coordinates out of range: 95.1, 12.0",
         "stops.txt:10: stop_lat: stop ZERO: coordinates are 0, 0 (missing position)",
         "stops.txt:11: stop_id: duplicate stop_id 'AAL'",
