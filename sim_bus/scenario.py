@@ -236,6 +236,15 @@ def scenario_from_node(root: Node, base_dir: Path) -> Scenario:
             raise trips_node.error("expected at least one trip_id")
         trips = tuple(t.as_str() for t in items)
     block = block_node.as_str() if block_node is not None else None
+    motion = _motion(root.opt("motion"))
+    signals = []
+    for sn in _list(root.opt("signal_stops")):
+        sig = _signal(sn)
+        if sig.distance_m <= motion.platform_margin_m:
+            raise (sn.opt("distance_m") or sn).error(
+                f"a signal stop {sig.distance_m:g} m before the platform centre would be inside the platform "
+                f"zone (motion.platform_margin_m = {motion.platform_margin_m:g})")
+        signals.append(sig)
     return Scenario(
         name=root.get_str("name"),
         file=root.file,
@@ -246,10 +255,10 @@ def scenario_from_node(root: Node, base_dir: Path) -> Scenario:
         block=block,
         seed=root.get_int("seed", 1, min=0),
         vehicle=_vehicle(root.child("vehicle")),
-        motion=_motion(root.opt("motion")),
+        motion=motion,
         dwell=_dwell(root.opt("dwell")),
         delays=_delays(root.opt("delays")),
-        signal_stops=tuple(_signal(n) for n in _list(root.opt("signal_stops"))),
+        signal_stops=tuple(signals),
         gnss=_gnss(root.opt("gnss")),
         can=_can(root.opt("can")),
         passengers=_passengers(root.opt("passengers")),

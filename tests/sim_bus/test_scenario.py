@@ -107,3 +107,10 @@ def test_scenario_error_is_a_config_and_value_error() -> None:
     with pytest.raises(ValueError):
         parse_scenario("name: [", Path("."), "x.yaml")
     assert issubclass(ScenarioError, ConfigError)
+
+
+def test_signal_stop_inside_platform_zone_is_refused(tmp_path: Path) -> None:
+    text = SHORT.replace("distance_m: 200", "distance_m: 25").replace(
+        "motion: {hold_at: all, lead_s: 30}", "motion: {hold_at: all, lead_s: 30, platform_margin_m: 30}")
+    e = _err(text, tmp_path)
+    assert e.key == "signal_stops[0].distance_m" and "platform zone" in str(e)
