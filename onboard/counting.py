@@ -292,6 +292,11 @@ class PassengerCounter:
                 dv.defect.add("outside_visit")
         return out + self._end_trip(ts, next_stop=None)
 
+    def occupancy_now(self) -> dict[str, Any]:
+        """Load and occupancy as of the last closed stop, for position records and predictions
+        (``occu``): ``occupancy_status`` is NO_DATA_AVAILABLE without vehicle data, never EMPTY."""
+        return {"vehicleload": self.load.load, **self._occ_fields(self.load.load, REGULAR)}
+
     def diagnostics(self) -> dict[str, int]:
         """Totals for health records and logs."""
         d = dict(self.stats)

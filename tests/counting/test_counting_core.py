@@ -237,3 +237,16 @@ def test_uart_node_backend_counts_and_flags_lost_frames() -> None:
     assert (apc["adult"]["in"], apc["adult"]["out"], apc["bulky"]["in"]) == (4, 1, 1)
     assert apc["adult"]["countquality"] == "defect" and "frames_lost" in apc["adult"]["defect"]
     assert stream.check_silent(T0 + 30) is not None
+
+
+def test_occupancy_now_for_predictions() -> None:
+    c = counter()
+    assert c.occupancy_now()["occupancy_status"] == EMPTY
+    c.on_stop_event(ev("ars", T0, 1))
+    doors(c, T0 + 1, True)
+    for i in range(30):
+        board(c, T0 + 2 + i)
+    c.on_stop_event(ev("dep", T0 + 40, 1))
+    now = c.occupancy_now()
+    assert (now["vehicleload"], now["occu"], now["occupancy_status"]) == (30, 68, FEW_SEATS)
+    assert counter(cap=None).occupancy_now()["occupancy_status"] == NO_DATA

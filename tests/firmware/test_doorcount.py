@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from firmware_py.doorcount import DoorCounter, LaneCounter
 from tests.counting.patterns import LANES, PATTERNS
@@ -80,3 +82,25 @@ def test_lost_edge_resynchronises_without_exception() -> None:
     lane.advance(200.0)
     assert lane.inconsistent == 1
     assert run_pattern(PATTERNS["boarding"][0])[("in", "adult")] == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 1), st.integers(0, 400)), max_size=80))
+def test_random_edges_never_raise_and_every_count_needs_both_beams(steps: list[tuple[int, int, int]]) -> None:
+    dc = DoorCounter(1, [(10, 11), (12, 13)])
+    t = 0.0
+    out = []
+    level = {10: 0, 11: 0, 12: 0, 13: 0}
+    blocks = {10: 0, 11: 0, 12: 0, 13: 0}
+    for pin_i, lvl, dt in steps:
+        pin = 10 + pin_i
+        t += dt
+        out += dc.edge(t, pin, lvl)
+        if lvl and not level[pin]:
+            blocks[pin] += 1
+        level[pin] = lvl
+    out += dc.flush(t + 10_000)
+    for lane, (a, b) in enumerate(((10, 11), (12, 13))):
+        n = sum(1 for c in out if c.lane == lane)
+        assert n <= min(blocks[a], blocks[b])
+    assert all(c.direction in ("in", "out") and c.cls in ("adult", "bulky") and c.t0 <= c.t1 for c in out)
