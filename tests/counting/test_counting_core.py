@@ -250,3 +250,16 @@ def test_occupancy_now_for_predictions() -> None:
     now = c.occupancy_now()
     assert (now["vehicleload"], now["occu"], now["occupancy_status"]) == (30, 68, FEW_SEATS)
     assert counter(cap=None).occupancy_now()["occupancy_status"] == NO_DATA
+
+
+def test_capacity_from_operator_vehicle_type() -> None:
+    from pathlib import Path
+
+    from transit.operator import load_operator
+
+    op = load_operator(Path(__file__).resolve().parents[2] / "data" / "operators" / "lokaltog.yaml")
+    vt = op.vehicle_type_for("920R")
+    assert vt is not None
+    cap = VehicleCapacity.from_object(vt)
+    assert (cap.seat_total, cap.approved) == (vt.seats + vt.folding_seats, vt.approved_capacity)
+    assert occupancy_percent(cap.seat_total, cap) == 100
