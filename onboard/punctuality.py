@@ -1,0 +1,155 @@
+"""Punctuality records at the operator's registration stations, and their append-only log.
+
+Rule (DOMAIN.md, ``transit.operator.PunctualityPolicy``): rail measures the arrival (``ars``: the
+moment the vehicle stood still at the platform) against the public timetable, late when >= the late
+threshold (180 s); bus measures the departure (the moment it moved off) and also counts leaving early.
+Where the measured moment does not exist — no arrival at a trip's first stop, no departure at its last
+— the other one is measured and the record says which (``measured``). A registration stop the trip
+did not serve (passed, cut short, cancelled, never observed) gets an explicit ``missing`` record, so a
+gap in the data can never raise the regularity.
+
+The log is JSON Lines under the state directory, each line flushed and fsync'd before the record goes
+anywhere else (outbox, MQTT, output file).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from onboard.events import iso, make_record
+
+if TYPE_CHECKING:
+    from onboard.tripfollow.plan import PlanStop, TripPlan
+
+log = logging.getLogger(__name__)
+
+LOG_NAME = "punctuality.jsonl"
+
+
+class PunctualityRecorder:
+    """Turns stop events into ``punctuality`` records (pure; the caller writes them to the log first)."""
+
+    def __init__(self, policy: Any, is_registration: Callable[[str, str, str], bool], *, veh: str,
+                 oper: str) -> None:
+        self.policy = policy
+        self.is_registration = is_registration
+        self.veh = veh
+        self.oper = oper
+        self._open: dict[tuple[str, str], dict[int, PlanStop]] = {}  # (oday, trip) -> stop index -> stop
+        self._ends: dict[tuple[str, str], tuple[int, int]] = {}
+
+    def start_trip(self, plan: TripPlan) -> None:
+        key = (plan.ref.oday, plan.ref.trip_id)
+        served = [k for k, s in enumerate(plan.stops) if s.served]
+        self._ends[key] = (served[0], served[-1])
+        self._open[key] = {k: s for k, s in enumerate(plan.stops)
+                           if s.served and self.is_registration(plan.ref.route, s.stop_id, s.station)}
+
+    def on_event(self, plan: TripPlan, event: str, t: float, k: int, loc: str) -> list[dict[str, Any]]:
+        key = (plan.ref.oday, plan.ref.trip_id)
+        pending = self._open.get(key)
+        if pending is None or k not in pending:
+            return []
+        first, last = self._ends[key]
+        on = self.policy.measure_on
+        if on == "arrival":
+            want = "dep" if k == first else "ars"
+        else:
+            want = "ars" if k == last else "dep"
+        if event == "pas":
+            return [self._missing(plan, k, pending.pop(k), t, "passed without stopping", loc)]
+        if event != want:
+            return []
+        st = pending.pop(k)
+        measured = "arrival" if event == "ars" else "departure"
+        sched = st.sched_arr if measured == "arrival" else st.sched_dep
+        assert sched is not None
+        dl = round(t - sched, 1)
+        pol = self.policy
+        rec = make_record("punctuality", t, veh=self.veh, oper=self.oper, trip=plan.ref, stop_id=st.stop_id,
+                          seq=st.seq, loc=loc, status="measured", station=self._station(plan, st),
+                          measured=measured, sched=iso(sched), actual=iso(t), dl=dl,
+                          late=pol.is_late(dl), early=pol.is_early(dl), punctual=pol.is_punctual(dl),
+                          rejsegaranti=pol.rejsegaranti(dl),
+                          replacement=dl > pol.replacement_transport_min * 60, policy=pol.policy)
+        return [rec]
+
+    def end_trip(self, plan: TripPlan, t: float, reason: str, loc: str = "N/A") -> list[dict[str, Any]]:
+        """The trip is over (or never ran): every registration stop not measured is ``missing``."""
+        key = (plan.ref.oday, plan.ref.trip_id)
+        pending = self._open.pop(key, None)
+        if pending is None:
+            self.start_trip(plan)
+            pending = self._open.pop(key)
+        return [self._missing(plan, k, st, t, reason, loc) for k, st in sorted(pending.items())]
+
+    def _station(self, plan: TripPlan, st: PlanStop) -> str:
+        regs = set()
+        for sid in (st.stop_id, st.station):
+            if self.is_registration(plan.ref.route, sid, sid):
+                regs.add(sid)
+        return st.station if st.station in regs else st.stop_id
+
+    def _missing(self, plan: TripPlan, k: int, st: PlanStop, t: float, reason: str, loc: str) -> dict[str, Any]:
+        first, last = self._ends.get((plan.ref.oday, plan.ref.trip_id), (k, k))
+        on = self.policy.measure_on
+        measured = ("departure" if k == first else "arrival") if on == "arrival" else \
+            ("arrival" if k == last else "departure")
+        sched = st.sched_arr if measured == "arrival" else st.sched_dep
+        return make_record("punctuality", t, veh=self.veh, oper=self.oper, trip=plan.ref, stop_id=st.stop_id,
+                           seq=st.seq, loc=loc, status="missing", station=self._station(plan, st),
+                           measured=measured, sched=iso(sched), actual=None, dl=None, late=None,
+                           reason=reason, policy=self.policy.policy)
+
+
+class PunctualityLog:
+    """Append-only JSON Lines file; every append is flushed and fsync'd before it returns."""
+
+    def __init__(self, state_dir: str | Path, name: str = LOG_NAME) -> None:
+        self.path = Path(state_dir) / name
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for appends
+
+    def append(self, rec: dict[str, Any]) -> None:
+        self._fh.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> PunctualityLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_records(paths: Iterable[str | Path], event: str = "punctuality") -> Iterator[dict[str, Any]]:
+    """Records of one kind from JSON Lines files; a bad line is logged (once per file) and skipped."""
+    for p in paths:
+        bad = 0
+        with open(p, encoding="utf-8", errors="replace") as fh:
+            for n, line in enumerate(fh, 1):
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    bad += 1
+                    if bad == 1:
+                        log.warning("%s:%d: not JSON; skipped (further bad lines are counted)", p, n)
+                    continue
+                if isinstance(rec, dict) and rec.get("event") == event:
+                    yield rec
+        if bad:
+            log.warning("%s: %d bad line(s) skipped", p, bad)
+
+
+__all__ = ["LOG_NAME", "PunctualityLog", "PunctualityRecorder", "read_records"]

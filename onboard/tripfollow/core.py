@@ -1,0 +1,411 @@
+"""The onboard trip-following core: timestamped inputs in, records out.
+
+``Core.on_fix(fix)``, ``.on_vehicle(state)``, ``.on_edge(t, pin, level)``, ``.on_assignment(a)`` and
+``.finish()`` each return the records they produced (plain dicts, docs/architecture.md). The live
+service and ``python -m onboard replay`` feed it the same way, in time order; nothing here reads a
+clock, a port or a socket, so a replay is deterministic.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from hw.can.state import VehicleState
+from hw.gnss.fix import Fix
+from onboard.events import make_record
+from onboard.punctuality import PunctualityRecorder
+from onboard.tripfollow.assign import AutoAssigner
+from onboard.tripfollow.eta import delay_now, predict
+from onboard.tripfollow.plan import TripPlan, build_plan
+from onboard.tripfollow.position import PositionConfig, PositionTracker, SpeedConfig, StandstillDetector
+from onboard.tripfollow.stops import Event, FollowConfig, TripFollower
+
+if TYPE_CHECKING:
+    from onboard.counting import PassengerCounter
+    from transit.messages import Assignment
+    from transit.timetable import Timetable
+
+log = logging.getLogger(__name__)
+
+#: Stop and door events the passenger counter wants to see.
+STOP_EVENTS = frozenset({"due", "arr", "ars", "pde", "dep", "pas", "wait", "doo", "doc"})
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    veh: str
+    oper: str
+    mode: str = "train"  # train | bus
+    follow: FollowConfig = field(default_factory=FollowConfig)
+    position: PositionConfig = field(default_factory=PositionConfig)
+    speed: SpeedConfig = field(default_factory=SpeedConfig)
+    vp_interval_s: float = 1.0  # 0: no position records
+    eta_interval_s: float = 30.0
+    cancel_after_s: float = 1800.0  # an assigned trip not started this long after its scheduled end
+
+
+class Core:
+    """Trip following for one vehicle. Feed inputs in time order; each call returns records."""
+
+    def __init__(self, cfg: CoreConfig, *, timetable: Timetable | None = None, operator: Any = None,
+                 counter: PassengerCounter | None = None,
+                 plans: Sequence[TripPlan] = ()) -> None:
+        self.cfg = cfg
+        self.tt = timetable
+        self.operator = operator
+        self.counter = counter
+        self.queue: list[TripPlan] = list(plans)
+        self.follower: TripFollower | None = None
+        self.pos: PositionTracker | None = None
+        self.still = StandstillDetector(cfg.speed)
+        self.punct: PunctualityRecorder | None = None
+        if operator is not None:
+            self.punct = PunctualityRecorder(operator.punctuality, operator.is_registration_stop,
+                                             veh=cfg.veh, oper=cfg.oper)
+        self.auto: AutoAssigner | None = None
+        if not plans and timetable is not None:
+            self.auto = AutoAssigner(timetable, mode=cfg.mode)
+        self.doors_open = False
+        self.t = float("-inf")
+        self.last_fix: Fix | None = None
+        self.last_speed: float | None = None
+        self.last_odo: float | None = None
+        self._last_speed_t: float | None = None
+        self._next_vp = float("-inf")
+        self._next_eta = float("-inf")
+        self.stats: dict[str, int] = {"fixes": 0, "states": 0, "late_inputs": 0, "trips_started": 0,
+                                      "trips_cancelled": 0, "trips_cut_short": 0, "unplanned_stops": 0}
+
+    # -- assignment ------------------------------------------------------------------------------------
+    def assign_trips(self, trip_ids: Sequence[str], day: date) -> None:
+        """Drive these trips (in this order) on service day ``day``."""
+        assert self.tt is not None
+        self.queue = [build_plan(self.tt, tid, day) for tid in trip_ids]
+        self.auto = None
+
+    def assign_block(self, block_id: str, day: date) -> None:
+        assert self.tt is not None
+        self.assign_trips([t.trip_id for t in self.tt.block_trips(block_id, day)], day)
+
+    def on_assignment(self, a: Assignment) -> list[dict[str, Any]]:
+        """An assignment message (central system): replaces the trips still to come."""
+        out: list[dict[str, Any]] = []
+        t = a.tst.timestamp()
+        day = date.fromisoformat(a.oday)
+        if a.action == "release":
+            out += self._end_current(t, "released by assignment")
+            for plan in self.queue:
+                out += self._cancel(plan, t)
+            self.queue = []
+            if self.tt is not None:
+                self.auto = AutoAssigner(self.tt, mode=self.cfg.mode)
+            return out
+        if a.block is not None:
+            self.assign_block(a.block, day)
+        else:
+            self.assign_trips(a.trips, day)
+        cur = self.follower
+        if cur is not None and any(p.ref == cur.plan.ref for p in self.queue):
+            self.queue = [p for p in self.queue if p.ref != cur.plan.ref]
+        elif cur is not None:
+            out += self._end_current(t, "replaced by assignment")
+        return out
+
+    # -- inputs ----------------------------------------------------------------------------------------
+    def on_fix(self, fix: Fix) -> list[dict[str, Any]]:
+        t = fix.time.timestamp()
+        if not self._in_order(t):
+            return []
+        self.stats["fixes"] += 1
+        out: list[dict[str, Any]] = []
+        if fix.speed is not None:
+            ev = self.still.on_gnss(t, fix.speed)
+            self._note_still(ev)
+        if fix.has_position:
+            self.last_fix = fix
+        out += self._ensure_trip(t)
+        if self.pos is not None:
+            if fix.has_position:
+                assert fix.lat is not None and fix.lon is not None
+                self.pos.on_fix(t, fix.lat, fix.lon, fix.speed)
+            else:
+                self.pos.dead_reckon(t)
+        out += self._step(t)
+        return out
+
+    def on_vehicle(self, st: VehicleState, *, speed_sample: bool | None = None) -> list[dict[str, Any]]:
+        """A CAN snapshot. ``speed_sample``: whether this snapshot came with a new wheel-speed frame
+        (None: inferred from a change of value or 90 ms since the last sample)."""
+        t = st.t.timestamp()
+        if not self._in_order(t):
+            return []
+        self.stats["states"] += 1
+        out: list[dict[str, Any]] = []
+        if self.counter is not None:
+            out += self.counter.on_vehicle_state(st)
+        if st.speed_mps is not None:
+            new = speed_sample if speed_sample is not None else (
+                st.speed_mps != self.last_speed or self._last_speed_t is None or t - self._last_speed_t >= 0.09)
+            if new:
+                self.last_speed, self._last_speed_t = st.speed_mps, t
+                self._note_still(self.still.on_can(t, st.speed_mps))
+                if self.pos is not None:
+                    self.pos.on_speed(t, st.speed_mps)
+        if st.odometer_m is not None and st.odometer_m != self.last_odo:
+            self.last_odo = st.odometer_m
+            if self.pos is not None:
+                self.pos.on_odometer(t, st.odometer_m)
+        out += self._ensure_trip(t)
+        opened = st.doors_any_open
+        if opened is None and st.doors:
+            flags = [d.open for d in st.doors if d.open is not None]
+            opened = any(flags) if flags else None
+        if opened is not None and opened != self.doors_open:
+            self.doors_open = opened
+            out += self._door_event(t, opened)
+        out += self._step(t)
+        return out
+
+    def on_edge(self, t: datetime | float, pin: int, level: int) -> list[dict[str, Any]]:
+        """A GPIO edge (door beams): handed to the passenger counter."""
+        if self.counter is None:
+            return []
+        return self.counter.on_edge(t, pin, level)
+
+    def finish(self, t: float | None = None) -> list[dict[str, Any]]:
+        """End of data: the current trip ends where it is; trips never started are cancelled."""
+        te = self.t if t is None else t
+        out = self._end_current(te, "cut short: no data after this")
+        for plan in self.queue:
+            out += self._cancel(plan, te)
+        self.queue = []
+        if self.counter is not None:
+            out += self.counter.finish(te)
+        return out
+
+    # -- internals -------------------------------------------------------------------------------------
+    def _in_order(self, t: float) -> bool:
+        if t < self.t - 1.0:
+            self.stats["late_inputs"] += 1
+            if self.stats["late_inputs"] in (1, 10, 100, 1000):
+                log.warning("input %.3f s older than the last one (%d so far); ignored", self.t - t,
+                            self.stats["late_inputs"])
+            return False
+        self.t = max(self.t, t)
+        return True
+
+    def _note_still(self, ev: tuple[str, float] | None) -> None:
+        if ev is None or self.follower is None or self.pos is None or self.pos.s is None:
+            return
+        if ev[0] == "stop" and not self.follower.in_any_zone(self.pos.s):
+            self.stats["unplanned_stops"] += 1
+            log.debug("standstill at chainage %.0f outside every stop zone (signal, queue, unplanned)",
+                      self.pos.s)
+
+    def _ensure_trip(self, t: float) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        if self.follower is not None:
+            return out
+        while self.queue:
+            plan = self.queue[0]
+            if t > plan.last_arrival + self.cfg.cancel_after_s:
+                self.queue.pop(0)
+                out += self._cancel(plan, t)
+                continue
+            self.queue.pop(0)
+            self._start(plan, t)
+            return out
+        if self.auto is not None and self.last_fix is not None and self.last_fix.time.timestamp() == t:
+            fx = self.last_fix
+            assert fx.lat is not None and fx.lon is not None
+            plan = self.auto.on_fix(t, fx.lat, fx.lon, self.still.stopped)
+            if plan is not None:
+                self._start(plan, t)
+        return out
+
+    def _start(self, plan: TripPlan, t: float) -> None:
+        self.stats["trips_started"] += 1
+        log.info("trip %s (%s, %s) started at %.0f", plan.ref.trip_id, plan.ref.route, plan.ref.oday, t)
+        self.follower = TripFollower(plan, self.cfg.follow, t)
+        pos = PositionTracker(plan.shape, self.cfg.position)
+        if self.last_speed is not None and self._last_speed_t is not None:
+            pos.can_speed_t, pos.can_speed = self._last_speed_t, self.last_speed
+        if self.last_odo is not None:
+            pos.odo, pos.odo_t = self.last_odo, t
+        if self.still.stopped is not False:
+            # standing at the start of an assigned trip: at its first stop until a fix says otherwise
+            pos.assume(t, self.follower.halt(self.follower.origin))
+        elif self.last_fix is not None and self.last_fix.has_position and t - self.last_fix.time.timestamp() < 2:
+            assert self.last_fix.lat is not None and self.last_fix.lon is not None
+            pos.on_fix(self.last_fix.time.timestamp(), self.last_fix.lat, self.last_fix.lon, self.last_fix.speed)
+        self.pos = pos
+        if self.punct is not None:
+            self.punct.start_trip(plan)
+
+    def _step(self, t: float) -> list[dict[str, Any]]:
+        f, pos = self.follower, self.pos
+        if f is None or pos is None:
+            return self._vp(t) if self.cfg.vp_interval_s > 0 and t >= self._next_vp else []
+        evs = f.step(t, pos.s, self.still.stopped, self.still.since if self.still.stopped else None,
+                     self.still.since if self.still.stopped is False else None, self.doors_open, pos.time_at)
+        out = self._emit(evs, t)
+        if f.complete:
+            out += self._end_current(t, None)
+            out += self._ensure_trip(t)
+        elif evs and any(e[0] in ("ars", "dep", "pas") for e in evs):
+            out += self._eta(t, [f.plan.stops[e[2]].stop_id for e in evs if e[0] in ("dep", "pas")])
+        elif t >= self._next_eta:
+            out += self._eta(t, [])
+        if self.cfg.vp_interval_s > 0 and t >= self._next_vp:
+            out += self._vp(t)
+        return out
+
+    def _emit(self, evs: list[Event], t: float) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        f, pos = self.follower, self.pos
+        assert f is not None and pos is not None
+        for name, te, k, fields in evs:
+            st = f.plan.stops[k]
+            loc = pos.loc(t)
+            extra: dict[str, Any] = {}
+            sched = st.sched_arr if name in ("due", "arr", "ars", "pas") else st.sched_dep
+            if name == "pas" and sched is None:
+                sched = f.plan.sched_time_at(st.chainage_m)
+            if sched is not None:
+                extra["sched"] = _iso(sched)
+                extra["dl"] = round(te - sched, 1)
+            if name == "ars" and k == f.origin:
+                extra["origin"] = True
+            if k == f.terminus and name == "ars":
+                extra["terminus"] = True
+            rec = self._rec(name, te, stop_id=st.stop_id, seq=st.seq, loc=loc, odo=self.last_odo,
+                            drst=int(self.doors_open), **extra, **fields)
+            out.append(rec)
+            if self.counter is not None:
+                out += self.counter.on_stop_event(rec)
+            if self.punct is not None:
+                out += self.punct.on_event(f.plan, name, te, k, loc)
+        return out
+
+    def _door_event(self, t: float, opened: bool) -> list[dict[str, Any]]:
+        f = self.follower
+        stop_id: str | None = None
+        seq: int | None = None
+        out: list[dict[str, Any]] = []
+        if f is not None:
+            k = f.current_visit()
+            if k is None and self.pos is not None and self.pos.s is not None and f.i < len(f.plan.stops):
+                # doors opening while standing near the stop: the arrival comes first
+                out += self._emit(f.step(t, self.pos.s, self.still.stopped,
+                                         self.still.since if self.still.stopped else None, None, opened,
+                                         self.pos.time_at), t)
+                k = f.current_visit()
+            if k is not None:
+                stop_id, seq = f.plan.stops[k].stop_id, f.plan.stops[k].seq
+        rec = self._rec("doo" if opened else "doc", t, stop_id=stop_id, seq=seq,
+                        loc=self.pos.loc(t) if self.pos is not None else "N/A", drst=int(opened))
+        out.append(rec)
+        if self.counter is not None:
+            out += self.counter.on_stop_event(rec)
+        if f is not None:
+            out += self._emit(f.on_doors(t, opened), t)
+        return out
+
+    def _eta(self, t: float, clear: list[str]) -> list[dict[str, Any]]:
+        f, pos = self.follower, self.pos
+        self._next_eta = t + self.cfg.eta_interval_s
+        if f is None or pos is None or pos.s is None:
+            return []
+        d = delay_now(f, t, pos.s)
+        if d is None:
+            return []
+        stops = predict(f, t, d)
+        if not stops and not clear:
+            return []
+        return [self._rec("eta", t, loc=pos.loc(t), headsign=f.plan.headsign, occu=None, dl=round(d, 1),
+                          stops=stops, clear=clear or None, id_extra=",".join(clear))]
+
+    def _vp(self, t: float) -> list[dict[str, Any]]:
+        self._next_vp = (int(t / self.cfg.vp_interval_s) + 1) * self.cfg.vp_interval_s
+        f, pos = self.follower, self.pos
+        fields: dict[str, Any] = {"spd": None if self.last_speed is None else round(self.last_speed, 2),
+                                  "odo": self.last_odo, "drst": int(self.doors_open)}
+        loc = "N/A"
+        if f is not None and pos is not None and pos.s is not None:
+            loc = pos.loc(t)
+            if loc == "GPS" and self.last_fix is not None:
+                lat, lon, hdg = self.last_fix.lat, self.last_fix.lon, self.last_fix.track
+            else:
+                lat, lon, hdg = f.plan.shape.point_at(pos.s)
+            d = delay_now(f, t, pos.s)
+            fields.update(lat=_r6(lat), lon=_r6(lon), hdg=None if hdg is None else round(hdg, 1),
+                          dist=round(pos.s, 1), dl=None if d is None else round(d, 1))
+        elif self.last_fix is not None and self.last_fix.has_position and t - self.last_fix.time.timestamp() < 2.5:
+            loc = "GPS"
+            fields.update(lat=_r6(self.last_fix.lat), lon=_r6(self.last_fix.lon))
+        return [self._rec("vp", t, loc=loc, **fields)]
+
+    def _end_current(self, t: float, reason: str | None) -> list[dict[str, Any]]:
+        f = self.follower
+        out: list[dict[str, Any]] = []
+        if f is None:
+            return out
+        if reason is not None and not f.complete:
+            self.stats["trips_cut_short"] += 1
+        if self.punct is not None:
+            loc = self.pos.loc(t) if self.pos is not None else "N/A"
+            out += self.punct.end_trip(f.plan, t, reason or _why_missing(f), loc)
+        left = [f.plan.stops[k].stop_id for k in range(len(f.plan.stops))
+                if f.plan.stops[k].served and k not in f.done]
+        if left:
+            out += self._rec_list("eta", t, clear=left, stops=[], headsign=f.plan.headsign, occu=None,
+                                  id_extra="end")
+        self.follower = None
+        self.pos = None
+        return out
+
+    def _cancel(self, plan: TripPlan, t: float) -> list[dict[str, Any]]:
+        self.stats["trips_cancelled"] += 1
+        log.info("trip %s (%s) not driven: cancelled", plan.ref.trip_id, plan.ref.oday)
+        if self.punct is None:
+            return []
+        return self.punct.end_trip(plan, t, "trip not driven (cancelled)")
+
+    def _rec(self, event: str, t: float, **kw: Any) -> dict[str, Any]:
+        trip = self.follower.plan.ref if self.follower is not None else None
+        return make_record(event, t, veh=self.cfg.veh, oper=self.cfg.oper, trip=trip, **kw)
+
+    def _rec_list(self, event: str, t: float, **kw: Any) -> list[dict[str, Any]]:
+        return [self._rec(event, t, **kw)]
+
+    @property
+    def diagnostics(self) -> dict[str, int]:
+        d = dict(self.stats)
+        if self.pos is not None:
+            for k, v in self.pos.stats.items():
+                d[f"position_{k}"] = v
+        return d
+
+
+def _why_missing(f: TripFollower) -> str:
+    return "not served"
+
+
+def _iso(t: float) -> str:
+    from onboard.events import iso
+    s = iso(t)
+    assert s is not None
+    return s
+
+
+def _r6(x: float | None) -> float | None:
+    return None if x is None else round(x, 6)
+
+
+OnRecords = Callable[[list[dict[str, Any]]], None]
+
+__all__ = ["Core", "CoreConfig", "STOP_EVENTS"]

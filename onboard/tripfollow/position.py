@@ -1,0 +1,280 @@
+"""Where the vehicle is along its trip, and whether it stands still.
+
+Position is the chainage of the GNSS antenna along the trip's shape:
+
+* CAN wheel speed (10 Hz) is integrated into travelled distance; between fixes, and through GNSS
+  outages, the chainage advances by that distance (``ODO``). Without CAN speed the VDHR odometer is
+  used, and without either the last GNSS speed for a few seconds (``DR``).
+* Each fix is projected onto the shape within a window around the predicted chainage (so a parallel
+  track or the opposite direction cannot capture it). A fix that disagrees with the odometer
+  prediction by more than the gate is a multipath outlier and is rejected; agreeing fixes pull the
+  estimate towards them with a small gain, which removes odometer scale drift (wheel wear) slowly.
+  A run of consistent rejections means the odometer is wrong (wheel slip, a jump): re-anchor.
+* Progress is monotone: the vehicle does not reverse on a trip.
+
+Standstill comes from CAN speed when it is current — far more precise than GNSS Doppler speed near
+zero — else from GNSS speed. The moment of stopping is interpolated to when speed reached zero, using
+the deceleration seen in the samples before, not the time of the first zero sample.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+from transit.geo import Polyline
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PositionConfig:
+    window_m: float = 400.0  # projection window around the prediction
+    max_offset_m: float = 45.0  # a fix farther from the shape is not on the trip (multipath, detour)
+    gate_m: float = 22.0  # |fix - odometer prediction| above this: outlier (multipath 30-80 m)
+    gain: float = 0.15  # pull towards an accepted fix when the odometer predicts
+    reanchor_after: int = 8  # consecutive consistent rejections that re-anchor on GNSS
+    gps_fresh_s: float = 2.5  # loc GPS while the last accepted fix is this recent
+    dr_max_s: float = 10.0  # GNSS-speed dead reckoning (no CAN) at most this long
+
+
+class PositionTracker:
+    """Chainage estimate on one shape; fed in time order. Pure: no clock."""
+
+    def __init__(self, shape: Polyline, cfg: PositionConfig | None = None) -> None:
+        self.shape = shape
+        self.cfg = cfg or PositionConfig()
+        self.s: float | None = None  # antenna chainage
+        self.t: float | None = None  # time of the estimate
+        self.assumed = False  # s is an assumption (vehicle at its first stop), not a measurement
+        self.last_fix_t: float | None = None
+        self.last_fix_speed: float | None = None
+        self.can_speed_t: float | None = None
+        self.can_speed: float = 0.0
+        self.odo_t: float | None = None
+        self.odo: float | None = None
+        self.rejects: list[float] = []  # residuals of consecutive rejected fixes
+        self.stats = {"fixes": 0, "accepted": 0, "off_shape": 0, "outliers": 0, "reanchored": 0}
+        self.history: list[tuple[float, float]] = []  # (t, s) knots for crossing times, bounded
+        self.dr = False  # the estimate was last advanced on GNSS speed alone
+
+    # -- inputs -------------------------------------------------------------------------------------
+    def assume(self, t: float, s: float) -> None:
+        """Place the vehicle (e.g. at its first stop) until a fix says otherwise."""
+        self.s, self.t, self.assumed = s, t, True
+        self._knot(t, s)
+
+    def on_speed(self, t: float, v: float) -> None:
+        """CAN wheel speed sample: integrate distance (trapezoid) since the previous sample."""
+        if self.can_speed_t is not None and t > self.can_speed_t and t - self.can_speed_t < 2.0:
+            self._advance(t, (self.can_speed + v) / 2.0 * (t - self.can_speed_t))
+        elif self.s is not None:
+            self.t = max(self.t or t, t)
+        self.can_speed_t, self.can_speed = t, v
+
+    def on_odometer(self, t: float, odo_m: float) -> None:
+        """VDHR total distance: used only when CAN speed is not current (coarse, 5 m steps)."""
+        if self.odo is not None and self.odo_t is not None and not self._can_current(t):
+            d = odo_m - self.odo
+            if 0 <= d < 500:
+                self._advance(t, d)
+        self.odo_t, self.odo = t, odo_m
+
+    def on_fix(self, t: float, lat: float, lon: float, speed: float | None) -> bool:
+        """A GNSS position. Returns True when accepted."""
+        cfg = self.cfg
+        self.stats["fixes"] += 1
+        if speed is not None:
+            self.last_fix_speed = speed
+        if self.s is None or (self.assumed and self.last_fix_t is None):
+            pr = self.shape.project(lat, lon)
+            if pr.offset_m > cfg.max_offset_m:
+                self.stats["off_shape"] += 1
+                return False
+            if self.s is not None and abs(pr.distance_m - self.s) <= cfg.window_m:
+                # the assumption holds: keep the odometer-advanced estimate, nudge it
+                self.s += cfg.gain * (pr.distance_m - self.s)
+            else:
+                if self.s is not None:
+                    log.info("first fix %.0f m from the assumed position: re-anchored", pr.distance_m - self.s)
+                    self.stats["reanchored"] += 1
+                self.s = pr.distance_m
+            self.assumed = False
+            self._accept(t)
+            return True
+        pred = self.s
+        pr = self.shape.project(lat, lon, lo_m=max(0.0, pred - cfg.window_m), hi_m=pred + cfg.window_m)
+        if pr.offset_m > cfg.max_offset_m:
+            self.stats["off_shape"] += 1
+            return False
+        r = pr.distance_m - pred
+        odo_driven = self._can_current(t) or (self.odo_t is not None and t - self.odo_t < 2.5)
+        if odo_driven:
+            if abs(r) > cfg.gate_m:
+                self.stats["outliers"] += 1
+                self.rejects.append(r)
+                if len(self.rejects) >= cfg.reanchor_after and _consistent(self.rejects[-cfg.reanchor_after:]):
+                    log.info("odometer and GNSS disagree by %.0f m for %d fixes: re-anchored on GNSS",
+                             r, len(self.rejects))
+                    self.stats["reanchored"] += 1
+                    self._set(t, max(pr.distance_m, pred - cfg.gate_m))
+                    self.rejects.clear()
+                    self._accept(t)
+                    return True
+                return False
+            self.rejects.clear()
+            self._set(t, pred + cfg.gain * r if r > 0 else pred + cfg.gain * r * 0.5)
+        else:
+            # GNSS only: gate by what the vehicle could have driven since the last fix
+            dt = t - (self.last_fix_t if self.last_fix_t is not None else t)
+            vmax = max(self.last_fix_speed or 0.0, 5.0) * 1.5
+            if r > vmax * max(dt, 1.0) + cfg.gate_m or r < -cfg.gate_m:
+                self.stats["outliers"] += 1
+                self.rejects.append(r)
+                if len(self.rejects) >= cfg.reanchor_after and _consistent(self.rejects[-cfg.reanchor_after:]):
+                    self.stats["reanchored"] += 1
+                    self._set(t, pr.distance_m)
+                    self.rejects.clear()
+                    self._accept(t)
+                    return True
+                return False
+            self.rejects.clear()
+            self._set(t, max(pred, pr.distance_m) if r > -3.0 else pred)
+        self._accept(t)
+        return True
+
+    def dead_reckon(self, t: float) -> None:
+        """No fix and no CAN: carry on at the last GNSS speed for at most ``dr_max_s``."""
+        if (self.s is None or self.t is None or self._can_current(t) or self.last_fix_t is None
+                or self.last_fix_speed is None or t <= self.t or t - self.last_fix_t > self.cfg.dr_max_s):
+            return
+        self._advance(t, self.last_fix_speed * (t - self.t))
+        self.dr = True
+
+    # -- outputs ------------------------------------------------------------------------------------
+    def loc(self, t: float) -> str:
+        """HFP location source of the current estimate."""
+        if self.s is None:
+            return "N/A"
+        if self.last_fix_t is not None and t - self.last_fix_t <= self.cfg.gps_fresh_s:
+            return "GPS"
+        if self.assumed and self.last_fix_t is None:
+            return "N/A" if not self._can_current(t) else "ODO"
+        if self._can_current(t) or (self.odo_t is not None and t - self.odo_t < 2.5):
+            return "ODO"
+        return "DR" if self.dr else "N/A"
+
+    def time_at(self, s: float) -> float | None:
+        """When the antenna passed chainage ``s`` (interpolated between estimate knots)."""
+        h = self.history
+        for i in range(len(h) - 1, 0, -1):
+            (t0, s0), (t1, s1) = h[i - 1], h[i]
+            if s0 <= s <= s1 and s1 > s0:
+                return t0 + (t1 - t0) * (s - s0) / (s1 - s0)
+            if s1 < s:
+                break
+        return None
+
+    # -- internals ----------------------------------------------------------------------------------
+    def _can_current(self, t: float) -> bool:
+        return self.can_speed_t is not None and t - self.can_speed_t < 1.5
+
+    def _advance(self, t: float, d: float) -> None:
+        if self.s is None:
+            return
+        self._set(t, self.s + max(d, 0.0))
+
+    def _set(self, t: float, s: float) -> None:
+        if self.s is not None and s < self.s:
+            s = self.s  # monotone progress along the trip
+        self.s = min(max(s, 0.0), self.shape.length_m)
+        self.t = t
+        self._knot(t, self.s)
+
+    def _knot(self, t: float, s: float) -> None:
+        h = self.history
+        if h and s - h[-1][1] < 0.5 and t - h[-1][0] < 5.0:
+            if s == h[-1][1]:
+                return
+        h.append((t, s))
+        if len(h) > 4000:
+            del h[:2000]
+
+    def _accept(self, t: float) -> None:
+        self.dr = False
+        self.stats["accepted"] += 1
+        self.last_fix_t = t
+
+
+def _consistent(res: list[float]) -> bool:
+    """Rejected residuals that agree with each other (a real offset, not scattered multipath)."""
+    return max(res) - min(res) < 30.0 and all(math.copysign(1, r) == math.copysign(1, res[0]) for r in res)
+
+
+@dataclass(frozen=True, slots=True)
+class SpeedConfig:
+    can_stop_mps: float = 0.05  # CAN wheel speed at or below this is standstill
+    can_move_mps: float = 0.2
+    gnss_stop_mps: float = 0.4  # GNSS Doppler speed is noisy near zero
+    gnss_move_mps: float = 1.2
+    can_fresh_s: float = 1.0
+    default_decel_mps2: float = 0.8
+    default_accel_mps2: float = 0.8
+
+
+class StandstillDetector:
+    """Standstill from speed samples; reports the interpolated moments of stopping and moving off."""
+
+    def __init__(self, cfg: SpeedConfig | None = None) -> None:
+        self.cfg = cfg or SpeedConfig()
+        self.stopped: bool | None = None
+        self.since: float | None = None  # when the current state began (interpolated)
+        self.can_t: float | None = None
+        self._prev: list[tuple[float, float]] = []  # last samples of the active source
+
+    def source_is_can(self, t: float) -> bool:
+        return self.can_t is not None and t - self.can_t <= self.cfg.can_fresh_s
+
+    def on_can(self, t: float, v: float) -> tuple[str, float] | None:
+        self.can_t = t
+        return self._sample(t, v, self.cfg.can_stop_mps, self.cfg.can_move_mps)
+
+    def on_gnss(self, t: float, v: float) -> tuple[str, float] | None:
+        if self.source_is_can(t):
+            return None
+        return self._sample(t, v, self.cfg.gnss_stop_mps, self.cfg.gnss_move_mps)
+
+    def _sample(self, t: float, v: float, stop_thr: float, move_thr: float) -> tuple[str, float] | None:
+        prev = self._prev
+        out: tuple[str, float] | None = None
+        if self.stopped is None:
+            self.stopped = v <= stop_thr
+            self.since = t
+            out = ("stop", t) if self.stopped else None
+        elif not self.stopped and v <= stop_thr:
+            t0 = t
+            if prev:
+                tp, vp = prev[-1]
+                a = self.cfg.default_decel_mps2
+                if len(prev) >= 2:
+                    tq, vq = prev[-2]
+                    if tp > tq and vq > vp:
+                        a = max((vq - vp) / (tp - tq), 0.05)
+                t0 = min(max(tp + max(vp - v, 0.0) / a, tp), t)
+            self.stopped, self.since = True, t0
+            out = ("stop", t0)
+        elif self.stopped and v >= move_thr:
+            t0 = t
+            if prev:
+                tp, vp = prev[-1]
+                t0 = min(max(t - (v - min(vp, v)) / self.cfg.default_accel_mps2, tp), t)
+            self.stopped, self.since = False, t0
+            out = ("move", t0)
+        prev.append((t, v))
+        if len(prev) > 3:
+            del prev[0]
+        return out
+
+
+__all__ = ["PositionConfig", "PositionTracker", "SpeedConfig", "StandstillDetector"]
