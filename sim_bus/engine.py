@@ -60,7 +60,9 @@ class Simulation:
             "vehicle": sc.vehicle.id, "start": round(self.t_start, 3), "end": round(self.t_end, 3),
             "doors": [{"index": d.index, "beams": [list(b) for b in d.beams]} for d in sc.vehicle.doors],
         }
-        recs = list(self.motion.truth) + list(self.nmea.truth)
+        doors = [{"kind": "door", "door": c.door, "released": round(c.enabled, 3), "t": round(c.opened, 3),
+                  "closing": round(c.closing, 3), "closed": round(c.closed, 3)} for c in self.motion.doors]
+        recs = list(self.motion.truth) + list(self.nmea.truth) + doors
         recs.sort(key=_truth_time)
         return [header, *recs]
 

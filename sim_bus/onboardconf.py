@@ -46,7 +46,8 @@ def onboard_config(sim: Simulation) -> dict[str, Any]:
         "doors": [{"index": d.index, "beams": [list(b) for b in d.beams], "gate": "can"} for d in v.doors],
         "blocked_level": 1,
     }
-    cfg["assignment"] = ({"block": sc.block, "service_day": sc.service_day.isoformat()} if sc.block
+    whole_block = sc.block is not None and sc.block_from is None and sc.block_max_trips is None
+    cfg["assignment"] = ({"block": sc.block, "service_day": sc.service_day.isoformat()} if whole_block
                          else {"trips": [p.trip_id for p in sim.plans],
                                "service_day": sc.service_day.isoformat()})
     cfg["gnss"] = {"backend": "file", "path": "gnss.nmea", "speed": 0}

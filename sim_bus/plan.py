@@ -81,6 +81,13 @@ def build_plans(sc: Scenario, tt: Timetable) -> list[TripPlan]:
                 f"block '{sc.block}' has no trips on {day.isoformat()}"
                 + (f" (blocks that day: {', '.join(known[:12])}{' ...' if len(known) > 12 else ''})"
                    if known else ""))
+        if sc.block_from is not None:
+            if sc.block_from not in trips:
+                raise sc.node("block", "from_trip").error(
+                    f"trip '{sc.block_from}' is not in block '{sc.block}' on {day.isoformat()}")
+            trips = trips[trips.index(sc.block_from):]
+        if sc.block_max_trips is not None:
+            trips = trips[:sc.block_max_trips]
     else:
         trips = list(sc.trips)
         items = sc.node("trips")

@@ -177,6 +177,8 @@ class Scenario:
     service_day: date
     trips: tuple[str, ...]
     block: str | None
+    block_from: str | None  # first trip of the block to drive (default: its first)
+    block_max_trips: int | None
     seed: int
     vehicle: VehicleDef
     motion: MotionDef
@@ -235,7 +237,17 @@ def scenario_from_node(root: Node, base_dir: Path) -> Scenario:
         if not items:
             raise trips_node.error("expected at least one trip_id")
         trips = tuple(t.as_str() for t in items)
-    block = block_node.as_str() if block_node is not None else None
+    block: str | None = None
+    block_from: str | None = None
+    block_max: int | None = None
+    if block_node is not None:
+        if block_node.is_map():
+            block_node.reject_unknown({"id", "from_trip", "max_trips"})
+            block = block_node.get_str("id")
+            block_from = block_node.get_str("from_trip", None)
+            block_max = block_node.get_int("max_trips", None, min=1)
+        else:
+            block = block_node.as_str()
     motion = _motion(root.opt("motion"))
     signals = []
     for sn in _list(root.opt("signal_stops")):
@@ -253,6 +265,8 @@ def scenario_from_node(root: Node, base_dir: Path) -> Scenario:
         service_day=day,
         trips=trips,
         block=block,
+        block_from=block_from,
+        block_max_trips=block_max,
         seed=root.get_int("seed", 1, min=0),
         vehicle=_vehicle(root.child("vehicle")),
         motion=motion,

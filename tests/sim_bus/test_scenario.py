@@ -114,3 +114,15 @@ def test_signal_stop_inside_platform_zone_is_refused(tmp_path: Path) -> None:
         "motion: {hold_at: all, lead_s: 30}", "motion: {hold_at: all, lead_s: 30, platform_margin_m: 30}")
     e = _err(text, tmp_path)
     assert e.key == "signal_stops[0].distance_m" and "platform zone" in str(e)
+
+
+def test_part_of_a_block(tmp_path: Path) -> None:
+    text = SHORT.replace("trips: [910_MT_0_0715]",
+                         "block: {id: 910_MT_04, from_trip: 910_MT_1_0740, max_trips: 2}")
+    p = tmp_path / "b.yaml"
+    p.write_text(text, encoding="utf-8")
+    sc = load_scenario(p)
+    plans = build_plans(sc, load_timetable(sc))
+    assert [x.trip_id for x in plans] == ["910_MT_1_0740", "910_MT_0_0805"]
+    e = _err(text.replace("from_trip: 910_MT_1_0740", "from_trip: 910_MT_1_0720"), tmp_path)
+    assert "910_MT_1_0720" in str(e) and e.key == "block.from_trip"
