@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from hw.gnss.ratelimit import RateLimitedLog
 from onboard.outbox import Outbox, OutboxRow
-from transit.errors import ConfigError, DecodeError
+from transit.errors import ConfigError, DecodeError, OutboxError
 from transit.messages import (
     DEFAULT_PREFIX,
     Assignment,
@@ -197,7 +197,7 @@ class Publisher:
         c = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=self.client_id,
                         protocol=mqtt.MQTTv5)
         # paho must never queue more than our window: the window is what bounds memory on a slow link.
-        c.max_inflight_messages_set(self.window)
+        c.max_inflight_messages_set(self.window + 1)
         c.max_queued_messages_set(0)
         if self.settings.username:
             password = None
@@ -241,7 +241,8 @@ class Publisher:
         self.backoff.reset()
         # Respect the broker's Receive Maximum: exceeding it is a protocol error that drops the link.
         rm = getattr(properties, "ReceiveMaximum", None) if properties is not None else None
-        self._effective_window = min(self.window, int(rm)) if rm else self.window
+        # paho allows window + 1 in flight (set before connecting); one slot is for the status message.
+        self._effective_window = max(1, min(self.window, int(rm) - 1)) if rm else self.window
         log.info("connected to %s:%d as %s (session present: %s, window %d)", self.host, self.port,
                  self.client_id, getattr(flags, "session_present", None), self._effective_window)
         client.publish(self._status_topic, status_payload("online", oper=self.oper, veh=self.veh,
@@ -335,6 +336,12 @@ class Publisher:
                 self._connected = False
                 connecting_since = 0.0
                 self._connect_failed(exc)
+            except OutboxError as exc:  # disk full, I/O error: keep the connection, retry shortly
+                self._ratelog.warn("outbox", "outbox error in the publisher: %s", exc)
+                self._stop.wait(1.0)
+            except Exception:  # a bug must not end publishing silently: log it and keep going
+                log.exception("unexpected error in the MQTT publisher loop")
+                self._stop.wait(1.0)
         self._shutdown(c)
 
     def _connect_failed(self, why: object) -> None:
@@ -403,7 +410,10 @@ class Publisher:
                 c.loop(timeout=0.05)
         except (OSError, ssl.SSLError) as exc:
             log.warning("error while disconnecting: %s", exc)
-        self._flush_acks(force=True)
+        try:
+            self._flush_acks(force=True)
+        except OutboxError as exc:  # the rows stay and are sent again next time: a duplicate, not a loss
+            log.warning("could not record the last acknowledgements: %s", exc)
         self._connected = False
 
 

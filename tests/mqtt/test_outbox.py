@@ -144,3 +144,18 @@ def test_record_sink_stores_good_records_and_counts_bad(tmp_path: Path) -> None:
     assert sink.bad == 2 and len(ob) == 3
     assert ob.fetch(0, 1)[0].topic.startswith("rettid/v1/journey/vp/train/lokaltog/2051/")
     ob.close()
+
+
+def test_backoff_is_exponential_with_jitter_and_capped() -> None:
+    import random
+
+    from onboard.publisher import Backoff
+
+    b = Backoff(0.5, 60.0, rng=random.Random(1))
+    delays = [b.next_delay() for _ in range(12)]
+    for n, dly in enumerate(delays):
+        cap = min(60.0, 0.5 * 2 ** n)
+        assert cap / 2 <= dly <= cap
+    assert len({round(x, 6) for x in delays[8:]}) == 4  # at the cap, still jittered
+    b.reset()
+    assert b.next_delay() <= 0.5
