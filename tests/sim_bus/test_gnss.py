@@ -1,0 +1,78 @@
+"""Receiver profiles: rates, talkers and sentence sets decode with pynmea2 and the project's decoder."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pynmea2
+import pytest
+
+from hw.gnss.decoder import FixAssembler
+from hw.gnss.nmea import checksum
+from sim_bus.engine import Simulation, build
+from sim_bus.gnss import SatView, _dop, generate_nmea, make_constellations, sky_at
+from sim_bus.scenario import load_scenario
+
+from .conftest import SHORT
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Simulation:
+    p: Path = tmp_path_factory.mktemp("gnss") / "s.yaml"
+    p.write_text(SHORT, encoding="utf-8")
+    return build(load_scenario(p))
+
+
+@pytest.mark.parametrize("profile", [
+    {"rate_hz": 10, "baud": 115200, "talker": "GN", "sentences": ("RMC", "GGA", "GNS", "GSA", "GST"),
+     "constellations": ("GP", "GA")},
+    {"rate_hz": 1, "baud": 9600, "talker": "GP", "sentences": ("RMC", "GGA", "GSA", "GSV"),
+     "constellations": ("GP",)},
+    {"rate_hz": 5, "baud": 38400, "talker": "GN", "sentences": ("GNS", "VTG", "ZDA"),
+     "constellations": ("GP", "GL", "GA", "GB")},
+], ids=["10Hz-GN-GNS", "1Hz-GP-legacy", "5Hz-GNS-only"])
+def test_profiles_decode(sim: Simulation, profile: dict[str, object]) -> None:
+    g = dataclasses.replace(sim.scenario.gnss, corrupt_count=0, outages=(), outlier_rate=0.0, ttff_s=0.0,
+                            **profile)  # type: ignore[arg-type]
+    out = generate_nmea(sim.motion, g, sim.scenario.vehicle, 5, {})
+    rate = int(profile["rate_hz"])  # type: ignore[call-overload]
+    assert len(out.epochs) == pytest.approx((sim.t_end - sim.t_start) * rate, abs=2)
+    fa = FixAssembler()
+    fixes = []
+    talkers = set()
+    for line in out.lines:
+        body, _, cs = line[1:].rpartition("*")
+        assert cs == checksum(body) and len(line) <= 82
+        msg = pynmea2.parse(line)
+        talkers.add(msg.talker)
+        fixes.extend(fa.feed(line))
+    fixes.extend(fa.flush())
+    assert talkers <= {str(profile["talker"]), *profile["constellations"]}  # type: ignore[misc]
+    with_pos = [f for f in fixes if f.has_position]
+    # every epoch is one fix (the first epochs may wait for a date when no RMC/ZDA is sent)
+    assert len(with_pos) >= len(out.epochs) - 3 * rate
+    times = [f.time.timestamp() for f in with_pos]
+    assert times == sorted(times)
+    steps = {round(b - a, 3) for a, b in zip(times, times[1:], strict=False)}
+    assert steps == {round(1 / rate, 3)}
+
+
+def test_sky_is_plausible() -> None:
+    import random
+
+    orbits = make_constellations(("GP", "GL", "GA", "GB"), random.Random(1))
+    for t in (1795414380.0, 1795414380.0 + 3 * 3600, 1795414380.0 + 9 * 3600):
+        sky = sky_at(orbits, t, 55.9, 12.3)
+        per = {s: sum(1 for v in sky.sats if v.system == s) for s in ("GP", "GL", "GA", "GB")}
+        assert all(4 <= n <= 16 for n in per.values()), per
+        assert 0.4 < sky.hdop < 2.0 and sky.pdop >= sky.hdop
+        assert len({(v.system, v.prn) for v in sky.sats}) == len(sky.sats)
+
+
+def test_dop_needs_four_satellites() -> None:
+    sats = [SatView("GP", i, 45.0, 90.0 * i, 40.0, True) for i in range(3)]
+    assert _dop(sats) == (99.99, 99.99, 99.99)
+    sats.append(SatView("GP", 9, 88.0, 10.0, 45.0, True))
+    p, h, v = _dop(sats)
+    assert 0.5 < h < 5 and p > h and v > 0
