@@ -6,6 +6,7 @@ has several TPVs, each with gpsd's state so far. We emit one Fix per epoch. So e
 and a ``time`` is compared with our Fix of that time:
 - time: our epoch with exactly that ISO time (ms) must exist;
 - lat/lon within 1e-7 degrees;
+- altMSL within 1 mm where gpsd gives one (beyond the brief, it costs nothing);
 - speed within 0.01 m/s, *when the receiver had already sent a speed for that epoch* (an RMC or VTG
   after the epoch's first timed sentence, before the TPV in the .chk). Before that, gpsd's TPV speed is
   either carried from the previous epoch or computed by gpsd from the position change (a field gpsd
@@ -101,6 +102,8 @@ def test_matches_gpsd(log: str) -> None:
         elif speed_seen and "speed" in tpv and (
                 fix.speed is None or abs(fix.speed - float(tpv["speed"])) > 0.01):  # type: ignore[arg-type]
             why = f"speed {fix.speed} vs {tpv['speed']}"
+        elif "altMSL" in tpv and (fix.alt_msl is None or abs(fix.alt_msl - float(tpv["altMSL"])) > 1e-3):  # type: ignore[arg-type]
+            why = f"altMSL {fix.alt_msl} vs {tpv['altMSL']}"
         if why and (log, t) in EXCEPTIONS:
             used_exceptions.add((log, t))
             continue

@@ -203,29 +203,46 @@ def _gpsd_expected() -> list[Fix]:
     return [last[t] for t in sorted(last, key=parse_iso)]  # type: ignore[misc]
 
 
-def test_fake_gpsd(tcp_server: Callable[..., _Server]) -> None:
+def _epoch_boundary(lines: list[bytes]) -> int:
+    """Index of a line in the middle that starts the TPVs of a new epoch (gpsd drops there)."""
+    last = None
+    for i, x in enumerate(lines):
+        if x.startswith(b'{"class":"TPV"'):
+            t = json.loads(x).get("time")
+            if t and last and t != last and i > len(lines) // 2:
+                return i
+            last = t or last
+    raise AssertionError("no epoch boundary")
+
+
+def test_fake_gpsd_with_a_reconnect(tcp_server: Callable[..., _Server]) -> None:
     lines = _gpsd_lines()
+    cut = _epoch_boundary(lines)
     watch_seen: list[bytes] = []
 
     def handler(conn: socket.socket, n: int) -> None:
         watch_seen.append(conn.recv(200))
-        for i in range(0, len(lines), 7):
-            conn.sendall(b"\n".join(lines[i:i + 7]) + b"\n")
+        part = lines[:cut] if n == 0 else lines[:3] + lines[cut:]  # gpsd greets every client again
+        for i in range(0, len(part), 7):
+            conn.sendall(b"\n".join(part[i:i + 7]) + b"\n")
             time.sleep(0.002)
-        time.sleep(0.5)
+        if n:
+            time.sleep(0.5)
 
     srv = tcp_server(handler)
-    src = source(f"gnss: {{backend: gpsd, host: 127.0.0.1, port: {srv.port}, hold_s: 0.1}}")
+    src = source(f"gnss: {{backend: gpsd, host: 127.0.0.1, port: {srv.port}, hold_s: 0.1, "
+                 "reconnect_min_s: 0.05}")
     expected = _gpsd_expected()
     got = read_n(src, len(expected))
     src.close()
-    assert watch_seen[0] == b'?WATCH={"enable":true,"json":true}\n'
+    assert watch_seen[0] == watch_seen[1] == b'?WATCH={"enable":true,"json":true}\n'
     assert [f.time for f in got] == [parse_iso(str(t["time"])) for t in expected]  # type: ignore[index]
     for f, t in zip(got, expected, strict=True):
         assert (f.lat, f.lon, f.alt_msl, f.speed, int(f.mode)) == (
             t["lat"], t["lon"], t.get("altMSL"), t.get("speed"), t["mode"])  # type: ignore[index]
     st = src.stats()
     assert st["bad_json"] == 1 and st["fixes"] == len(expected) and st["tpv"] > len(expected)
+    assert st["connects"] == 2 and st["disconnects"] == 1
 
 
 def test_gpsd_absent_does_not_raise() -> None:
