@@ -119,6 +119,7 @@ class SlcanPtySink:
         self.pty = PtyWriter(link)
         self.path = self.pty.path
         self.is_open = False
+        self.unknown_commands = 0
         self._buf = b""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="slcan-pty", daemon=True)
@@ -131,6 +132,10 @@ class SlcanPtySink:
                 time.sleep(0.005)
                 continue
             self._buf += data
+            if len(self._buf) > 256 and b"\r" not in self._buf:  # no command is this long: garbage
+                self.unknown_commands += 1
+                log.warning("SLCAN emulation: %d bytes without CR dropped", len(self._buf))
+                self._buf = b""
             while b"\r" in self._buf:
                 cmd, self._buf = self._buf.split(b"\r", 1)
                 self._answer(cmd.decode("ascii", "replace"))
@@ -154,6 +159,10 @@ class SlcanPtySink:
         elif c in "SsZMm":
             self.pty.write(b"\r")
         else:
+            self.unknown_commands += 1
+            if self.unknown_commands == 1 or self.unknown_commands % 100 == 0:  # rate-limited
+                log.warning("SLCAN emulation: unknown command %r (%d so far), answered BEL",
+                            cmd[:20], self.unknown_commands)
             self.pty.write(b"\a")  # BEL: error, as adapters answer unknown commands
 
     def send(self, frame: Frame) -> None:

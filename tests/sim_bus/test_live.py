@@ -250,3 +250,27 @@ def test_gpsd_reads_the_simulator_pty(sim: Simulation, tmp_path: Path) -> None:
         assert err < (100 if round(t) in outliers else 12)
         if "speed" in m:
             assert m["speed"] == pytest.approx(p.v, abs=0.3)
+
+
+def test_slcan_emulation_answers_and_survives_garbage() -> None:
+    sink = SlcanPtySink()
+    fd = os.open(sink.path, os.O_RDWR | os.O_NOCTTY)
+    try:
+        os.write(fd, b"V\rX123\r" + b"z" * 300)  # a command, an unknown one, then line noise
+        time.sleep(0.2)
+        os.write(fd, b"O\r")
+        deadline = time.monotonic() + 3
+        got = b""
+        while time.monotonic() < deadline and not sink.is_open:
+            time.sleep(0.02)
+        time.sleep(0.05)
+        os.set_blocking(fd, False)
+        try:
+            got = os.read(fd, 1024)
+        except BlockingIOError:
+            pass
+        assert sink.is_open
+        assert got.startswith(b"V1013\r\a") and sink.unknown_commands >= 1
+    finally:
+        sink.close()
+        os.close(fd)
