@@ -132,13 +132,13 @@ class SlcanPtySink:
                 time.sleep(0.005)
                 continue
             self._buf += data
-            if len(self._buf) > 256 and b"\r" not in self._buf:  # no command is this long: garbage
-                self.unknown_commands += 1
-                log.warning("SLCAN emulation: %d bytes without CR dropped", len(self._buf))
-                self._buf = b""
             while b"\r" in self._buf:
                 cmd, self._buf = self._buf.split(b"\r", 1)
                 self._answer(cmd.decode("ascii", "replace"))
+            if len(self._buf) > 64:  # no command is this long: line noise
+                self.unknown_commands += 1
+                log.warning("SLCAN emulation: %d bytes without CR dropped", len(self._buf))
+                self._buf = b""
 
     def _answer(self, cmd: str) -> None:
         if not cmd:
