@@ -66,19 +66,14 @@ def load_setup(path: str | Path, operator_path: str | Path | None = None) -> Set
     op = cfg.operator
     if operator_path is not None:
         op = _load_operator(Path(operator_path))
-    mode = cfg.unit.mode if getattr(cfg.unit, "mode", None) in ("bus", "train") else (
-        "bus" if op is not None and op.punctuality.policy == "bus" else "train")
-    counting = capacity = None
-    if cfg.vehicle.doors:
-        from onboard.counting import CountingConfig, DoorConfig
+    capacity = None
+    vt = cfg.vehicle.vehicle_type
+    if vt is not None:
         from onboard.occupancy import VehicleCapacity
-        counting = CountingConfig(tuple(DoorConfig(d.index + 1, (d.pins,)) for d in cfg.vehicle.doors))
-        vt = cfg.vehicle.vehicle_type
-        if vt is not None:
-            capacity = VehicleCapacity(vt.seats, vt.folding_seats, vt.approved_capacity, vt.name)
+        capacity = VehicleCapacity(vt.seats, vt.folding_seats, vt.approved_capacity, vt.name)
     a = cfg.assignment
-    return Setup(cfg.vehicle_id, op.operator_id, mode, cfg.feed, op, a.mode, a.block, a.trips, None,
-                 0.0, counting, capacity, base)
+    return Setup(cfg.vehicle_id, op.operator_id, "auto", cfg.feed, op, a.mode, a.block, a.trips,
+                 getattr(a, "service_day", None), 0.0, cfg.counting, capacity, base)
 
 
 def _sim_setup(root: Node, base: Path, operator_path: str | Path | None) -> Setup:
@@ -269,6 +264,15 @@ def build_core(setup: Setup, tt: Timetable, t_first: float, *, with_counting: bo
     else:
         day = setup.service_day if setup.service_day is not None else (
             choose_day(tt, trips, t_first) if trips else None)
+    mode = setup.mode
+    if mode == "auto":
+        # the mode follows the assigned line (GTFS route_type 3 is bus); a unit on auto detection says
+        # what it is through its operator's policy
+        if trips:
+            mode = "bus" if tt.route_of(trips[0]).route_type == 3 else "train"
+        else:
+            pol = getattr(getattr(setup.operator, "punctuality", None), "policy", "rail")
+            mode = "bus" if pol == "bus" else "train"
     op = setup.operator
     if op is None and trips:
         op = find_operator(setup.feed, tt.route_of(trips[0]).short_name)
@@ -277,7 +281,7 @@ def build_core(setup: Setup, tt: Timetable, t_first: float, *, with_counting: bo
     if with_counting and setup.counting is not None:
         from onboard.counting import PassengerCounter
         counter = PassengerCounter(setup.counting, setup.capacity, veh=setup.veh, oper=oper)
-    cfg = CoreConfig(setup.veh, oper, setup.mode, FollowConfig.for_mode(setup.mode, halt_offset_m=setup.halt_offset_m),
+    cfg = CoreConfig(setup.veh, oper, mode, FollowConfig.for_mode(mode, halt_offset_m=setup.halt_offset_m),
                      vp_interval_s=vp_interval_s)
     core = Core(cfg, timetable=tt, operator=op, counter=counter)
     if trips and day is not None:

@@ -33,7 +33,8 @@ class PositionConfig:
     window_m: float = 400.0  # projection window around the prediction
     max_offset_m: float = 45.0  # a fix farther from the shape is not on the trip (multipath, detour)
     gate_m: float = 22.0  # |fix - odometer prediction| above this: outlier (multipath 30-80 m)
-    gain: float = 0.15  # pull towards an accepted fix when the odometer predicts
+    gain: float = 0.15  # pull towards an accepted fix when the first fix confirms the assumed position
+    tau_s: float = 8.0  # time constant of the GNSS correction of the odometer track
     reanchor_after: int = 8  # consecutive consistent rejections that re-anchor on GNSS
     gps_fresh_s: float = 2.5  # loc GPS while the last accepted fix is this recent
     dr_max_s: float = 10.0  # GNSS-speed dead reckoning (no CAN) at most this long
@@ -118,13 +119,17 @@ class PositionTracker:
                     log.info("odometer and GNSS disagree by %.0f m for %d fixes: re-anchored on GNSS",
                              r, len(self.rejects))
                     self.stats["reanchored"] += 1
-                    self._set(t, max(pr.distance_m, pred - cfg.gate_m))
+                    self._set(t, pr.distance_m, correction=True)
                     self.rejects.clear()
                     self._accept(t)
                     return True
                 return False
             self.rejects.clear()
-            self._set(t, pred + cfg.gain * r if r > 0 else pred + cfg.gain * r * 0.5)
+            # complementary filter: the odometer carries the short term, GNSS the long term (time
+            # constant ``tau_s`` whatever the receiver rate)
+            dt = t - self.last_fix_t if self.last_fix_t is not None else cfg.tau_s
+            k = 1.0 - math.exp(-max(min(dt, cfg.tau_s), 0.0) / cfg.tau_s)
+            self._set(t, pred + k * r, correction=True)
         else:
             # GNSS only: gate by what the vehicle could have driven since the last fix
             dt = t - (self.last_fix_t if self.last_fix_t is not None else t)
@@ -134,7 +139,7 @@ class PositionTracker:
                 self.rejects.append(r)
                 if len(self.rejects) >= cfg.reanchor_after and _consistent(self.rejects[-cfg.reanchor_after:]):
                     self.stats["reanchored"] += 1
-                    self._set(t, pr.distance_m)
+                    self._set(t, pr.distance_m, correction=True)
                     self.rejects.clear()
                     self._accept(t)
                     return True
@@ -185,9 +190,9 @@ class PositionTracker:
             return
         self._set(t, self.s + max(d, 0.0))
 
-    def _set(self, t: float, s: float) -> None:
-        if self.s is not None and s < self.s:
-            s = self.s  # monotone progress along the trip
+    def _set(self, t: float, s: float, correction: bool = False) -> None:
+        if self.s is not None and s < self.s and not correction:
+            s = self.s  # monotone progress along the trip; only a measurement may pull it back
         self.s = min(max(s, 0.0), self.shape.length_m)
         self.t = t
         self._knot(t, self.s)
