@@ -78,6 +78,7 @@ class OutboxRow:
     expiry_s: int | None
     kind: str
     rec_id: str
+    tst_ms: int = 0  # data time of the record (ms since the epoch)
 
 
 @dataclass
@@ -114,6 +115,9 @@ class Outbox:
             self._db.execute(f"PRAGMA synchronous={synchronous}")
             self._db.executescript(_SCHEMA)
             self._count = int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+            newest = self._db.execute("SELECT MAX(tst_ms) FROM outbox").fetchone()[0]
+            #: data time of the newest stored message: the publisher's notion of "now" (no wall clock)
+            self.newest_tst_ms = int(newest or 0)
         except (sqlite3.Error, OSError) as exc:
             raise OutboxError(f"{self.path}: cannot open outbox: {exc}") from exc
         self._vp_refusing = False
@@ -157,6 +161,8 @@ class Outbox:
                 self._rollback()
                 raise OutboxError(f"{self.path}: cannot store {len(deliveries)} message(s): {exc}") from exc
             self._count += stored - coalesced
+            if deliveries:
+                self.newest_tst_ms = max(self.newest_tst_ms, max(to_epoch_ms(d.tst) for d in deliveries))
             self.counters.stored += stored
             self.counters.coalesced += coalesced
             if refused:
@@ -202,11 +208,11 @@ class Outbox:
         with self._lock:
             try:
                 rows = self._db.execute(
-                    "SELECT seq, topic, payload, qos, retain, expiry, kind, rec_id FROM outbox "
+                    "SELECT seq, topic, payload, qos, retain, expiry, kind, rec_id, tst_ms FROM outbox "
                     "WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit)).fetchall()
             except sqlite3.Error as exc:
                 raise OutboxError(f"{self.path}: cannot read: {exc}") from exc
-        return [OutboxRow(r[0], r[1], bytes(r[2]), r[3], bool(r[4]), r[5], r[6], r[7]) for r in rows]
+        return [OutboxRow(r[0], r[1], bytes(r[2]), r[3], bool(r[4]), r[5], r[6], r[7], r[8]) for r in rows]
 
     def ack(self, seqs: Iterable[int]) -> int:
         """Delete acknowledged rows (one transaction); returns how many existed."""

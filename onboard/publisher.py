@@ -98,6 +98,7 @@ class PublisherCounters:
     assignments: int = 0
     assignments_rejected: int = 0
     max_inflight_seen: int = 0
+    expired: int = 0  # predictions whose expiry had passed (by data time) before they could be sent
 
 
 class Backoff:
@@ -371,11 +372,20 @@ class Publisher:
             row = self._buffer.popleft()
             props = None
             if row.expiry_s is not None:
+                # Expiry counts from the data time, not from when a backlog finally gets out: a prediction
+                # made before an outage must not be shown as live afterwards. "Now" is the data time of
+                # the newest message stored (no wall clock on a unit that may have booted in 1970).
+                age_s = max(0, self.outbox.newest_tst_ms - row.tst_ms) // 1000
+                left = row.expiry_s - age_s
+                if left <= 0:
+                    self.counters.expired += 1
+                    self._acked.append(row.seq)
+                    continue
                 from paho.mqtt.packettypes import PacketTypes
                 from paho.mqtt.properties import Properties
 
                 props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-                props.MessageExpiryInterval = int(row.expiry_s)
+                props.MessageExpiryInterval = int(left)
             info = c.publish(row.topic, row.payload, qos=row.qos, retain=row.retain, properties=props)
             if row.qos == 0:
                 self._acked.append(row.seq)

@@ -123,6 +123,7 @@ class Collector:
     def __init__(self, port: int, topic: str, *, client_id: str = "collector",
                  tls: tuple[Path, Path, Path] | None = None) -> None:
         self.messages: list[tuple[str, bytes, bool]] = []
+        self.expiries: list[int | None] = []  # MQTT 5 message expiry left, per message
         self.lock = threading.Lock()
         self.subscribed = threading.Event()
         self.topic = topic
@@ -145,8 +146,10 @@ class Collector:
         client.subscribe(self.topic, qos=1)
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
+        expiry = getattr(msg.properties, "MessageExpiryInterval", None) if msg.properties else None
         with self.lock:
             self.messages.append((msg.topic, bytes(msg.payload), bool(msg.retain)))
+            self.expiries.append(expiry)
 
     def payloads(self) -> list[dict[str, Any]]:
         with self.lock:

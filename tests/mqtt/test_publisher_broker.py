@@ -111,3 +111,64 @@ def test_broker_outage_short(broker: Mosquitto, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_broker_outage_60s(broker: Mosquitto, tmp_path: Path) -> None:
     _outage(broker, tmp_path, 60.0)
+
+
+def test_slow_link_window_bounds_what_is_in_flight(broker: Mosquitto, tmp_path: Path) -> None:
+    """A broker that stops acknowledging (SIGSTOP) stalls the publisher at its window; the backlog stays
+    on disk, not in memory, and drains when the link recovers."""
+    import signal
+
+    outbox = Outbox(tmp_path / "outbox.sqlite")
+    pub = Publisher(outbox, MqttSettings(url=broker.url), oper="lokaltog", veh="2051", window=16)
+    pub.start()
+    assert broker.proc is not None
+    try:
+        deadline = time.monotonic() + 10
+        while not pub.connected and time.monotonic() < deadline:
+            time.sleep(0.02)
+        broker.proc.send_signal(signal.SIGSTOP)
+        recs = [r for r in trip_records(3000) if r["event"] != "eta"]
+        _enqueue(outbox, recs)
+        pub.notify()
+        time.sleep(1.5)
+        assert pub.counters.published - pub.counters.acked <= 16
+        assert pub.counters.max_inflight_seen <= 16
+        assert len(outbox) >= len(recs) - 16
+        broker.proc.send_signal(signal.SIGCONT)
+        assert pub.wait_drained(30)
+        assert pub.counters.acked == len(recs)
+    finally:
+        if broker.proc is not None:
+            broker.proc.send_signal(signal.SIGCONT)
+        pub.stop()
+        outbox.close()
+
+
+def test_predictions_held_back_by_an_outage_expire_by_data_time(broker: Mosquitto, tmp_path: Path) -> None:
+    col = Collector(broker.port, f"{DEFAULT_PREFIX}/stop/#", client_id="display-like")
+    recs = [r for r in trip_records(400) if r["event"] == "vp"]  # newest data at 06:06:39
+    eta = trip_records(60)[-1]  # an eta record; re-timed below, without clears
+    old = dict(eta, id="old", tst="2026-11-23T06:00:10.000Z", clear=None,
+               stops=[dict(eta["stops"][0], stop_id="X")])
+    new = dict(eta, id="new", tst="2026-11-23T06:05:59.000Z", clear=None,
+               stops=[dict(eta["stops"][0], stop_id="Y")])
+    outbox = Outbox(tmp_path / "outbox.sqlite")
+    _enqueue(outbox, [old, *recs[:300], new, *recs[300:]])  # all produced while the broker was away
+    pub = Publisher(outbox, MqttSettings(url=broker.url), oper="lokaltog", veh="2051")
+    pub.start()
+    try:
+        assert pub.wait_drained(20)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not col.messages:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        with col.lock:
+            got = {t.split("/")[3]: e for (t, p, _), e in zip(col.messages, col.expiries, strict=True)}
+        # made 389 s before the newest data: not published at all (it would show a dead estimate) ...
+        assert "X" not in got and pub.counters.expired == 1
+        # ... made 40 s before the newest data: published with 120 - 40 s of expiry left
+        assert got["Y"] == 80
+    finally:
+        pub.stop()
+        col.close()
+        outbox.close()
