@@ -209,19 +209,27 @@ def delay_text(delay_s: int) -> str:
 
 
 @functools.lru_cache(maxsize=512)
-def _fit(text: str, fonts: tuple[tuple[str, int], ...], width: int, lines: int) -> TextFit:
-    """Cached fitting. Fewer lines first: one line in any candidate font (full text, then without
-    " St."), then two lines, ...; paged only when nothing holds the text on one page."""
+def _fit(text: str, fonts: tuple[tuple[str, int], ...], width: int, lines: int,
+         size_first: bool = False) -> TextFit:
+    """Cached fitting; paged only when nothing holds the text on one page.
+
+    Default order: one line in any candidate font (full text, then without " St."), then two lines...
+    ``size_first`` keeps the largest font and uses more lines first (columns that should look alike).
+    """
     short = short_headsign(text)
-    for n in range(1, lines + 1):
-        for cand in fonts:
-            for t in dict.fromkeys((text, short)):
-                try:
-                    f = fit_text(t, [cand], width, n)
-                except TextDoesNotFit:
-                    continue
-                if not f.paged:
-                    return f
+    variants = list(dict.fromkeys((text, short)))
+    if size_first:
+        order = [(cand, t, n) for cand in fonts for n in range(1, lines + 1)
+                 for t in (variants if n == 1 else variants[::-1])]
+    else:
+        order = [(cand, t, n) for n in range(1, lines + 1) for cand in fonts for t in variants]
+    for cand, t, n in order:
+        try:
+            f = fit_text(t, [cand], width, n)
+        except TextDoesNotFit:
+            continue
+        if not f.paged:
+            return f
     return fit_text(short, list(fonts), width, lines)
 
 
@@ -393,7 +401,7 @@ def _draw_stop_diagram(d: ImageDraw.ImageDraw, v: FriezeView, p: FriezePanel, x0
         cx = first_x + i * col_w
         d.ellipse((cx - r, line_y - r, cx + r, line_y + r), fill=c.text if s.terminus else c.background,
                   outline=c.line, width=max(2, r // 2))
-        fit = _fit(s.name, _sizes(p.font, name_size, extra=p.font_condensed), col_w - 8, 2)
+        fit = _fit(s.name, _sizes(p.font, name_size, extra=p.font_condensed), col_w - 8, 2, size_first=True)
         lines = _page_line(fit, v.now, p.page_s)
         yb = line_y - r - 6
         for ln in reversed(lines):
@@ -425,7 +433,7 @@ def _draw_connections(img: Image.Image, d: ImageDraw.ImageDraw, v: FriezeView, p
         bh = int(row_h * 0.78)
         b = _badge(cn.route, bh, p)
         img.paste(b, (x0, y + (row_h - bh) // 2))
-        tx = x0 + int(bh * 2.4)
+        tx = x0 + b.width + max(8, bh // 3)
         right = x1 - time_w - plat_w - 40
         fit = _fit(cn.headsign, _sizes(p.font, int(f.size), extra=p.font_condensed), right - tx, 1)
         d.text((tx, y + row_h // 2), _page_line(fit, v.now, p.page_s)[0], font=fit.font, fill=c.text, anchor="lm")

@@ -123,6 +123,7 @@ class Board:
     rows: tuple[Row, ...]
     realtime_rows: int
     stale_predictions: int
+    horizon_s: float = BoardOptions.horizon_s
 
 
 def countdown_text(expected: datetime, now: datetime, minutes_limit: int) -> str:
@@ -199,7 +200,7 @@ def build_board(scheduled: Iterable[Scheduled] | None, predictions: Iterable[Pre
         state = "no_data"
     else:
         state = "no_departures"
-    return Board(state, now, tuple(rows), sum(1 for r in rows if r.realtime), len(stale_keys))
+    return Board(state, now, tuple(rows), sum(1 for r in rows if r.realtime), len(stale_keys), options.horizon_s)
 
 
 def _row_from_timetable(s: Scheduled, now: datetime, o: BoardOptions, stale: bool) -> Row | None:

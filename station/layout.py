@@ -20,7 +20,16 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from hw.display.text import MIN_PAGE_S, Font, TextDoesNotFit, fit_text, get_font, page_index, text_width
+from hw.display.text import (
+    MIN_PAGE_S,
+    Font,
+    TextDoesNotFit,
+    TextFit,
+    fit_text,
+    get_font,
+    page_index,
+    text_width,
+)
 from station.departures import Board, Row
 from transit.errors import ConfigError
 from transit.timeutil import COPENHAGEN, ensure_utc
@@ -222,7 +231,8 @@ def _metrics(panel: CountdownPanel) -> _Metrics:
         icon_w = max(5, min(row_h // 2, size * 2 // 3))
         time_w = max(text_width(time_font, s) for s in ("88 min", "88:88", "Aflyst"))
         plat_w = text_width(get_font(panel.font_condensed, max(7, size - 3)), "88") + 4
-        occ_w = max(7, row_h // 2) + 2
+        occ_h = row_h - 2 * max(1, row_h // 10) - 2   # as drawn by _draw_occupancy
+        occ_w = 3 * (max(1, (occ_h - 2) // 4) + 1) + 2
         text_x = badge_w + pad + 2
         right = panel.width - panel.qr_size - time_w - icon_w - 4
         text_w_max = right - text_x - 3
@@ -272,6 +282,23 @@ def _qr(url: str, size: int, fg: RGB, bg: RGB) -> Image.Image:
 def _headsign_candidates(panel: CountdownPanel, size: int) -> list[tuple[str, int]]:
     sizes = dict.fromkeys((size, max(7, size - 2), max(7, int(size * 0.8)), max(7, int(size * 0.7))))
     return [(panel.font, size)] + [(panel.font_condensed, s) for s in sizes]
+
+
+@functools.lru_cache(maxsize=1024)
+def _fit_headsign(text: str, width: int, panel: CountdownPanel, size: int) -> TextFit:
+    """Per font, largest first: the full destination, then its short form; paged only when no font
+    holds either on one line. Cached: destinations repeat every frame."""
+    cands = _headsign_candidates(panel, size)
+    short = short_headsign(text)
+    for cand in cands:
+        for t in dict.fromkeys((text, short)):
+            try:
+                fit = fit_text(t, [cand], width, 1)
+            except TextDoesNotFit:
+                continue
+            if not fit.paged:
+                return fit
+    return fit_text(short, cands, width, 1)
 
 
 def short_headsign(text: str) -> str:
@@ -333,7 +360,7 @@ def _draw_row(img: Image.Image, d: ImageDraw.ImageDraw, row: Row, y: int, panel:
     else:
         tcol = c.dim if row.text[0].isdigit() and ":" in row.text else c.text
     d.text((right, mid), row.text, font=m.time_font, fill=tcol, anchor="rm")
-    icon_x = right - m.time_w - m.icon_w - 1
+    icon_x = right - m.time_w - m.icon_w - 4
     icon_s = m.icon_w
     if not row.cancelled:
         iy = y + (h - icon_s) // 2
@@ -357,10 +384,7 @@ def _draw_row(img: Image.Image, d: ImageDraw.ImageDraw, row: Row, y: int, panel:
     # destination: full size, condensed, smaller, then paged by words at the page clock
     width = max(10, text_right - m.text_x)
     try:
-        fit = fit_text(row.headsign or "-", _headsign_candidates(panel, m.size), width, 1)
-        short = short_headsign(row.headsign)
-        if fit.paged and short != row.headsign:
-            fit = fit_text(short, _headsign_candidates(panel, m.size), width, 1)
+        fit = _fit_headsign(row.headsign or "-", width, panel, m.size)
         line, font = fit.pages[page_index(now, len(fit.pages), panel.page_s)][0], fit.font
     except TextDoesNotFit as exc:  # a panel configured too narrow: show what fits, say so once
         _warn_once(str(exc))
@@ -420,6 +444,13 @@ def _draw_message(d: ImageDraw.ImageDraw, panel: CountdownPanel, title: str, det
         y += line_h
 
 
+def _span(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes % 60 == 0:
+        return "time" if minutes == 60 else f"{minutes // 60} timer"
+    return f"{minutes} minutter"
+
+
 def pages_of(rows: Sequence[Row], panel: CountdownPanel) -> list[Sequence[Row]]:
     """Rows split into pages of ``panel.rows`` (at most ``max_pages``)."""
     n = panel.rows
@@ -439,18 +470,13 @@ def render_countdown(board: Board, panel: CountdownPanel, now: datetime | None =
     if board.state == "no_data":
         _draw_message(d, panel, "Ingen data", "Se afgange på rejseplanen.dk", now, panel.colours.delayed)
     elif board.state == "no_departures":
-        _draw_message(d, panel, "Ingen afgange", "i de næste 2 timer", now, panel.colours.text)
+        _draw_message(d, panel, "Ingen afgange", f"i de næste {_span(board.horizon_s)}", now, panel.colours.text)
     else:
         m = _metrics(panel)
         pages = pages_of(board.rows, panel)
         k = page_index(now, len(pages), panel.page_s)
         for i, row in enumerate(pages[k]):
             _draw_row(img, d, row, panel.header_height + i * m.row_h, panel, m, now)
-        if len(pages) > 1:  # page dots in the bottom-left corner under the badges
-            for j in range(len(pages)):
-                x = 1 + j * 4
-                colour = panel.colours.text if j == k else panel.colours.dim
-                d.rectangle((x, panel.height - 2, x + 2, panel.height - 1), fill=colour)
     if panel.qr_url:
         q = _qr(panel.qr_url, panel.qr_size, (0, 0, 0), (255, 255, 255))
         top = panel.header_height
