@@ -156,6 +156,7 @@ class FixAssembler:
         self._cycle_end: tuple[str, int] | None = None
         self._candidate: tuple[str, int] | None = None
         self._tod_cache = ("", 0)
+        self._skip = ""  # set by _at() when the current sentence is not applied: "notime" or "late"
         self._require = self.config.require_checksum
         self._not_before = self.config.not_before
         self._handlers = {
@@ -234,14 +235,20 @@ class FixAssembler:
             return
         if addr[:2] not in KNOWN_TALKERS:
             st.other_talkers += 1
+        self._skip = ""
         try:
             handler(f, out)
         except (ValueError, IndexError) as exc:
             st.malformed += 1
             self.warn.warn("malformed", "NMEA: malformed %s: %s", addr, exc)
             return
+        if self._skip == "late":
+            return  # belongs to an epoch already emitted (counted in _at)
         ep = self._ep
-        ep.n += 1
+        if not self._skip:
+            ep.n += 1
+        # Sentences without a time still mark the receiver's cycle structure, so they take part in
+        # learning the end of cycle.
         if addr == ep.last_addr:
             ep.run += 1
         else:
@@ -255,6 +262,7 @@ class FixAssembler:
         """The epoch a sentence with time ``tstr`` belongs to (closing the open one if it differs);
         None when the sentence must not be applied (no time, or late for an emitted epoch)."""
         if not tstr:
+            self._skip = "notime"
             return None  # e.g. "$GPRMC,,V,,,..." while the receiver has no time yet: nothing to place
         if tstr == self._tod_cache[0]:
             tod = self._tod_cache[1]
@@ -269,6 +277,7 @@ class FixAssembler:
                 self.stats.late += 1
                 self.warn.warn("late", "NMEA: sentence for an epoch already emitted; relearning cycle end")
                 self._cycle_end = self._candidate = None
+                self._skip = "late"
                 return None
             ep.tod = tod
             return ep
