@@ -229,5 +229,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     if not records:
-        print("no punctuality records in the input", file=sys.stderr)
+        sys.stderr.write("no punctuality records in the input\n")
     return 0
