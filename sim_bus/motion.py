@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from sim_bus.plan import PlannedStop, TripPlan
 from sim_bus.scenario import Scenario, SpeedLimit
+from transit.geo import haversine_m
 
 log = logging.getLogger(__name__)
 
@@ -309,6 +310,11 @@ class _Sim:
                 self.parked.append((self.t, plan.first_departure.timestamp()))
             else:
                 # Layover: the next trip leaves from its own first stop (turn-back or short deadhead).
+                prev = self.plans[ti - 1].served[-1]
+                gap = haversine_m(prev.lat, prev.lon, served[0].lat, served[0].lon)
+                if gap > 200:
+                    log.info("trip %s starts %.0f m from where %s ended: the vehicle is moved there",
+                             plan.trip_id, gap, self.plans[ti - 1].trip_id)
                 self.wait_until(plan.first_departure.timestamp() - self.sc.motion.lead_s)
             arrival = self.t
             self.track.add(self.t, x, 0.0, ti, self.odo)

@@ -98,7 +98,16 @@ def build_plans(sc: Scenario, tt: Timetable) -> list[TripPlan]:
             if not tt.runs_on(tid, day):
                 raise node.error(f"trip '{tid}' (service {tt.trips[tid].service_id}) does not run on "
                                  f"service day {day.isoformat()}")
-    plans = [plan_trip(tt, tid, day) for tid in trips]
+    plans = []
+    for tid in trips:
+        try:
+            plan = plan_trip(tt, tid, day)
+        except ValueError as exc:  # a feed problem with this trip: name it where the scenario chose it
+            raise sc.node("block" if sc.block is not None else "trips").error(f"trip '{tid}': {exc}") from None
+        if len(plan.served) < 2:
+            raise sc.node("block" if sc.block is not None else "trips").error(
+                f"trip '{tid}' serves fewer than two stops: nothing to drive")
+        plans.append(plan)
     for a, b in zip(plans, plans[1:], strict=False):
         if b.first_departure < a.stops[-1].arrival_or_departure():
             raise sc.node("trips").error(
