@@ -121,6 +121,7 @@ class Outbox:
         except (sqlite3.Error, OSError) as exc:
             raise OutboxError(f"{self.path}: cannot open outbox: {exc}") from exc
         self._vp_refusing = False
+        self._next_thin_at = 0
 
     @classmethod
     def in_state_dir(cls, state_dir: str | Path, **kw: object) -> Outbox:
@@ -169,7 +170,7 @@ class Outbox:
                 self.counters.vp_refused += refused
                 self._ratelog.warn("vp_refused", "outbox at its bound of %d rows: refused %d position "
                                    "sample(s); records are still stored", self.max_rows, refused)
-            if self._count > self.max_rows * self.high_water:
+            if self._count > max(self.max_rows * self.high_water, self._next_thin_at):
                 self._enforce_bound()
             return stored
 
@@ -197,6 +198,9 @@ class Outbox:
                 self._ratelog.warn(f"thin{step}", "outbox backlog %d rows: thinned %d position samples to "
                                    "one per %d s", self._count, cur.rowcount, step)
         self._vp_refusing = self._count >= self.max_rows
+        # Thinning scans every position row: when records alone keep the count high, do not repeat
+        # that scan on every put, only after another 5 % of the bound has arrived.
+        self._next_thin_at = self._count + max(1, self.max_rows // 20)
         if self._count > self.max_rows:
             self.counters.over_bound += 1
             self._ratelog.warn("over_bound", "outbox holds %d rows, above its bound of %d even after "
@@ -231,8 +235,9 @@ class Outbox:
                 raise OutboxError(f"{self.path}: cannot delete acknowledged rows: {exc}") from exc
             self._count -= n
             self.counters.acked += n
-            if self._vp_refusing and self._count < self.max_rows * self.high_water:
+            if self._count < self.max_rows * self.high_water:
                 self._vp_refusing = False
+                self._next_thin_at = 0
             return n
 
     def dead_letter(self, seq: int, reason: str) -> None:
