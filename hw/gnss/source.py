@@ -44,6 +44,11 @@ class GnssSource(ABC):
     def stats(self) -> dict[str, int]:
         """Counters (sentences, errors, garbage, reconnects, ...) for health reports."""
 
+    @property
+    def finished(self) -> bool:
+        """True when no fix will ever come again (end of a replayed file); live sources never finish."""
+        return False
+
     def __enter__(self) -> GnssSource:
         return self
 

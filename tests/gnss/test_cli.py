@@ -47,3 +47,16 @@ def test_yaml_date_for_not_before() -> None:
 
     cfg = GnssConfig.from_node(parse_yaml("backend: file\npath: x\nnot_before: 2024-01-01\n"))
     assert str(cfg.nmea.not_before) == "2024-01-01" and cfg.path == "x"
+
+
+def test_file_path_relative_to_the_config_file(tmp_path: Path) -> None:
+    from hw.gnss.source import open_gnss
+    from transit.yamlconf import load_yaml
+
+    (tmp_path / "gnss.nmea").write_bytes((DATA / "ublox-zed-f9p-nmea.log").read_bytes())
+    (tmp_path / "onboard.yaml").write_text("gnss: {backend: file, path: gnss.nmea, speed: 0}\n")
+    with open_gnss(load_yaml(tmp_path / "onboard.yaml").child("gnss")) as src:
+        fixes = []
+        while not src.finished:
+            fixes += src.read()
+    assert len(fixes) == 29
