@@ -184,7 +184,12 @@ def run(args: argparse.Namespace) -> int:
         settings = MqttSettings(**{**settings.__dict__, **overrides})
     all_drained = True
     for path in args.events:
-        progress = Progress(sum(1 for _ in path.open("rb")), label=path.name)
+        try:
+            with path.open("rb") as f:
+                lines = sum(1 for _ in f)
+        except OSError as exc:
+            raise ConfigError(f"cannot read events file: {exc}", file=str(path)) from exc
+        progress = Progress(lines, label=path.name)
         s = publish_records(read_jsonl(path), state_dir=state_dir, settings=settings,
                             oper=oper, veh=veh, mode=args.mode, source_key=f"source:{path.resolve()}",
                             drain_timeout_s=args.timeout, window=args.window, progress=progress)
