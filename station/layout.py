@@ -223,9 +223,11 @@ def _metrics(panel: CountdownPanel) -> _Metrics:
     """Everything that depends on the panel only, computed once (fonts, column widths)."""
     row_h = panel.row_height
     size = panel.font_size or max(8, int(row_h * 0.78))
-    while True:  # shrink the fonts until the destination column gets at least 45 % of the width
+    content = panel.width - panel.qr_size
+    time_font_name = panel.font
+    while True:  # condense the times, then shrink, until destinations get >= 40 % of the width
         badge_font = get_font(panel.font_condensed, max(7, size - 1))
-        time_font = get_font(panel.font, size)
+        time_font = get_font(time_font_name, size)
         pad = max(2, row_h // 6)
         badge_w = max(text_width(badge_font, "920R"), text_width(badge_font, "888")) + 2 * pad
         icon_w = max(5, min(row_h // 2, size * 2 // 3))
@@ -236,7 +238,12 @@ def _metrics(panel: CountdownPanel) -> _Metrics:
         text_x = badge_w + pad + 2
         right = panel.width - panel.qr_size - time_w - icon_w - 4
         text_w_max = right - text_x - 3
-        if text_w_max >= 0.45 * (panel.width - panel.qr_size) or size <= 8 or panel.font_size:
+        if text_w_max - plat_w - 3 >= 0.40 * content:
+            break
+        if time_font_name != panel.font_condensed:
+            time_font_name = panel.font_condensed
+            continue
+        if size <= 8 or panel.font_size:
             break
         size -= 1
     return _Metrics(row_h, size, badge_w, badge_font, time_font, time_w, icon_w, plat_w, occ_w,
@@ -377,12 +384,13 @@ def _draw_row(img: Image.Image, d: ImageDraw.ImageDraw, row: Row, y: int, panel:
         d.rectangle((x0, y + pad_v + 1, text_right - 1, y + h - pad_v - 2), outline=c.dim)
         d.text((x0 + pw / 2, mid), row.platform, font=pf, fill=c.text, anchor="mm")
         text_right = x0 - 3
-    if row.occupancy_level and not row.cancelled:
+    if row.occupancy_level and not row.cancelled and _room_for_occupancy(panel, row.headsign, row.platform):
         x0 = text_right - m.occ_w
         _draw_occupancy(d, x0, y + pad_v + 1, h - 2 * pad_v - 2, row.occupancy_level, panel)
         text_right = x0 - 2
     # destination: full size, condensed, smaller, then paged by words at the page clock
-    width = max(10, text_right - m.text_x)
+    width = destination_width(panel, row.platform, bool(row.occupancy_level and not row.cancelled)
+                              and _room_for_occupancy(panel, row.headsign, row.platform))
     try:
         fit = _fit_headsign(row.headsign or "-", width, panel, m.size)
         line, font = fit.pages[page_index(now, len(fit.pages), panel.page_s)][0], fit.font
@@ -398,6 +406,34 @@ def _draw_row(img: Image.Image, d: ImageDraw.ImageDraw, row: Row, y: int, panel:
     if row.cancelled:
         tw = min(text_width(font, line), width)
         d.line((m.text_x, mid, m.text_x + tw, mid), fill=c.cancelled, width=max(1, h // 14))
+
+
+def destination_width(panel: CountdownPanel, platform: str | None = None, occupancy: bool = False) -> int:
+    """Pixels left for the destination in a row (same arithmetic as the row drawing)."""
+    m = _metrics(panel)
+    text_right = panel.width - panel.qr_size - 1 - m.time_w - m.icon_w - 4 - 3
+    if platform:
+        pf = get_font(panel.font_condensed, max(7, m.size - 3))
+        text_right -= max(m.plat_w, text_width(pf, platform) + 4) + 3
+    if occupancy:
+        text_right -= m.occ_w + 2
+    return max(10, text_right - m.text_x)
+
+
+def destination_fit(panel: CountdownPanel, text: str, platform: str | None = None,
+                    occupancy: bool = False) -> TextFit:
+    """How a destination is set in a row; :class:`TextDoesNotFit` when a word is wider than the row
+    even condensed (the start-up check and the stop-name test use this)."""
+    return _fit_headsign(text or "-", destination_width(panel, platform, occupancy), panel, _metrics(panel).size)
+
+
+@functools.lru_cache(maxsize=1024)
+def _room_for_occupancy(panel: CountdownPanel, headsign: str, platform: str | None) -> bool:
+    """Occupancy is secondary: shown only when the destination still fits on one page beside it."""
+    try:
+        return not destination_fit(panel, headsign, platform, True).paged
+    except TextDoesNotFit:
+        return False
 
 
 @functools.lru_cache(maxsize=64)
