@@ -90,16 +90,18 @@ class CanModel:
             p = self.m.track.at(t)
             pb = any(a <= t < b for a, b in parked)
             brake = self.m.track.accel_at(t) < -0.05 or (p.v < 0.01 and not pb)
-            msg = _ccvs1(self.engine, round(p.v * 3.6 * 256), pb, brake)
+            msg = _ccvs1(self.engine, round(p.v * self.cfg.wheel_scale * 3.6 * 256), pb, brake)
             yield Frame(t_us, 1, msg[0], msg[1])
 
     def vdhr(self) -> Iterator[Frame]:
         rng = random.Random(f"{self.seed}:can:vdhr")
-        trip_start = {0: self.m.track.odo[0]}
+        odo0 = self.m.track.odo[0]
+        k = self.cfg.wheel_scale
+        trip_start = {0: odo0}
         for t_us in self._periodic(self.cfg.vdhr_ms, 41.0, rng):
             p = self.m.track.at(t_us / 1e6)
             start = trip_start.setdefault(p.trip, p.odo)
-            msg = self.cluster.vdhr(p.odo, p.odo - start)
+            msg = self.cluster.vdhr(odo0 + (p.odo - odo0) * k, (p.odo - start) * k)
             yield Frame(t_us, 4, msg.arbitration_id, bytes(msg.data))
 
     def doors(self) -> Iterator[Frame]:

@@ -372,7 +372,9 @@ def generate_nmea(motion: MotionResult, g: GnssDef, vehicle: VehicleDef, seed: i
         t = k / rate
         p = motion.track.at(t)
         plan = plans[p.trip]
-        xa = p.x + vehicle.antenna_offset_m
+        # A train reverses at the terminus: its antenna is then behind the middle (buses turn round).
+        flip = vehicle.kind == "train" and plan.direction != plans[0].direction
+        xa = p.x + (-vehicle.antenna_offset_m if flip else vehicle.antenna_offset_m)
         lat, lon, brg = plan.shape.point_at(xa)
         zone = next((z for z in g.outages if _zone_hit(z, plan, p.x, lat, lon, stop_pos)), None)
         if zone is not None:

@@ -151,6 +151,7 @@ class CanDef:
     dc2_ms: float
     vdhr_ms: float
     jitter_ms: float
+    wheel_scale: float  # CCVS1 speed and VDHR distance = truth x this (tyre wear, calibration)
 
 
 @dataclass(frozen=True)
@@ -540,7 +541,7 @@ def estimate_bytes_per_second(g: GnssDef) -> float:
 
 
 _CAN = frozenset({"channel", "bitrate", "background_fps", "ccvs1_ms", "dc1_ms", "dc2_ms", "vdhr_ms",
-                  "jitter_ms"})
+                  "jitter_ms", "wheel_scale"})
 
 
 def _can(n0: Node | None) -> CanDef:
@@ -563,6 +564,7 @@ def _can(n0: Node | None) -> CanDef:
         dc2_ms=n.get_float("dc2_ms", 1000.0, min=50.0, max=5000.0),
         vdhr_ms=n.get_float("vdhr_ms", 1000.0, min=100.0, max=5000.0),
         jitter_ms=n.get_float("jitter_ms", 0.5, min=0.0, max=20.0),
+        wheel_scale=n.get_float("wheel_scale", 1.0, min=0.9, max=1.1),
     )
 
 
