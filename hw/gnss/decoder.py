@@ -30,6 +30,7 @@ import logging
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from functools import reduce
+from math import hypot, isfinite
 from operator import xor
 
 from hw.gnss.fix import Fix, FixMode
@@ -122,6 +123,20 @@ def _tod_ms(s: str) -> int:
     return (h * 3600 + m * 60) * 1000 + round(sec * 1000.0)
 
 
+def _num(s: str) -> float:
+    """A finite float (``float()`` also accepts "nan", "inf", which must never reach a Fix)."""
+    v = float(s)
+    if not isfinite(v):
+        raise ValueError(f"not a finite number '{s}'")
+    return v
+
+
+def _day(y: int, m: int, d: int) -> date:
+    if not 1980 <= y <= 2200:  # GPS time starts in 1980; later years are corrupt input
+        raise ValueError(f"implausible year {y}")
+    return date(y, m, d)
+
+
 def _coord(v: str, hemi: str, neg: str, limit: float) -> float:
     """``dddmm.mmmm`` plus hemisphere → signed degrees; ValueError when malformed."""
     dot = v.find(".")
@@ -131,7 +146,7 @@ def _coord(v: str, hemi: str, neg: str, limit: float) -> float:
         raise ValueError(f"bad coordinate '{v}'")
     minutes = float(v[dot - 2:])
     deg = int(v[:dot - 2]) + minutes / 60.0
-    if not (0.0 <= minutes < 60.0) or deg > limit or hemi not in ("N", "S", "E", "W"):
+    if not (0.0 <= minutes < 60.0) or not 0.0 <= deg <= limit or hemi not in ("N", "S", "E", "W"):
         raise ValueError(f"bad coordinate '{v}{hemi}'")
     return -deg if hemi == neg else deg
 
@@ -238,7 +253,7 @@ class FixAssembler:
         self._skip = ""
         try:
             handler(f, out)
-        except (ValueError, IndexError) as exc:
+        except (ValueError, IndexError, OverflowError) as exc:
             st.malformed += 1
             self.warn.warn("malformed", "NMEA: malformed %s: %s", addr, exc)
             return
@@ -346,13 +361,15 @@ class FixAssembler:
     def _gga(self, f: list[str], out: list[Fix]) -> None:
         # GGA,time,lat,N,lon,E,quality,numSV,HDOP,alt,M,sep,M,diffAge,diffStation
         q = int(f[6]) if f[6] else 0
+        if not 0 <= q <= 9:
+            raise ValueError(f"bad quality '{f[6]}'")
         sats = int(f[7]) if f[7] else None
-        hdop = float(f[8]) if f[8] else None
+        hdop = _num(f[8]) if f[8] else None
         lat = lon = alt = None
         if q > 0 and f[2] and f[4]:
             lat = _coord(f[2], f[3], "S", 90.0)
             lon = _coord(f[4], f[5], "W", 180.0)
-            alt = float(f[9]) if f[9] else None
+            alt = _num(f[9]) if f[9] else None
         ep = self._at(f[1], out)
         if ep is None:
             return
@@ -374,12 +391,12 @@ class FixAssembler:
             if q:
                 break
         sats = int(f[7]) if f[7] else None
-        hdop = float(f[8]) if f[8] else None
+        hdop = _num(f[8]) if f[8] else None
         lat = lon = alt = None
         if q and f[2] and f[4]:
             lat = _coord(f[2], f[3], "S", 90.0)
             lon = _coord(f[4], f[5], "W", 180.0)
-            alt = float(f[9]) if f[9] else None
+            alt = _num(f[9]) if f[9] else None
         ep = self._at(f[1], out)
         if ep is None:
             return
@@ -400,15 +417,15 @@ class FixAssembler:
         day = None
         if len(d) == 6 and d.isdigit():
             yy = int(d[4:6])
-            day = date(1900 + yy if yy >= 80 else 2000 + yy, int(d[2:4]), int(d[0:2]))
+            day = _day(1900 + yy if yy >= 80 else 2000 + yy, int(d[2:4]), int(d[0:2]))
         valid = f[2] == "A" and (len(f) < 13 or f[12] != "N")
         lat = lon = speed = track = None
         if valid:
             if f[3] and f[5]:
                 lat = _coord(f[3], f[4], "S", 90.0)
                 lon = _coord(f[5], f[6], "W", 180.0)
-            speed = float(f[7]) * KNOTS_TO_MPS if f[7] else None
-            track = float(f[8]) if f[8] else None
+            speed = _num(f[7]) * KNOTS_TO_MPS if f[7] else None
+            track = _num(f[8]) if f[8] else None
         ep = self._at(f[1], out)
         if ep is None:
             return
@@ -433,14 +450,16 @@ class FixAssembler:
 
     def _zda(self, f: list[str], out: list[Fix]) -> None:
         # ZDA,time,dd,mm,yyyy,tzh,tzm
-        day = date(int(f[4]), int(f[3]), int(f[2])) if f[2] and f[3] and f[4] else None
+        day = _day(int(f[4]), int(f[3]), int(f[2])) if f[2] and f[3] and f[4] else None
         ep = self._at(f[1], out)
         if ep is not None and day is not None:
             self._set_date(ep, day)
 
     def _gst(self, f: list[str], out: list[Fix]) -> None:
         # GST,time,rms,major,minor,orient,sigmaLat,sigmaLon,sigmaAlt
-        eph = (float(f[6]) ** 2 + float(f[7]) ** 2) ** 0.5 if f[6] and f[7] else None
+        eph = hypot(_num(f[6]), _num(f[7])) if f[6] and f[7] else None
+        if eph is not None and not isfinite(eph):
+            raise ValueError("GST sigma out of range")
         ep = self._at(f[1], out)
         if ep is not None and eph is not None:
             ep.eph = eph
@@ -450,12 +469,12 @@ class FixAssembler:
         if len(f) > 9 and f[9] == "N":
             return
         if f[5]:
-            speed: float | None = float(f[5]) * KNOTS_TO_MPS
+            speed: float | None = _num(f[5]) * KNOTS_TO_MPS
         elif f[7]:
-            speed = float(f[7]) * KMH_TO_MPS
+            speed = _num(f[7]) * KMH_TO_MPS
         else:
             speed = None
-        track = float(f[1]) if f[1] else None
+        track = _num(f[1]) if f[1] else None
         ep = self._ep
         if speed is not None and ep.speed_rank < 2:
             ep.speed, ep.speed_rank = speed, 1
@@ -465,8 +484,10 @@ class FixAssembler:
     def _gsa(self, f: list[str], out: list[Fix]) -> None:
         # GSA,sel,mode,sv1..sv12,PDOP,HDOP,VDOP[,systemId]
         m = int(f[2]) if f[2] else 0
+        if not 0 <= m <= 3:
+            raise ValueError(f"bad fix mode '{f[2]}'")
         used = sum(1 for s in f[3:15] if s)
-        hdop = float(f[16]) if f[16] else None
+        hdop = _num(f[16]) if f[16] else None
         ep = self._ep
         if m > ep.gsa_mode:
             ep.gsa_mode = m

@@ -108,3 +108,28 @@ def test_good_sentences_around_bad_ones_still_decode(data: st.DataObject) -> Non
     got, stream = decode(b"\r\n".join(mixed) + b"\r\n", chunks)
     assert got == ref
     assert stream.stats.fixes == ref_stream.stats.fixes
+
+
+_VALUES = st.one_of(
+    st.sampled_from(["", "0", "1", "3", "9", "29", "-1", "A", "V", "N", "S", "E", "W", "M", "T", "K",
+                     "nan", "inf", "-inf", "1e999", "1e300", "99999999", "123519", "235959.99", "240000",
+                     "4807.038", "01131.000", "9000.0", "18000.0", "-4807.0", "311299", "290200", "000000",
+                     "2026", "9999", "0001", "AAN", "NNN", "1_0", " 5", "+5", "0x10"]),
+    st.text(alphabet="0123456789.-+eE", max_size=12),
+)
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from(["GP", "GN", "BD", "ZZ"]),
+                          st.sampled_from(["GGA", "RMC", "GNS", "VTG", "GSA", "GST", "ZDA", "GLL"]),
+                          st.lists(_VALUES, max_size=20)), min_size=1, max_size=30))
+def test_hostile_field_values_never_raise(sentences: list[tuple[str, str, list[str]]]) -> None:
+    """Every decoded sentence type with hostile values (nan, inf, huge, negative, wrong counts) and a
+    valid checksum: counted as malformed or decoded, never an exception, never a non-finite Fix value."""
+    data = b"".join(frame(",".join([t + k, *fields])).encode() + b"\r\n" for t, k, fields in sentences)
+    fixes, s = decode(data)
+    for f in fixes:
+        for v in (f.lat, f.lon, f.alt_msl, f.speed, f.track, f.hdop, f.eph):
+            assert v is None or v == v and abs(v) != float("inf")
+        if f.lat is not None:
+            assert -90 <= f.lat <= 90 and f.lon is not None and -180 <= f.lon <= 180
