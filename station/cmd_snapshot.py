@@ -38,7 +38,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(2026-11-23T07:55:00+01:00)")
     p.add_argument("--out", required=True, help="PNG file to write (the panel's pixel size)")
     p.add_argument("--predictions", help="events.jsonl with eta records (from onboard replay/demo)")
-    p.add_argument("--broker", help="read retained predictions from this broker (mqtt://host:port)")
+    p.add_argument("--broker", nargs="?", const="config",
+                   help="read retained predictions from the configured broker, or from this one "
+                        "(mqtt://host:port, anonymous)")
     p.add_argument("--wait", type=float, default=1.5, help="seconds to collect retained messages (--broker)")
     p.add_argument("--status", action="store_true", help="render the status screen instead")
     p.add_argument("--no-dim", action="store_true", help="ignore the night dimming schedule")
@@ -111,11 +113,13 @@ def broker_predictions(cfg: StationConfig, url: str, stops: set[str], at: dateti
                        ) -> list[StopPrediction]:
     """Retained predictions from a live broker, as received at the snapshot instant."""
     from station.predictions import PredictionSubscriber
-    from transit.config import TlsConfig
+    from transit.config import MqttConfig
 
-    mqtt = dataclasses.replace(cfg.mqtt, url=url, client_id=f"{cfg.unit.unit_id}-snapshot")
-    if not url.startswith("mqtts://"):
-        mqtt = dataclasses.replace(mqtt, tls=TlsConfig())
+    if url in ("config", cfg.mqtt.url):  # the configured broker, with its credentials and TLS
+        mqtt = dataclasses.replace(cfg.mqtt, client_id=f"{cfg.unit.unit_id}-snapshot")
+        url = cfg.mqtt.url
+    else:  # another broker (a test or demo broker): anonymous, same topic tree
+        mqtt = MqttConfig(url=url, client_id=f"{cfg.unit.unit_id}-snapshot", topic_prefix=cfg.mqtt.topic_prefix)
     sub = PredictionSubscriber(mqtt, sorted(stops), clock=lambda: at)
     sub.start()
     try:
