@@ -25,6 +25,7 @@ from sim_bus.scenario import CanDef, VehicleDef
 ENGINE_SA = 0x00  # engine controller: EEC1, CCVS1
 BODY_SA = 0x21  # body controller: DC1, DC2
 CLUSTER_SA = 0x17  # instrument cluster: VDHR
+TACHO_SA = 0xEE  # tachograph: TCO1
 
 #: Background parameter groups (PGN, source address, priority) a bus's J1939 network carries.
 _BACKGROUND = [
@@ -36,7 +37,7 @@ _BACKGROUND = [
     (0xFEF5, 0x00, 6),  # AMB ambient conditions
     (0xFEEF, 0x00, 6),  # EFL/P1 engine fluid level/pressure
     (0xFEF7, 0x00, 6),  # VEP1 vehicle electrical power
-    (0xFE6C, 0xEE, 3),  # TCO1 tachograph (payload not decoded here)
+    (0xFEE5, 0x00, 6),  # HOURS engine hours
     (0xFEC0, 0x21, 6),  # service information
 ]
 
@@ -62,6 +63,7 @@ class CanModel:
         self.engine = FmsEncoder(ENGINE_SA)
         self.body = FmsEncoder(BODY_SA)
         self.cluster = FmsEncoder(CLUSTER_SA)
+        self.tacho = FmsEncoder(TACHO_SA)
         self.t0_us = round(motion.t_start * 1e6)
         self.t1_us = round(motion.t_end * 1e6)
         # door state changes: (t, door, open, enabled, closing)
@@ -143,6 +145,14 @@ class CanModel:
             cid, data = _eec1(self.engine, round(rpm))
             yield Frame(t_us, 5, cid, data)
 
+    def tco1(self, period_ms: float) -> Iterator[Frame]:
+        """TCO1 from the tachograph: its own speed (same wheel sensor) and vehicle motion."""
+        rng = random.Random(f"{self.seed}:can:tco1")
+        for t_us in self._periodic(period_ms, 7.0, rng):
+            v = self.m.track.at(t_us / 1e6).v * self.cfg.wheel_scale
+            cid, data = _tco1(self.tacho, round(v * 3.6 * 256), v > 0.1)
+            yield Frame(t_us, 6, cid, data)
+
     def background(self, fps: float) -> Iterator[Frame]:
         """Other parameter groups sharing ``fps`` frames/s; payload: fixed per group plus a counter."""
         rng = random.Random(f"{self.seed}:can:bg")
@@ -178,17 +188,26 @@ def _ccvs1(enc: FmsEncoder, raw_speed: int, pb: bool, brake: bool) -> tuple[int,
     return m.arbitration_id, bytes(m.data)
 
 
+@lru_cache(maxsize=65536)
+def _tco1(enc: FmsEncoder, raw_speed: int, moving: bool) -> tuple[int, bytes]:
+    m = enc.tco1(raw_speed / 256 / 3.6, moving=moving)
+    return m.arbitration_id, bytes(m.data)
+
+
 def frames(motion: MotionResult, cfg: CanDef, vehicle: VehicleDef, seed: int) -> Iterator[Frame]:
     """All frames of the run in time order (deterministic for ``seed``)."""
     cm = CanModel(motion, cfg, vehicle, seed)
     streams: list[Iterator[Frame]] = [cm.ccvs1(), cm.doors(), cm.vdhr()]
     bg = cfg.background_fps
-    if bg >= 50:
-        streams.append(cm.eec1(20.0))  # EEC1 at 50 Hz is part of the background load
-        bg -= 50
-    elif bg > 0:
-        streams.append(cm.eec1(1000.0 / bg))
-        bg = 0
+    # EEC1 (50 Hz) and TCO1 (20 Hz) carry real values and count towards the background load.
+    for period_ms, stream in ((20.0, cm.eec1), (50.0, cm.tco1)):
+        fps = 1000.0 / period_ms
+        if bg >= fps:
+            streams.append(stream(period_ms))
+            bg -= fps
+        elif bg > 0:
+            streams.append(stream(1000.0 / bg))
+            bg = 0
     if bg > 0:
         streams.append(cm.background(bg))
     return heapq.merge(*streams)

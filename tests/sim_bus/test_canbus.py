@@ -35,6 +35,7 @@ def test_rates_and_load(sim: Simulation) -> None:
     assert by_pgn[0xFEF1] == pytest.approx(dur * 10, abs=2)  # CCVS1 100 ms
     assert by_pgn[0xFEC1] == pytest.approx(dur, abs=2)  # VDHR 1 s
     assert by_pgn[0xF004] == pytest.approx(dur * 50, abs=2)  # EEC1 20 ms, part of the background
+    assert by_pgn[0xFE6C] == pytest.approx(dur * 20, abs=2)  # TCO1 50 ms, too
     fms = by_pgn[0xFEF1] + by_pgn[0xFEC1] + by_pgn[0xFE4E] + by_pgn[0xFDA5]
     assert (n - fms) / dur == pytest.approx(200.0, rel=0.02)
 
@@ -57,12 +58,16 @@ def test_wheel_scale(sim: Simulation) -> None:
     db = load_dbc()
     ccvs1 = next(m for m in db.messages if m.name == "CCVS1")
     vdhr = next(m for m in db.messages if m.name == "VDHR")
-    cfg = dataclasses.replace(sim.scenario.can, wheel_scale=1.05, background_fps=0.0)
+    tco1 = next(m for m in db.messages if m.name == "TCO1")
+    cfg = dataclasses.replace(sim.scenario.can, wheel_scale=1.05, background_fps=70.0)
     last_odo = None
     for fr in frames(sim.motion, cfg, sim.scenario.vehicle, sim.scenario.seed):
         pgn = pgn_of(fr.can_id)
         if pgn == 0xFEF1:
             v = float(ccvs1.decode(fr.data)["WheelBasedVehicleSpeed"])
+            assert v == pytest.approx(sim.motion.track.at(fr.t_us / 1e6).v * 3.6 * 1.05, abs=0.01)
+        elif pgn == 0xFE6C:
+            v = float(tco1.decode(fr.data)["TachographVehicleSpeed"])
             assert v == pytest.approx(sim.motion.track.at(fr.t_us / 1e6).v * 3.6 * 1.05, abs=0.01)
         elif pgn == 0xFEC1:
             last_odo = float(vdhr.decode(fr.data)["HighResTotalVehicleDistance"])
