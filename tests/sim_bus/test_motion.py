@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim_bus.motion import MotionResult, StopPassengers, simulate
 from sim_bus.plan import PlannedStop, TripPlan
-from sim_bus.scenario import Scenario, parse_scenario
+from sim_bus.scenario import Scenario, SpeedLimit, parse_scenario
 from transit.geo import Polyline, offset_m
 
 from .conftest import SHORT
@@ -140,3 +142,32 @@ def test_late_running_departs_as_soon_as_ready() -> None:
     assert float(v[0]["departure"]) - float(v[0]["scheduled_departure"]) >= 300  # type: ignore[arg-type]
     late_b = float(v[1]["departure"]) - float(v[1]["scheduled_departure"])  # type: ignore[arg-type]
     assert 0 < late_b < 400
+
+
+@settings(max_examples=20, deadline=None)
+@given(gaps=st.lists(st.floats(min_value=150.0, max_value=4000.0), min_size=1, max_size=5),
+       slack=st.floats(min_value=-60.0, max_value=240.0),
+       limit_kmh=st.floats(min_value=20.0, max_value=80.0), seed=st.integers(0, 10_000))
+def test_invariants_on_random_plans(gaps: list[float], slack: float, limit_kmh: float, seed: int) -> None:
+    """Whatever the spacing, schedule tightness and speed limit: every stop is reached, in order,
+    limits hold, time and odometer only go forward, and holds are respected."""
+    x, t, stops = 0.0, 0.0, [_stop("S0", 0.0, 0.0)]
+    for i, g in enumerate(gaps, 1):
+        x += g
+        t += (g / (limit_kmh / 3.6) + 30 + slack) / 60  # minutes
+        stops.append(_stop(f"S{i}", x, t))
+    sc = _scenario(seed=seed)
+    limit = SpeedLimit(0.0, x + 100.0, limit_kmh / 3.6)
+    sc = dataclasses.replace(sc, motion=dataclasses.replace(sc.motion, speed_limits=(limit,)))
+    res = _run(sc, _plan(stops, length=x + 100.0))
+    tr = res.track
+    assert tr.t == sorted(tr.t) and tr.odo == sorted(tr.odo)
+    assert max(tr.v) <= limit_kmh / 3.6 * sc.motion.cruise_factor + 1e-6
+    visits = _visits(res)
+    assert [v["stop_id"] for v in visits] == [s.stop_id for s in stops]
+    for v, s in zip(visits, stops, strict=True):
+        p = tr.at(float(v["arrival"]) + 0.05)  # type: ignore[arg-type]
+        assert p.x == pytest.approx(s.chainage_m, abs=0.01)
+        if v["departure"] is not None:
+            assert float(v["departure"]) >= s.departure.timestamp()  # type: ignore[arg-type,union-attr]
+    assert tr.odo[-1] - tr.odo[0] == pytest.approx(x, abs=0.05)
