@@ -238,7 +238,13 @@ def _build(node: yaml.Node, loader: yaml.SafeLoader, file: str, path: str,
     if isinstance(node, yaml.SequenceNode):
         items = [_build(c, loader, file, f"{path}[{i}]", error) for i, c in enumerate(node.value)]
         return Node(items, file, line, path, error)
-    return Node(loader.construct_object(node, deep=True), file, line, path, error)
+    try:
+        value = loader.construct_object(node, deep=True)
+    except (ValueError, TypeError, OverflowError) as exc:
+        # PyYAML turns 2026-02-30 into a date and raises a plain ValueError; name the spot instead.
+        raise error(f"cannot read value '{node.value}': {exc}", file=file, line=line,
+                    key=path or "<root>") from None
+    return Node(value, file, line, path, error)
 
 
 def parse_yaml(text: str, file: str = "<string>", error: type[ConfigError] = ConfigError) -> Node:
