@@ -12,6 +12,7 @@ COMMANDS: list[Subcommand] = [
                "truth.jsonl and onboard.yaml"),
     Subcommand("live", "sim_bus.cmd_live", "run a scenario in real time (x --speed): NMEA on a pty, CAN on a "
                "python-can bus or SLCAN pty, door beams on mock pins or a file"),
+    Subcommand("check", "sim_bus.cmd_check", "validate scenarios and list the trips and stops they drive"),
 ]
 
 

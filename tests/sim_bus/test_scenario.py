@@ -126,3 +126,25 @@ def test_part_of_a_block(tmp_path: Path) -> None:
     assert [x.trip_id for x in plans] == ["910_MT_1_0740", "910_MT_0_0805"]
     e = _err(text.replace("from_trip: 910_MT_1_0740", "from_trip: 910_MT_1_0720"), tmp_path)
     assert "910_MT_1_0720" in str(e) and e.key == "block.from_trip"
+
+
+def test_check_command_lists_trips_and_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    from sim_bus.__main__ import COMMANDS
+    from transit.cli import main
+
+    rc = main("sim_bus", "t", COMMANDS, ["check", "--stops", str(SCENARIOS / "920E-express.yaml")])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "920E_MT_0_0630" in out and "7 stops, 11 passed" in out
+    assert out.count(" pass  ") == 11
+
+
+def test_check_command_reports_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sim_bus.__main__ import COMMANDS
+    from transit.cli import main
+
+    p = tmp_path / "bad.yaml"
+    p.write_text(SHORT.replace("trips: [910_MT_0_0715]", "trips: [nope]"), encoding="utf-8")
+    assert main("sim_bus", "t", COMMANDS, ["check", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml:" in err and "trips[0]: unknown trip_id 'nope'" in err
