@@ -15,10 +15,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import multiprocessing
+import random
+import sys
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from bench.registry import Metric, at_least, at_most, benchmark
 from transit.timeutil import parse_iso
 
 log = logging.getLogger(__name__)
@@ -126,3 +131,114 @@ def percentile(xs: list[float], q: float) -> float:
     lo = int(k)
     hi = min(lo + 1, len(s) - 1)
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+# -- scenarios ---------------------------------------------------------------------------------------------
+def variants(n_random: int, seed: int = 2026) -> list[tuple[str, dict[str, Any]]]:
+    """(scenario file, overrides) jobs: every shipped scenario once as shipped, then randomised ones."""
+    shipped = sorted(p.name for p in SCENARIOS.glob("*.yaml"))
+    jobs: list[tuple[str, dict[str, Any]]] = [(name, {}) for name in shipped]
+    rng = random.Random(seed)
+    for i in range(n_random):
+        jobs.append((shipped[i % len(shipped)], {"seed": rng.randrange(1, 10**6), "variant": i}))
+    return jobs
+
+
+def randomise(sc: Any, tt: Any, rng: random.Random) -> Any:
+    """A physically plausible variant of a shipped scenario: another trip of its line on the same day,
+    signal stops before stations, GNSS outages around stations (up to about 60 s), more multipath,
+    a 1 Hz or 10 Hz receiver, a worn or recalibrated wheel (odometer scale)."""
+    from sim_bus.plan import build_plans
+    from sim_bus.scenario import OutageZone, SignalStop
+
+    day = sc.service_day
+    if sc.block is None and len(sc.trips) == 1:
+        first = tt.trips[sc.trips[0]]
+        same = sorted(t.trip_id for t in tt.trips_on(day)
+                      if t.route_id == first.route_id and t.direction_id == first.direction_id)
+        if same:
+            sc = dataclasses.replace(sc, trips=(rng.choice(same),))
+    plans = build_plans(sc, tt)
+    bus = sc.vehicle.kind == "bus"
+    signals = []
+    outages = []
+    for p in plans:
+        inner = [s for s in p.served[1:]]
+        for st in rng.sample(inner, k=min(len(inner), rng.randint(1, 3))):
+            dist = rng.uniform(80.0, 250.0) if bus else rng.uniform(250.0, 700.0)
+            signals.append(SignalStop(st.stop_id, dist, rng.uniform(10.0, 60.0), p.trip_id))
+        for st in rng.sample(inner, k=min(len(inner), rng.randint(1, 3))):
+            # an outage of up to ~60 s around the station: the approach at speed plus the dwell
+            outages.append(OutageZone(f"outage-{st.stop_id}", stop_id=st.stop_id,
+                                      radius_m=rng.uniform(40.0, 150.0 if bus else 400.0), trip_id=p.trip_id))
+    g = sc.gnss
+    gnss = dataclasses.replace(g, rate_hz=rng.choice((1, 1, 10)), outlier_rate=rng.uniform(0.005, 0.04),
+                               outlier_m=(30.0, 80.0), outlier_epochs=(1, 4), outages=g.outages + tuple(outages))
+    if gnss.rate_hz == 10:
+        gnss = dataclasses.replace(gnss, baud=max(g.baud, 115200))
+    can = dataclasses.replace(sc.can, wheel_scale=rng.uniform(0.98, 1.02))
+    # keep the scenario's own signal stops only where they still name a stop of the trip(s)
+    served = {s.stop_id for p in plans for s in p.served}
+    own = tuple(s for s in sc.signal_stops if s.before in served and s.trip_id in (None, *[p.trip_id for p in plans]))
+    return dataclasses.replace(sc, signal_stops=own + tuple(signals), gnss=gnss, can=can)
+
+
+def run_job(job: tuple[str, dict[str, Any]]) -> tuple[str, Score]:
+    """Record one scenario (variant) into a temporary folder, replay it, score it."""
+    from onboard.replay import find_operator, load_setup, replay
+    from sim_bus.engine import build, load_timetable
+    from sim_bus.record import write_recording
+    from sim_bus.scenario import load_scenario
+
+    name, over = job
+    sc = load_scenario(SCENARIOS / name)
+    tt = load_timetable(sc)
+    label = name
+    if over:
+        rng = random.Random(over["seed"])
+        sc = randomise(dataclasses.replace(sc, seed=over["seed"]), tt, rng)
+        label = f"{name}#{over['variant']}"
+    sim = build(sc, timetable=tt)
+    with tempfile.TemporaryDirectory(prefix="bench-tripfollow-") as tmp:
+        out = Path(tmp)
+        write_recording(sim, out)
+        setup = load_setup(out / "onboard.yaml")
+        events: list[dict[str, Any]] = []
+        replay(setup, out / "gnss.nmea", out / "can.log", None, events.append, vp_interval_s=0.0)
+        truth = sim.truth()
+    op = setup.operator or find_operator(setup.feed, sim.plans[0].route)
+
+    def reg(route: str, sid: str, _station: str) -> bool:
+        return op is not None and op.is_registration_stop(route, sid, tt.station_of(sid))
+
+    return label, score(truth, events, reg)
+
+
+@benchmark("tripfollow")
+def bench_tripfollow() -> list[Metric]:
+    """Arrival accuracy and classification over >= 500 stop visits (shipped + randomised scenarios)."""
+    logging.getLogger("hw").setLevel(logging.ERROR)
+    jobs = variants(36)
+    total = Score()
+    done = 0
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        for label, s in pool.imap_unordered(run_job, jobs):
+            done += 1
+            total.add(s)
+            print(f"[tripfollow] {done}/{len(jobs)} {label}: {s.visits} visits, {s.passes} passes, "
+                  f"max err {max(s.errors or [0.0]):.2f} s, false {s.false_arrivals}, missed {s.missed_arrivals}, "
+                  f"pas {s.pass_misclassified}, reg missed {s.missed_registrations}", file=sys.stderr)
+            for note in s.notes[:5]:
+                print(f"[tripfollow]    {note}", file=sys.stderr)
+    errs = total.errors
+    n = dict(visits=total.visits, passes=total.passes, arrivals_timed=len(errs), scenarios=len(jobs))
+    return [
+        at_least("stop_visits", total.visits, 500, "visits", **n),
+        at_most("arrival_error_p95_s", round(percentile(errs, 0.95), 3), 2.0, "s", **n),
+        at_most("arrival_error_max_s", round(max(errs or [0.0]), 3), 5.0, "s", **n),
+        at_most("false_arrivals", total.false_arrivals, 0, "count", **n),
+        at_most("missed_arrivals", total.missed_arrivals, 0, "count", **n),
+        at_most("pass_misclassified", total.pass_misclassified, 0, "count", **n),
+        at_most("missed_registrations", total.missed_registrations, 0, "count",
+                registrations=total.registrations, **n),
+    ]

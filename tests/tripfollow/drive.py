@@ -25,7 +25,7 @@ class Drive:
 
     t: float = T0
     x: float = 0.0
-    dt: float = 0.01
+    dt: float = 0.02
     samples: list[tuple[float, float, float, bool]] = field(default_factory=list)  # t, x, v, doors
     standstills: list[tuple[float, float]] = field(default_factory=list)  # (t, x) when v reached 0
     doors: bool = False
@@ -42,7 +42,7 @@ class Drive:
             if doors is not None:
                 self.doors = doors[0] <= self.t - start < doors[1]
             self._add(0.0)
-            self.t += self.dt
+            self.t = min(self.t + 0.1, end) if end - self.t > 0.1 else self.t + self.dt
         self.doors = False
         return self
 

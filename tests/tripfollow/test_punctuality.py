@@ -1,0 +1,107 @@
+"""Punctuality records, the append-only log, the report and its bonus curve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from onboard.events import TripRef, make_record
+from onboard.punctuality import PunctualityLog, read_records
+from onboard.report_punctuality import add_arguments, bonus_for, run, summarise
+from tests.tripfollow.drive import T0, Drive, core_for, events, inputs, plan, stop
+from tests.tripfollow.drive import run as drive_run
+from transit.operator import load_operator
+
+ROOT = Path(__file__).resolve().parents[2]
+LOKALTOG = load_operator(ROOT / "data" / "operators" / "lokaltog.yaml")
+RBUS = load_operator(ROOT / "data" / "operators" / "movia-rbus.yaml")
+
+
+@pytest.mark.parametrize(("reg", "bonus"), [(100.0, 2.3), (96.5, 1.2), (93.0, 0.0), (89.5, -1.2), (86.0, -2.3),
+                                            (80.0, -2.3)])
+def test_bonus_matches_the_source_examples(reg: float, bonus: float) -> None:
+    assert bonus_for(reg, LOKALTOG.punctuality.bonus_points) == bonus
+
+
+def bus_plan():  # type: ignore[no-untyped-def]
+    stops = [stop("bus_frederikssund_st", 0.0, T0 + 60, T0 + 60), stop("hilleroed", 2000.0, T0 + 200, T0 + 320, seq=2),
+             stop("fredensborg", 5000.0, T0 + 500, T0 + 500, seq=3)]
+    return plan(stops, route="330R")
+
+
+def test_bus_policy_measures_departures_and_counts_leaving_early() -> None:
+    # leaves Hillerød 80 s before its scheduled departure
+    d = Drive().stand(60).drive_to(2000, vmax=13).stand(10, doors=(1, 6)).drive_to(5000, vmax=13).stand(30, doors=(1, 10))
+    recs = drive_run(core_for([bus_plan()], operator=RBUS, mode="bus"), inputs(d))
+    p = {r["stop_id"]: r for r in events(recs, "punctuality")}
+    assert p["hilleroed"]["measured"] == "departure" and p["hilleroed"]["early"] is True
+    assert p["hilleroed"]["punctual"] is False and p["hilleroed"]["dl"] < -60
+    assert p["fredensborg"]["measured"] == "arrival"  # the terminus has no departure
+    assert p["bus_frederikssund_st"]["measured"] == "departure"
+
+
+def test_cancelled_trip_gives_missing_records() -> None:
+    core = core_for([plan([stop("hilleroed", 0.0, T0 + 60, T0 + 60), stop("frederiksvaerk", 5000.0, T0 + 400, T0 + 400, seq=2)])],
+                    operator=LOKALTOG)
+    late = Drive(t=T0 + 400 + 1800 + 10).stand(5)
+    recs = drive_run(core, inputs(late))
+    p = events(recs, "punctuality")
+    assert {r["stop_id"] for r in p} == {"hilleroed", "frederiksvaerk"}
+    assert all(r["status"] == "missing" and "cancelled" in r["reason"] for r in p)
+    assert not events(recs, "ars")
+
+
+def test_log_is_append_only_and_read_back(tmp_path: Path) -> None:
+    ref = TripRef("T1", "2026-11-23", "920R", 0, "07:15")
+    a = make_record("punctuality", T0, veh="v", oper="lokaltog", trip=ref, stop_id="hundested", seq=18,
+                    status="measured", dl=200.0, late=True, station="hundested")
+    with PunctualityLog(tmp_path) as log:
+        log.append(a)
+    with PunctualityLog(tmp_path) as log:
+        log.append(a | {"stop_id": "frederiksvaerk", "id": "x2"})
+    lines = (tmp_path / "punctuality.jsonl").read_text().splitlines()
+    assert [json.loads(x)["stop_id"] for x in lines] == ["hundested", "frederiksvaerk"]
+    (tmp_path / "punctuality.jsonl").open("a").write("{torn line\n")
+    assert len(list(read_records([tmp_path / "punctuality.jsonl"]))) == 2
+
+
+def test_record_ids_are_deterministic() -> None:
+    ref = TripRef("T1", "2026-11-23", "920R", 0, "07:15")
+    a = make_record("ars", T0, veh="v", oper="o", trip=ref, stop_id="s", seq=3, loc="GPS")
+    b = make_record("ars", T0, veh="v", oper="o", trip=ref, stop_id="s", seq=3, loc="GPS")
+    c = make_record("ars", T0 + 0.001, veh="v", oper="o", trip=ref, stop_id="s", seq=3, loc="GPS")
+    assert a["id"] == b["id"] != c["id"] and len(a["id"]) == 16
+    assert a["tst"] == "2026-11-23T06:00:00.000Z" and a["oday"] == "2026-11-23" and a["start"] == "07:15"
+
+
+def _p(route: str, day: str, n: int, *, late: bool = False, missing: bool = False, dl: float = 0.0) -> dict:
+    ref = TripRef(f"T{n}", day, route, 0, "07:00")
+    return make_record("punctuality", T0 + n, veh="v", oper="lokaltog", trip=ref, stop_id="hundested", seq=1,
+                       status="missing" if missing else "measured", late=late, early=False, dl=dl,
+                       rejsegaranti=dl > 1200, replacement=dl > 3600, station="hundested")
+
+
+def test_report_counts_late_missing_and_guarantee(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    recs = [_p("920R", "2026-11-02", i) for i in range(90)]
+    recs += [_p("920R", "2026-11-03", 100 + i, late=True, dl=300) for i in range(5)]
+    recs += [_p("920R", "2026-11-03", 200, late=True, dl=1500), _p("920R", "2026-11-03", 201, late=True, dl=4000)]
+    recs += [_p("920R", "2026-11-04", 300 + i, missing=True) for i in range(3)]
+    recs += [_p("910", "2026-12-01", 400)]
+    rows = summarise(recs + recs[:10], month="2026-11")  # duplicates (log + events) count once
+    assert len(rows) == 1
+    r = rows[0]
+    assert (r.measured, r.late, r.missing, r.rejsegaranti, r.replacement) == (97, 7, 3, 2, 1)
+    assert r.regularity == 90.0  # 90 punctual of 100 (missing counts as not punctual)
+    f = tmp_path / "e.jsonl"
+    f.write_text("".join(json.dumps(x) + "\n" for x in recs))
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    assert run(p.parse_args([str(f), "--month", "2026-11"])) == 0
+    out = capsys.readouterr().out
+    assert "| 2026-11 | 920R | hundested | 97 | 7 | 0 | 3 | 90.0 | -1.0 | BELOW 93 % | 2 | 1 |" in out
+    assert run(p.parse_args([str(f), "--format", "html", "-o", str(tmp_path / "r.html")])) == 0
+    page = (tmp_path / "r.html").read_text()
+    assert "<svg" in page and "polyline" in page and "910" in page
