@@ -191,7 +191,8 @@ class _Sim:
                 ps = pending[pass_i]
                 frac = 0.0 if nx == x else (ps.chainage_m - x) / (nx - x)
                 self.truth.append({"kind": "pass", "trip_id": plan.trip_id, "stop_id": ps.stop_id,
-                                   "t": r3(self.t + frac * dt), "speed": round(v, 2)})
+                                   "t": r3(self.t + frac * dt), "speed": round(v, 2),
+                                   "reason": "no_request" if ps.stops_here else "not_served"})
                 pass_i += 1
             self.odo += nx - x
             x = nx
@@ -238,10 +239,10 @@ class _Sim:
         return hold == "all" or (hold == "timepoints" and stop.timepoint)
 
     def serve(self, ti: int, plan: TripPlan, stop: PlannedStop, x: float, arrival: float,
-              first: bool, last: bool) -> float | None:
+              first: bool, last: bool, demand: tuple[int, int] | None = None) -> float | None:
         """Doors, passengers and departure at a stop; returns the departure time (None at the end)."""
         dw = self.sc.dwell
-        board, alight = self.demand(stop, first, last)
+        board, alight = demand if demand is not None else self.demand(stop, first, last)
         extra = self.extra_delay(stop)
         sched = stop.departure.timestamp() if stop.departure is not None else None
         # An origin delay makes the first departure that late (crew, late inbound unit, ...).
@@ -319,11 +320,19 @@ class _Sim:
             arrival = self.t
             self.track.add(self.t, x, 0.0, ti, self.odo)
             self.serve(ti, plan, served[0], x, arrival, True, False)
+            skipped: list[PlannedStop] = []
             for k in range(1, len(served)):
                 stop = served[k]
+                last = k == len(served) - 1
+                demand = self.demand(stop, False, last)
+                if (self.sc.dwell.skip_when_idle and demand == (0, 0) and not last
+                        and not self.held(stop)):
+                    skipped.append(stop)  # request stop: nobody to set down or pick up
+                    continue
                 xt = self.target(plan, stop)
                 lo = x
-                passes = [s for s in plan.stops if not s.stops_here and lo < s.chainage_m <= xt]
+                passes = [s for s in plan.stops if not s.stops_here and lo < s.chainage_m <= xt] + skipped
+                skipped = []
                 for sig in self.sc.signal_stops:
                     if sig.before == stop.stop_id and sig.trip_id in (None, plan.trip_id):
                         xs = xt - self.half - sig.distance_m
@@ -337,8 +346,7 @@ class _Sim:
                                                "before": stop.stop_id, "start": r3(t_sig),
                                                "end": r3(self.t), "x": round(x, 1)})
                 x = self.drive(ti, plan, x, xt, passes, limits)
-                last = k == len(served) - 1
-                self.serve(ti, plan, stop, x, self.t, False, last)
+                self.serve(ti, plan, stop, x, self.t, False, last, demand)
             t_end_trip = self.t
             nxt = self.plans[ti + 1].first_departure.timestamp() if ti + 1 < len(self.plans) else None
             if nxt is not None and nxt - self.sc.motion.lead_s > t_end_trip:

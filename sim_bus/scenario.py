@@ -82,6 +82,7 @@ class DwellDef:
     close_duration_s: float  # doors closing -> all closed (DC1 'closing last door')
     depart_after_close_s: float
     open_when_idle: bool  # open doors at a stop with nobody boarding or alighting
+    skip_when_idle: bool  # request stops: pass without stopping when nobody boards or alights
     stagger_s: float  # doors do not open at exactly the same instant
 
 
@@ -391,7 +392,7 @@ def _motion(n0: Node | None) -> MotionDef:
 
 
 _DWELL = frozenset({"door_open_delay_s", "min_open_s", "close_margin_s", "close_duration_s",
-                    "depart_after_close_s", "open_when_idle", "stagger_s"})
+                    "depart_after_close_s", "open_when_idle", "skip_when_idle", "stagger_s"})
 
 
 def _dwell(n0: Node | None) -> DwellDef:
@@ -404,6 +405,7 @@ def _dwell(n0: Node | None) -> DwellDef:
         close_duration_s=n.get_float("close_duration_s", 3.0, min=0.5, max=30.0),
         depart_after_close_s=n.get_float("depart_after_close_s", 2.0, min=0.0, max=60.0),
         open_when_idle=n.get_bool("open_when_idle", True),
+        skip_when_idle=n.get_bool("skip_when_idle", False),
         stagger_s=n.get_float("stagger_s", 0.4, min=0.0, max=5.0),
     )
 

@@ -171,3 +171,20 @@ def test_invariants_on_random_plans(gaps: list[float], slack: float, limit_kmh: 
         if v["departure"] is not None:
             assert float(v["departure"]) >= s.departure.timestamp()  # type: ignore[arg-type,union-attr]
     assert tr.odo[-1] - tr.odo[0] == pytest.approx(x, abs=0.05)
+
+
+def test_request_stop_without_demand_is_passed() -> None:
+    sc = _scenario()
+    pax = dataclasses.replace(sc.passengers, random=False,
+                              stops={"B": dataclasses.replace(sc.passengers.default, board=0, alight=0)})
+    sc = dataclasses.replace(sc, passengers=pax, dwell=dataclasses.replace(sc.dwell, skip_when_idle=True),
+                             motion=dataclasses.replace(sc.motion, hold_at="timepoints"))
+    b = dataclasses.replace(_stop("B", 1500, 3), timepoint=False)
+    res = _run(sc, _plan([_stop("A", 0, 0), b, _stop("C", 3000, 6)]))
+    assert [v["stop_id"] for v in _visits(res)] == ["A", "C"]
+    passes = [r for r in res.truth if r["kind"] == "pass"]
+    assert [(p["stop_id"], p["reason"]) for p in passes] == [("B", "no_request")]
+    assert float(passes[0]["speed"]) > 5  # type: ignore[arg-type]
+    # a held timing point is never skipped
+    res2 = _run(sc, _plan([_stop("A", 0, 0), _stop("B", 1500, 3), _stop("C", 3000, 6)]))
+    assert [v["stop_id"] for v in _visits(res2)] == ["A", "B", "C"]
