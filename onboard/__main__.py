@@ -8,6 +8,7 @@ from transit.cli import Subcommand, main
 
 COMMANDS: list[Subcommand] = [
     # name, module with add_arguments()/run(), help. Add a line when a command exists.
+    Subcommand("frieze", "onboard.cmd_frieze", "render the frieze at an instant from events.jsonl; announcements"),
     Subcommand("publish", "onboard.cmd_publish", "publish events.jsonl records through the outbox to MQTT"),
     Subcommand("replay", "onboard.cmd_replay", "run trip following over recorded NMEA/CAN/GPIO inputs"),
     Subcommand("report", "onboard.cmd_report", "contract reports: report occupancy|punctuality EVENTS.jsonl..."),

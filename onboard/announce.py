@@ -24,7 +24,7 @@ from transit.yamlconf import Node
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["next_stop", "terminus"]
+Kind = Literal["origin", "next_stop", "terminus"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,9 @@ def announcement_text(view: FriezeView, max_connections: int = 2) -> tuple[Kind,
         return None
     if view.state == "terminus":
         parts = [_sentence(ns.name), "Endestation.", "Husk at tage alt med. Tak for rejsen."]
+    elif view.at_origin:  # boarding at the first stop: say where this vehicle goes, not "next: here"
+        via = f" via {', '.join(view.via)}" if view.via else ""
+        return "origin", f"Velkommen. Linje {view.route} mod {_sentence(view.destination + via)}"
     else:
         parts = [_sentence(f"Næste stop: {ns.name}")]
         if view.show_delay and view.delay_s is not None:
@@ -76,9 +79,7 @@ def announcement_text(view: FriezeView, max_connections: int = 2) -> tuple[Kind,
             f"linje {c.route} mod {c.headsign} klokken {_clock(c.departure)}"
             + (f" fra spor {c.platform}" if c.platform else "") for c in conns) + ".")
         parts[-1] = parts[-1].replace("..", ".")
-    if view.state == "terminus":
-        return "terminus", " ".join(parts)
-    return "next_stop", " ".join(parts)
+    return ("terminus" if view.state == "terminus" else "next_stop"), " ".join(parts)
 
 
 class Announcer:

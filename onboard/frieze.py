@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw
 
 from hw.display.text import MIN_PAGE_S, TextDoesNotFit, TextFit, fit_text, get_font, page_index, text_width
 from station.layout import RGB, parse_colour, short_headsign
-from transit.timeutil import COPENHAGEN, ensure_utc
+from transit.timeutil import COPENHAGEN, ensure_utc, parse_iso
 from transit.yamlconf import Node
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,7 @@ class FriezeView:
     delay_s: int | None = None               # positive = late
     delay_threshold_s: int = 120
     connections: tuple[Connection, ...] = ()
+    at_origin: bool = False                  # standing at the first stop before departure
 
     @property
     def show_delay(self) -> bool:
@@ -109,7 +110,8 @@ def build_view(tt: Any, trip_id: str, service_day: date, next_index: int | None,
     if next_index + stops_shown < len(sched) - 1:  # always end the list with the destination
         following = following[:-1] + (stop(len(sched) - 1),)
     return FriezeView(now, state, route, destination, tuple(via), nxt, following, at_stop, stop_requested,
-                      delay_s, delay_threshold_s, _connections(tt, nxt, trip_id, now, max_connections))
+                      delay_s, delay_threshold_s, _connections(tt, nxt, trip_id, now, max_connections),
+                      at_origin=at_stop and next_index == 0)
 
 
 def _connections(tt: Any, at: FriezeStop, trip_id: str, now: datetime, limit: int) -> tuple[Connection, ...]:
@@ -324,7 +326,8 @@ def _render_wide(img: Image.Image, d: ImageDraw.ImageDraw, v: FriezeView, p: Fri
     top = band_h + m
     left_w = int(W * 0.42)
     ns = v.next_stop
-    label = {"terminus": "Endestation", "in_service": "Nu" if v.at_stop else "Næste stop"}[v.state]
+    label = {"terminus": "Endestation",
+             "in_service": "Afgang fra" if v.at_origin else ("Nu" if v.at_stop else "Næste stop")}[v.state]
     lf = get_font(p.font_regular, int(H * 0.075))
     d.text((m, top), label, font=lf, fill=c.dim, anchor="la")
     if ns is not None:
@@ -489,3 +492,102 @@ def _render_compact(img: Image.Image, d: ImageDraw.ImageDraw, v: FriezeView, p: 
     flat = [(pg[0], f.font, col) for f, col in fits for pg in f.pages]
     text, font, col = flat[page_index(v.now, len(flat), p.page_s)]
     d.text((1, lh + lh // 2), text, font=font, fill=col, anchor="lm")
+
+
+# ------------------------------------------------------------------------------ from trip following
+_AT_STOP_EVENTS = frozenset({"arr", "ars", "doo"})
+_LEFT_STOP_EVENTS = frozenset({"dep", "pas"})
+
+
+class FriezeTracker:
+    """Keeps what the frieze needs from the onboard records (``eta``, ``arr``/``ars``/``doo``,
+    ``dep``/``pas``) and builds the view for any data time. Pure: records in, views out.
+
+    After the trip ends (an ``eta`` record clearing the remaining stops, or the arrival at the last
+    stop) the terminus is shown for ``terminus_hold_s``, then "not in service" until the next trip.
+    """
+
+    def __init__(self, tt: Any, *, delay_threshold_s: int = 120, stops_shown: int = 4,
+                 terminus_hold_s: float = 300.0) -> None:
+        self.tt = tt
+        self.delay_threshold_s = delay_threshold_s
+        self.stops_shown = stops_shown
+        self.terminus_hold_s = terminus_hold_s
+        self.stop_requested = False  # set by the service from the vehicle's stop-request signal
+        self.rejected = 0
+        self._reset(None, None)
+
+    def _reset(self, trip_id: str | None, day: date | None) -> None:
+        self.trip_id, self.day = trip_id, day
+        self._seqs: list[int] = []
+        self.next_seq: int | None = None
+        self.at_stop = False
+        self.delay_s: int | None = None
+        self.etas: dict[int, datetime] = {}
+        self.ended_at: datetime | None = None
+
+    def on_record(self, rec: Mapping[str, Any]) -> None:
+        """Apply one record; records of other kinds are ignored, malformed ones counted."""
+        event = rec.get("event")
+        if event not in ("eta", *_AT_STOP_EVENTS, *_LEFT_STOP_EVENTS):
+            return
+        try:
+            tst = parse_iso(str(rec["tst"]))
+            trip_id = rec.get("trip_id")
+            if not trip_id:
+                return
+            day = date.fromisoformat(str(rec["oday"]))
+            if (trip_id, day) != (self.trip_id, self.day):
+                if trip_id not in self.tt.trips:
+                    raise KeyError(f"unknown trip {trip_id}")
+                self._reset(trip_id, day)
+                self._seqs = [s.stop_sequence for s in self.tt.trip_schedule(trip_id, day)]
+                self.next_seq = self._seqs[0] if self._seqs else None
+            if event == "eta":
+                self._on_eta(rec, tst)
+            elif event in _AT_STOP_EVENTS and rec.get("seq") is not None:
+                self.next_seq, self.at_stop = int(rec["seq"]), True
+                if self._seqs and self.next_seq == self._seqs[-1]:
+                    self.ended_at = self.ended_at or tst
+            elif event in _LEFT_STOP_EVENTS and rec.get("seq") is not None:
+                seq = int(rec["seq"])
+                later = [s for s in self._seqs if s > seq]
+                self.at_stop = False
+                self.next_seq = later[0] if later else None
+                if rec.get("dl") is not None:
+                    self.delay_s = int(round(float(rec["dl"])))
+        except (KeyError, ValueError, TypeError) as exc:
+            self.rejected += 1
+            if self.rejected <= 5 or self.rejected % 1000 == 0:
+                log.warning("frieze: record %s skipped (%d so far): %s", str(rec.get("id"))[:20],
+                            self.rejected, exc)
+
+    def _on_eta(self, rec: Mapping[str, Any], tst: datetime) -> None:
+        stops = rec.get("stops") or []
+        if rec.get("dl") is not None:
+            self.delay_s = int(round(float(rec["dl"])))
+        if not stops:
+            if rec.get("clear"):
+                self.ended_at = self.ended_at or tst
+            return
+        self.etas = {int(s["seq"]): parse_iso(s["eta_arr"]) for s in stops if s.get("eta_arr")}
+        first = int(stops[0]["seq"])
+        if not (self.at_stop and self.next_seq == first):
+            self.at_stop = False
+        self.next_seq = first
+
+    def view(self, now: datetime) -> FriezeView:
+        now = ensure_utc(now)
+        if self.trip_id is None or self.day is None:
+            return not_in_service(now)
+        if self.ended_at is not None and (not self.at_stop or
+                                          (now - self.ended_at).total_seconds() > self.terminus_hold_s):
+            return not_in_service(now)  # held at the terminus for a while; a trip cut short: at once
+        idx = None
+        if self.next_seq is not None and self.next_seq in self._seqs and self.ended_at is None:
+            idx = self._seqs.index(self.next_seq)
+        elif self.ended_at is not None and self.at_stop:
+            idx = len(self._seqs) - 1
+        return build_view(self.tt, self.trip_id, self.day, idx, now, delay_s=self.delay_s, etas=self.etas,
+                          at_stop=self.at_stop, stop_requested=self.stop_requested,
+                          delay_threshold_s=self.delay_threshold_s, stops_shown=self.stops_shown)

@@ -1,0 +1,106 @@
+"""``python -m onboard frieze``: render the frieze for one instant from an onboard ``events.jsonl``, and
+optionally produce every next-stop announcement up to that instant (text, and WAVs through espeak-ng).
+
+The records (``eta``, ``arr``/``ars``/``doo``, ``dep``/``pas``) come from trip following (``onboard
+replay`` or the live service); the frieze shows what passengers saw at ``--at``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from hw.display.png import PngSink
+from onboard.announce import Announcer, SpeechConfig, speak_to_wav
+from onboard.frieze import FriezePanel, FriezeTracker, render_frieze
+from transit.errors import ConfigError, DeviceError
+from transit.timetable import Timetable
+from transit.timeutil import COPENHAGEN, parse_iso
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--config", help="onboard configuration (feed, frieze panel, delay threshold)")
+    src.add_argument("--feed", help="GTFS feed (folder or zip) when there is no onboard configuration")
+    p.add_argument("--events", required=True, help="events.jsonl written by trip following")
+    p.add_argument("--at", required=True, help="instant to render, ISO 8601 with offset")
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("--size", help="panel WIDTHxHEIGHT (default: the configuration's frieze, else 1920x360)")
+    p.add_argument("--delay-threshold", type=int, help="seconds of delay before it is shown (default 120)")
+    p.add_argument("--announce", action="store_true", help="print every announcement up to --at")
+    p.add_argument("--wav-dir", help="also speak each announcement to a WAV file here (espeak-ng)")
+    p.add_argument("--voice", default="da", help="espeak-ng voice (default da)")
+
+
+def _panel(args: argparse.Namespace, cfg: Any) -> FriezePanel:
+    panel = FriezePanel.from_config(cfg.frieze) if cfg is not None else FriezePanel()
+    if args.size:
+        try:
+            w, h = (int(x) for x in args.size.lower().split("x"))
+        except ValueError:
+            raise ConfigError(f"--size: expected WIDTHxHEIGHT, got '{args.size}'") from None
+        panel = FriezePanel(width=w, height=h, stops_shown=panel.stops_shown, page_s=panel.page_s,
+                            antialias=h >= 96)
+    return panel
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = None
+    if args.config:
+        from onboard.config import OnboardConfig
+
+        cfg = OnboardConfig.load(args.config)
+        feed = cfg.feed
+    else:
+        feed = Path(args.feed)
+    try:
+        at = parse_iso(args.at)
+    except ValueError as exc:
+        raise ConfigError(f"--at: {exc}") from None
+    tt = Timetable.load(feed)
+    threshold = args.delay_threshold if args.delay_threshold is not None else (
+        cfg.frieze.delay_threshold_s if cfg is not None else 120)
+    panel = _panel(args, cfg)
+    tracker = FriezeTracker(tt, delay_threshold_s=threshold, stops_shown=panel.stops_shown)
+    announcer = Announcer() if args.announce or args.wav_dir else None
+    speech = SpeechConfig(enabled=True, voice=args.voice, out_dir=Path(args.wav_dir)) if args.wav_dir else None
+    bad = 0
+    with open(args.events, encoding="utf-8", errors="replace") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                tst = parse_iso(str(rec["tst"]))
+            except (ValueError, KeyError, TypeError) as exc:
+                bad += 1
+                if bad <= 5:
+                    log.warning("events line %d skipped: %s", n, str(exc)[:200])
+                continue
+            if tst > at:
+                break
+            tracker.on_record(rec)
+            if announcer is not None:
+                a = announcer.update(tracker.view(tst))
+                if a is not None:
+                    print(f"{tst.astimezone(COPENHAGEN):%H:%M:%S} {a.kind}: {a.text}")
+                    if speech is not None:
+                        try:
+                            print(f"  -> {speak_to_wav(a, speech)}")
+                        except DeviceError as exc:
+                            log.error("announcement not spoken: %s", exc)
+    view = tracker.view(at)
+    sink = PngSink(Path(args.out))
+    sink.show(render_frieze(view, panel))
+    ns = view.next_stop.name if view.next_stop else "-"
+    delay = f", delay {view.delay_s} s" if view.delay_s is not None else ""
+    print(f"frieze {at.astimezone(COPENHAGEN):%Y-%m-%d %H:%M:%S}: {view.state} {view.route} "
+          f"{view.destination} next {ns}{delay} -> {args.out}")
+    if bad or tracker.rejected:
+        print(f"skipped {bad} unreadable lines and {tracker.rejected} unusable records")
+    return 0
