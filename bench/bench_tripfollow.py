@@ -42,6 +42,7 @@ class Score:
     pass_misclassified: int = 0
     registrations: int = 0
     missed_registrations: int = 0
+    failed: int = 0
     notes: list[str] = dataclasses.field(default_factory=list)
 
     def add(self, o: Score) -> None:
@@ -184,7 +185,17 @@ def randomise(sc: Any, tt: Any, rng: random.Random) -> Any:
 
 
 def run_job(job: tuple[str, dict[str, Any]]) -> tuple[str, Score]:
-    """Record one scenario (variant) into a temporary folder, replay it, score it."""
+    """Record one scenario (variant) into a temporary folder, replay it, score it (a failure is a note
+    and a counted error, not the end of the benchmark)."""
+    try:
+        return _run_job(job)
+    except Exception as exc:  # noqa: BLE001 - reported as a metric
+        sc = Score(failed=1)
+        sc.notes.append(f"failed: {type(exc).__name__}: {exc}")
+        return f"{job[0]} {job[1]}", sc
+
+
+def _run_job(job: tuple[str, dict[str, Any]]) -> tuple[str, Score]:
     from onboard.replay import find_operator, load_setup, replay
     from sim_bus.engine import build, load_timetable
     from sim_bus.record import write_recording
@@ -234,6 +245,7 @@ def bench_tripfollow() -> list[Metric]:
     n = dict(visits=total.visits, passes=total.passes, arrivals_timed=len(errs), scenarios=len(jobs))
     return [
         at_least("stop_visits", total.visits, 500, "visits", **n),
+        at_most("scenarios_failed", total.failed, 0, "count", **n),
         at_most("arrival_error_p95_s", round(percentile(errs, 0.95), 3), 2.0, "s", **n),
         at_most("arrival_error_max_s", round(max(errs or [0.0]), 3), 5.0, "s", **n),
         at_most("false_arrivals", total.false_arrivals, 0, "count", **n),
