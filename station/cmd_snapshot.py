@@ -20,7 +20,7 @@ from typing import Any
 
 from hw.display.png import PngSink
 from station.config import StationConfig
-from station.departures import Board, BoardOptions, Scheduled, build_board, scheduled_from_timetable
+from station.departures import Board, BoardOptions, build_board, scheduled_for, stops_watched
 from station.layout import StatusInfo, compose, render_status
 from transit.errors import ConfigError, DecodeError
 from transit.messages import PREDICTION_EXPIRY_S, StopPrediction, predictions_from_record
@@ -28,9 +28,6 @@ from transit.timetable import Timetable
 from transit.timeutil import COPENHAGEN, parse_iso
 
 log = logging.getLogger(__name__)
-
-LOOKBACK = timedelta(minutes=45)  # delayed trips whose timetable time has passed can still be shown
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", required=True, help="station configuration (e.g. data/config/station-hilleroed.yaml)")
@@ -45,28 +42,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--status", action="store_true", help="render the status screen instead")
     p.add_argument("--no-dim", action="store_true", help="ignore the night dimming schedule")
     p.add_argument("--scale", type=int, default=1, help="enlarge pixels N times (for looking at it)")
-
-
-def load_scheduled(tt: Timetable, stop_ids: Iterable[str], at: datetime, horizon: timedelta) -> list[Scheduled]:
-    """Timetable departures at the stops (parents include their platforms), one per trip and day."""
-    seen: set[tuple[str, str]] = set()
-    out: list[Scheduled] = []
-    for sid in stop_ids:
-        for s in scheduled_from_timetable(tt.departures(sid, at - LOOKBACK, at + horizon), tt.stops):
-            key = (s.trip_id, s.service_day.isoformat())
-            if key not in seen:
-                seen.add(key)
-                out.append(s)
-    return out
-
-
-def stops_watched(tt: Timetable, stop_ids: Iterable[str]) -> set[str]:
-    """The configured stops and their platforms: a vehicle publishes for the stop it calls at."""
-    out: set[str] = set()
-    for sid in stop_ids:
-        out.add(sid)
-        out.update(tt.children(sid))
-    return out
 
 
 def replay_predictions(lines: Iterable[str], at: datetime, stops: set[str]
@@ -154,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     opts = BoardOptions(minutes_limit=cfg.stops.minutes_limit, max_rows=cfg.stops.max_rows,
                         horizon_s=cfg.stops.horizon_min * 60, stale_after_s=cfg.stops.stale_after_s,
                         show_terminating=cfg.stops.show_terminating)
-    scheduled = load_scheduled(tt, cfg.stops.ids, at, timedelta(minutes=cfg.stops.horizon_min))
+    scheduled = scheduled_for(tt, cfg.stops.ids, at, timedelta(minutes=cfg.stops.horizon_min))
     watched = stops_watched(tt, cfg.stops.ids)
     preds: list[StopPrediction] = []
     expires: dict[Any, datetime] = {}

@@ -258,3 +258,30 @@ def scheduled_from_timetable(departures: Iterable[Any], stops: Mapping[str, Any]
         out.append(Scheduled(d.trip.trip_id, d.service_day, d.route.name, d.headsign or d.trip.headsign,
                              d.stop_id, d.departure, platform, bool(d.is_last_stop)))
     return out
+
+
+LOOKBACK = timedelta(minutes=45)  # delayed trips whose timetable time has passed may still come
+
+
+def scheduled_for(tt: Any, stop_ids: Iterable[str], at: datetime, horizon: timedelta) -> list[Scheduled]:
+    """Timetable departures at the display's stops (a parent station includes its platforms) from
+    ``LOOKBACK`` before ``at`` to ``horizon`` after, one per (trip, service day). ``tt`` is a
+    ``transit.timetable.Timetable``."""
+    seen: set[tuple[str, str]] = set()
+    out: list[Scheduled] = []
+    for sid in stop_ids:
+        for s in scheduled_from_timetable(tt.departures(sid, at - LOOKBACK, at + horizon), tt.stops):
+            key = (s.trip_id, s.service_day.isoformat())
+            if key not in seen:
+                seen.add(key)
+                out.append(s)
+    return out
+
+
+def stops_watched(tt: Any, stop_ids: Iterable[str]) -> set[str]:
+    """The configured stops and all their platforms: a vehicle publishes for the stop it calls at."""
+    out: set[str] = set()
+    for sid in stop_ids:
+        out.add(sid)
+        out.update(tt.children(sid))
+    return out

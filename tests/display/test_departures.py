@@ -128,3 +128,29 @@ def test_adapter_from_timetable_departures() -> None:
     stops = {"hilleroed_8": Stop("hilleroed_8", "Hillerød St.", 55.9, 12.3, "hilleroed", "8", 0)}
     (s,) = scheduled_from_timetable([dep], stops)
     assert (s.trip_id, s.route, s.headsign, s.platform, s.service_day) == ("T1", "920R", "Hundested Havn St.", "8", DAY)
+
+
+@given(st.lists(st.tuples(st.floats(min_value=-30, max_value=180), st.sampled_from(["920R", "930R", "950R"]),
+                          st.one_of(st.none(), st.tuples(st.floats(min_value=-120, max_value=900),
+                                                         st.floats(min_value=-200, max_value=200),
+                                                         st.sampled_from(["SCHEDULED", "CANCELED"])))),
+                max_size=12))
+def test_board_invariants(items) -> None:
+    """Sorted by expected time; no ghosts (a timetable row is never in the past, a realtime row only when
+    its prediction is fresh); never "0 min"; one row per trip."""
+    s = [sched(f"t{i}", route, "X", minutes) for i, (minutes, route, _) in enumerate(items)]
+    p = [pred(s[i], delay_s=extra[0], age_s=extra[1], status=extra[2]) for i, (_, _, extra) in enumerate(items)
+         if extra is not None]
+    b = build_board(s, p, NOW)
+    exp = [r.expected for r in b.rows]
+    assert exp == sorted(exp)
+    assert len({r.trip_id for r in b.rows}) == len(b.rows)
+    fresh = {x.trip_id for x in p if abs(x.tst - NOW).total_seconds() <= 90}
+    for r in b.rows:
+        assert r.text != "0 min"
+        if r.realtime:
+            assert r.trip_id in fresh
+        else:
+            assert r.expected >= NOW
+        if r.cancelled:
+            assert r.text == "Aflyst" and r.scheduled is not None and r.scheduled >= NOW

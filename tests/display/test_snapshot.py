@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from station.cmd_snapshot import replay_predictions, stops_watched
+from station.cmd_snapshot import replay_predictions
+from station.departures import stops_watched
 from tests.conftest import REPO
 from transit.timeutil import iso_utc_ms, parse_iso
 
@@ -158,4 +159,14 @@ def test_status_screen(tmp_path: Path) -> None:
         pytest.skip("no example configuration")
     out = tmp_path / "s.png"
     snapshot(out, "--status")
+    assert Image.open(out).size == (256, 64)
+
+
+def test_outside_the_timetable_is_no_data(tmp_path: Path, tt) -> None:
+    out = tmp_path / "nodata.png"
+    res = subprocess.run([sys.executable, "-m", "station", "snapshot", "--config", str(CONFIG), "--at",
+                          "2031-06-01T12:00:00+02:00", "--out", str(out)], capture_output=True, text=True,
+                         cwd=REPO, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "(no_data," in res.stdout
     assert Image.open(out).size == (256, 64)
