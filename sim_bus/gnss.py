@@ -135,6 +135,15 @@ def sky_at(orbits: Sequence[_Orbit], t: float, lat: float, lon: float) -> Sky:
     return Sky(tuple(capped), pdop, hdop, vdop)
 
 
+def masked(sky: Sky, mask_deg: float) -> Sky:
+    """The sky from a street canyon: satellites below ``mask_deg`` are blocked (reflections only:
+    weak, not used), the DOP of the rest is worse."""
+    sats = tuple(s if s.el >= mask_deg else SatView(s.system, s.prn, s.el, s.az, s.snr_base - 12.0, False)
+                 for s in sky.sats)
+    pdop, hdop, vdop = _dop([s for s in sats if s.used])
+    return Sky(sats, pdop, hdop, vdop)
+
+
 def _dop(used: Sequence[SatView]) -> tuple[float, float, float]:
     """PDOP/HDOP/VDOP from line-of-sight vectors (one receiver clock; 4x4 normal matrix).
 
@@ -368,6 +377,8 @@ def generate_nmea(motion: MotionResult, g: GnssDef, vehicle: VehicleDef, seed: i
     outage_cause = "ttff"
     last_blocked = -1e18
     last_course = 0.0
+    deg_start: float | None = None
+    deg_name = ""
     for k in range(k0, k1 + 1):
         t = k / rate
         p = motion.track.at(t)
@@ -376,22 +387,34 @@ def generate_nmea(motion: MotionResult, g: GnssDef, vehicle: VehicleDef, seed: i
         flip = vehicle.kind == "train" and plan.direction != plans[0].direction
         xa = p.x + (-vehicle.antenna_offset_m if flip else vehicle.antenna_offset_m)
         lat, lon, brg = plan.shape.point_at(xa)
-        zone = next((z for z in g.outages if _zone_hit(z, plan, p.x, lat, lon, stop_pos)), None)
-        if zone is not None:
-            last_blocked = t
-        fix = zone is None and t >= t_first_fix and t - last_blocked >= REACQUIRE_S
         bucket = int(t // SKY_BUCKET_S)
         sky = sky_cache.get(bucket)
         if sky is None:
             sky = sky_at(orbits, bucket * SKY_BUCKET_S, lat, lon)
             sky_cache.clear()
             sky_cache[bucket] = sky
+        zone = next((z for z in g.outages if _zone_hit(z, plan, p.x, lat, lon, stop_pos)), None)
+        deg = next((d for d in g.degraded if _zone_hit(d.zone, plan, p.x, lat, lon, stop_pos)), None)
+        if deg is not None:
+            sky = masked(sky, deg.mask_deg)
+            if deg_start is None:
+                deg_start, deg_name = t, deg.zone.name
+            if sky.used < 4 and zone is None:
+                zone = deg.zone  # too few satellites left: no fix at all
+        elif deg_start is not None:
+            truth.append({"kind": "degraded", "start": r3(deg_start), "end": r3(t), "cause": deg_name})
+            deg_start = None
+        if zone is not None:
+            last_blocked = t
+        fix = zone is None and t >= t_first_fix and t - last_blocked >= REACQUIRE_S
+        sigma_scale = deg.sigma_m / max(g.sigma_m, 0.1) if deg is not None else 1.0
+        outlier_rate = deg.outlier_rate if deg is not None else g.outlier_rate
         # correlated error, always evolving so it is continuous across outages
         en = phi * en + kick * rng.gauss(0, 1)
         nn = phi * nn + kick * rng.gauss(0, 1)
         un = phi * un + 1.6 * kick * rng.gauss(0, 1)
         snr_noise = [rng.gauss(0, 1.2) for _ in sky.sats]
-        if fix and out_left == 0 and g.outlier_rate > 0 and rng.random() < g.outlier_rate:
+        if fix and out_left == 0 and outlier_rate > 0 and rng.random() < outlier_rate:
             out_left = rng.randint(*g.outlier_epochs)
             size = rng.uniform(*g.outlier_m)
             ang = rng.uniform(0, 2 * math.pi)
@@ -402,7 +425,7 @@ def generate_nmea(motion: MotionResult, g: GnssDef, vehicle: VehicleDef, seed: i
                 truth.append({"kind": "outage", "start": r3(outage_start), "end": r3(t),
                               "cause": outage_cause})
                 outage_start = None
-            dn, de = nn, en
+            dn, de = nn * sigma_scale, en * sigma_scale
             if out_left > 0:
                 dn, de = dn + out_n, de + out_e
                 out_left -= 1
@@ -410,8 +433,8 @@ def generate_nmea(motion: MotionResult, g: GnssDef, vehicle: VehicleDef, seed: i
             speed = max(0.0, p.v + rng.gauss(0, 0.03)) if p.v > 0.05 else abs(rng.gauss(0, 0.02))
             course = (brg + rng.gauss(0, 0.4)) % 360 if p.v > 0.5 else last_course
             last_course = course
-            e = Epoch(t, True, flat, flon, g.altitude_m + un, speed, course, sky, True,
-                      max(g.sigma_m, 0.5) * sky.hdop, snr_noise)
+            e = Epoch(t, True, flat, flon, g.altitude_m + un * sigma_scale, speed, course, sky, True,
+                      max(g.sigma_m * sigma_scale, 0.5) * sky.hdop, snr_noise)
         else:
             out_left = 0
             if outage_start is None:
@@ -426,6 +449,8 @@ def generate_nmea(motion: MotionResult, g: GnssDef, vehicle: VehicleDef, seed: i
         epochs.append((t, first, len(lines)))
     if outage_start is not None:
         truth.append({"kind": "outage", "start": r3(outage_start), "end": r3(k1 / rate), "cause": outage_cause})
+    if deg_start is not None:
+        truth.append({"kind": "degraded", "start": r3(deg_start), "end": r3(k1 / rate), "cause": deg_name})
     _corrupt(lines, line_t, g.corrupt_count, random.Random(f"{seed}:corrupt"), truth)
     return NmeaOutput(lines, line_t, epochs, truth)
 

@@ -123,6 +123,16 @@ class OutageZone:
 
 
 @dataclass(frozen=True)
+class DegradedZone:
+    """Urban canyon, deep cutting, trees: the receiver keeps a fix, but a worse one."""
+
+    zone: OutageZone
+    sigma_m: float
+    outlier_rate: float
+    mask_deg: float  # satellites below this elevation are blocked
+
+
+@dataclass(frozen=True)
 class GnssDef:
     rate_hz: int
     baud: int
@@ -136,6 +146,7 @@ class GnssDef:
     outlier_m: tuple[float, float]
     outlier_epochs: tuple[int, int]
     outages: tuple[OutageZone, ...]
+    degraded: tuple[DegradedZone, ...]
     corrupt_count: int
     altitude_m: float
     geoid_sep_m: float
@@ -435,7 +446,7 @@ def _signal(n: Node) -> SignalStop:
 
 
 _GNSS = frozenset({"rate_hz", "baud", "talker", "constellations", "sentences", "ttff_s", "noise",
-                   "outages", "corrupt", "altitude_m", "geoid_separation_m", "decimals"})
+                   "outages", "degraded", "corrupt", "altitude_m", "geoid_separation_m", "decimals"})
 
 
 def _gnss(n0: Node | None) -> GnssDef:
@@ -465,6 +476,13 @@ def _gnss(n0: Node | None) -> GnssDef:
     zones: list[OutageZone] = []
     for i, zn in enumerate(_list(n.opt("outages"))):
         zones.append(_outage(zn, i))
+    degraded: list[DegradedZone] = []
+    for i, zn in enumerate(_list(n.opt("degraded"))):
+        extra = {"sigma_m", "outlier_rate", "mask_deg"}
+        zone = _outage(zn, i, extra, f"degraded{i + 1}")
+        degraded.append(DegradedZone(zone, zn.get_float("sigma_m", 6.0, min=0.1, max=100.0),
+                                     zn.get_float("outlier_rate", 0.05, min=0.0, max=0.5),
+                                     zn.get_float("mask_deg", 30.0, min=5.0, max=70.0)))
     corrupt = _empty(n.opt("corrupt"))
     corrupt.reject_unknown({"count"})
     baud = n.get_int("baud", 38400)
@@ -483,6 +501,7 @@ def _gnss(n0: Node | None) -> GnssDef:
         outlier_m=(float(om[0]), float(om[1])),
         outlier_epochs=(int(oe[0]), int(oe[1])),
         outages=tuple(zones),
+        degraded=tuple(degraded),
         corrupt_count=corrupt.get_int("count", 0, min=0, max=10_000),
         altitude_m=n.get_float("altitude_m", 30.0, min=-100.0, max=3000.0),
         geoid_sep_m=n.get_float("geoid_separation_m", 40.0, min=-120.0, max=120.0),
@@ -508,9 +527,9 @@ def _pair(n: Node | None, default: tuple[float, float], lo: float, hi: float) ->
     return a, b
 
 
-def _outage(n: Node, i: int) -> OutageZone:
-    n.reject_unknown({"name", "from_m", "to_m", "lat", "lon", "radius_m", "stop", "trip_id"})
-    name = n.get_str("name", f"outage{i + 1}")
+def _outage(n: Node, i: int, extra: set[str] | None = None, default_name: str | None = None) -> OutageZone:
+    n.reject_unknown({"name", "from_m", "to_m", "lat", "lon", "radius_m", "stop", "trip_id"} | (extra or set()))
+    name = n.get_str("name", default_name or f"outage{i + 1}")
     trip = n.get_str("trip_id", None)
     if n.opt("from_m") is not None or n.opt("to_m") is not None:
         lo, hi = n.get_float("from_m", min=0.0), n.get_float("to_m", min=0.0)
@@ -521,7 +540,7 @@ def _outage(n: Node, i: int) -> OutageZone:
     if n.opt("stop") is not None:
         return OutageZone(name, stop_id=n.get_str("stop"), radius_m=radius)
     if n.opt("lat") is None:
-        raise n.error("an outage needs from_m/to_m (chainage), stop + radius_m, or lat/lon + radius_m")
+        raise n.error("a zone needs from_m/to_m (chainage), stop + radius_m, or lat/lon + radius_m")
     return OutageZone(name, lat=n.get_float("lat", min=-90.0, max=90.0),
                       lon=n.get_float("lon", min=-180.0, max=180.0), radius_m=radius)
 

@@ -76,3 +76,24 @@ def test_dop_needs_four_satellites() -> None:
     sats.append(SatView("GP", 9, 88.0, 10.0, 45.0, True))
     p, h, v = _dop(sats)
     assert 0.5 < h < 5 and p > h and v > 0
+
+
+def test_degraded_zone_worsens_the_fix(sim: Simulation) -> None:
+    from sim_bus.scenario import DegradedZone, OutageZone
+
+    zone = DegradedZone(OutageZone("canyon", from_m=3000.0, to_m=6000.0), sigma_m=8.0, outlier_rate=0.0,
+                        mask_deg=35.0)
+    g = dataclasses.replace(sim.scenario.gnss, corrupt_count=0, outages=(), outlier_rate=0.0, ttff_s=0.0,
+                            sigma_m=1.0, degraded=(zone,))
+    out = generate_nmea(sim.motion, g, sim.scenario.vehicle, 5, {})
+    spans = [(r["start"], r["end"]) for r in out.truth if r["kind"] == "degraded"]
+    assert len(spans) == 1 and spans[0][1] - spans[0][0] > 30
+    inside, outside = [], []
+    for line, t in zip(out.lines, out.line_t, strict=True):
+        if line.startswith("$GNGGA"):
+            msg = pynmea2.parse(line)
+            (inside if spans[0][0] <= t < spans[0][1] else outside).append(
+                (int(msg.num_sats), float(msg.horizontal_dil), msg.gps_qual))
+    assert inside and outside
+    assert max(s for s, _, q in inside if q) < min(s for s, _, _ in outside)
+    assert min(h for _, h, q in inside if q) > max(h for _, h, _ in outside) * 0.9
