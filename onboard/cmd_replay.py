@@ -39,6 +39,12 @@ def run(args: argparse.Namespace) -> int:
     if args.publish and not args.state_dir:
         print("--publish needs --state-dir (the outbox lives there)", file=sys.stderr)
         return 2
+    from transit.errors import ConfigError
+
+    for name in ("config", "nmea", "can", "gpio", "operator"):
+        path = getattr(args, name)
+        if path is not None and not path.is_file():
+            raise ConfigError(f"{path}: no such file", key=f"--{name}")
     setup = load_setup(args.config, args.operator)
     plog = PunctualityLog(args.state_dir) if args.state_dir else None
     records: list[dict[str, Any]] = []

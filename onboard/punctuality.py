@@ -79,14 +79,17 @@ class PunctualityRecorder:
                           replacement=dl > pol.replacement_transport_min * 60, policy=pol.policy)
         return [rec]
 
-    def end_trip(self, plan: TripPlan, t: float, reason: str, loc: str = "N/A") -> list[dict[str, Any]]:
-        """The trip is over (or never ran): every registration stop not measured is ``missing``."""
+    def end_trip(self, plan: TripPlan, t: float, reason: str, loc: str = "N/A",
+                 reasons: dict[int, str] | None = None) -> list[dict[str, Any]]:
+        """The trip is over (or never ran): every registration stop not measured is ``missing``
+        (``reasons`` per stop index override the general ``reason``)."""
         key = (plan.ref.oday, plan.ref.trip_id)
         pending = self._open.pop(key, None)
         if pending is None:
             self.start_trip(plan)
             pending = self._open.pop(key)
-        return [self._missing(plan, k, st, t, reason, loc) for k, st in sorted(pending.items())]
+        why = reasons or {}
+        return [self._missing(plan, k, st, t, why.get(k, reason), loc) for k, st in sorted(pending.items())]
 
     def _station(self, plan: TripPlan, st: PlanStop) -> str:
         regs = set()

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+UNOBSERVED = "not observed: the unit had no position before this stop (trip joined late)"
 #: Stop and door events the passenger counter wants to see.
 STOP_EVENTS = frozenset({"due", "arr", "ars", "pde", "dep", "pas", "wait", "doo", "doc"})
 
@@ -46,6 +47,7 @@ class CoreConfig:
     vp_interval_s: float = 1.0  # 0: no position records
     eta_interval_s: float = 30.0
     cancel_after_s: float = 1800.0  # an assigned trip not started this long after its scheduled end
+    join_assume_s: float = 120.0  # standing this soon after the first departure: assumed at the first stop
 
 
 class Core:
@@ -222,9 +224,9 @@ class Core:
         if self.auto is not None and self.last_fix is not None and self.last_fix.time.timestamp() == t:
             fx = self.last_fix
             assert fx.lat is not None and fx.lon is not None
-            plan = self.auto.on_fix(t, fx.lat, fx.lon, self.still.stopped)
-            if plan is not None:
-                self._start(plan, t)
+            found = self.auto.on_fix(t, fx.lat, fx.lon, self.still.stopped)
+            if found is not None:
+                self._start(found, t)
         return out
 
     def _start(self, plan: TripPlan, t: float) -> None:
@@ -236,8 +238,9 @@ class Core:
             pos.can_speed_t, pos.can_speed = self._last_speed_t, self.last_speed
         if self.last_odo is not None:
             pos.odo, pos.odo_t = self.last_odo, t
-        if self.still.stopped is not False:
+        if self.still.stopped is not False and t <= plan.first_departure + self.cfg.join_assume_s:
             # standing at the start of an assigned trip: at its first stop until a fix says otherwise
+            # (joined later than that, e.g. after a reboot mid-trip, the position waits for a fix)
             pos.assume(t, self.follower.halt(self.follower.origin))
         elif self.last_fix is not None and self.last_fix.has_position and t - self.last_fix.time.timestamp() < 2:
             assert self.last_fix.lat is not None and self.last_fix.lon is not None
@@ -358,7 +361,8 @@ class Core:
             self.stats["trips_cut_short"] += 1
         if self.punct is not None:
             loc = self.pos.loc(t) if self.pos is not None else "N/A"
-            out += self.punct.end_trip(f.plan, t, reason or _why_missing(f), loc)
+            why = {k: UNOBSERVED for k, state in f.done.items() if state == "unobserved"}
+            out += self.punct.end_trip(f.plan, t, reason or "not served", loc, why)
         left = [f.plan.stops[k].stop_id for k in range(len(f.plan.stops))
                 if f.plan.stops[k].served and k not in f.done]
         if left:
@@ -389,10 +393,6 @@ class Core:
             for k, v in self.pos.stats.items():
                 d[f"position_{k}"] = v
         return d
-
-
-def _why_missing(f: TripFollower) -> str:
-    return "not served"
 
 
 def _iso(t: float) -> str:

@@ -146,3 +146,14 @@ def test_doors_wait_and_pde_at_a_timing_point() -> None:
     at_b = [r["event"] for r in recs if r["stop_id"] == "grimstrup" and r["event"] != "eta"]
     assert at_b[:6] == ["due", "arr", "ars", "doo", "doc", "pde"] and "wait" in at_b
     assert at_b.index("wait") < at_b.index("dep")
+
+
+def test_trip_joined_mid_way_leaves_earlier_stops_unobserved() -> None:
+    # the unit boots five minutes into the trip, standing at a signal 2.5 km out
+    d = Drive(t=T0 + 300, x=2500.0).stand(10).drive_to(5000).stand(5)
+    recs = run(core_for([plan(three_stops())], operator=LOKALTOG), inputs(d))
+    assert [r["stop_id"] for r in events(recs, "ars")] == ["frederiksvaerk"]
+    assert not events(recs, "pas")
+    p = {r["stop_id"]: r for r in events(recs, "punctuality")}
+    assert p["hilleroed"]["status"] == "missing" and "not observed" in p["hilleroed"]["reason"]
+    assert p["frederiksvaerk"]["status"] == "measured"
