@@ -292,20 +292,44 @@ def _headsign_candidates(panel: CountdownPanel, size: int) -> list[tuple[str, in
 
 
 @functools.lru_cache(maxsize=1024)
-def _fit_headsign(text: str, width: int, panel: CountdownPanel, size: int) -> TextFit:
-    """Per font, largest first: the full destination, then its short form; paged only when no font
-    holds either on one line. Cached: destinations repeat every frame."""
-    cands = _headsign_candidates(panel, size)
-    short = short_headsign(text)
-    for cand in cands:
-        for t in dict.fromkeys((text, short)):
-            try:
-                fit = fit_text(t, [cand], width, 1)
-            except TextDoesNotFit:
-                continue
-            if not fit.paged:
+def _fit_headsign(text: str, width: int, panel: CountdownPanel, size: int, start: int = 0,
+                  short: bool = False) -> TextFit:
+    """Per font from ``start``, largest first: the full destination (or first the short form when
+    ``short``), then the other; paged only when no font holds either on one line. Cached: destinations
+    repeat every frame."""
+    cands = _headsign_candidates(panel, size)[start:]
+    k = _one_line_index(text, width, panel, size)
+    variants = (short_headsign(text), text) if short else (text, short_headsign(text))
+    if k is not None and k >= start:
+        cand = _headsign_candidates(panel, size)[k]
+        for t in dict.fromkeys(variants):
+            fit = _try_fit(t, cand, width)
+            if fit is not None and not fit.paged:
                 return fit
-    return fit_text(short, cands, width, 1)
+    for cand in cands:
+        for t in dict.fromkeys(variants):
+            fit = _try_fit(t, cand, width)
+            if fit is not None and not fit.paged:
+                return fit
+    return fit_text(short_headsign(text), cands, width, 1)
+
+
+def _try_fit(text: str, cand: tuple[str, int], width: int) -> TextFit | None:
+    try:
+        return fit_text(text, [cand], width, 1)
+    except TextDoesNotFit:
+        return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _one_line_index(text: str, width: int, panel: CountdownPanel, size: int) -> int | None:
+    """The first (largest) candidate font that holds the destination (or its short form) on one line."""
+    for i, cand in enumerate(_headsign_candidates(panel, size)):
+        for t in dict.fromkeys((text, short_headsign(text))):
+            fit = _try_fit(t, cand, width)
+            if fit is not None and not fit.paged:
+                return i
+    return None
 
 
 def short_headsign(text: str) -> str:
@@ -350,7 +374,7 @@ def _draw_occupancy(d: ImageDraw.ImageDraw, x: int, y: int, h: int, level: int, 
 
 
 def _draw_row(img: Image.Image, d: ImageDraw.ImageDraw, row: Row, y: int, panel: CountdownPanel,
-              m: _Metrics, now: datetime) -> None:
+              m: _Metrics, now: datetime, style: tuple[int, bool] = (0, False)) -> None:
     c = panel.colours
     h = m.row_h
     mid = y + h // 2
@@ -389,10 +413,9 @@ def _draw_row(img: Image.Image, d: ImageDraw.ImageDraw, row: Row, y: int, panel:
         _draw_occupancy(d, x0, y + pad_v + 1, h - 2 * pad_v - 2, row.occupancy_level, panel)
         text_right = x0 - 2
     # destination: full size, condensed, smaller, then paged by words at the page clock
-    width = destination_width(panel, row.platform, bool(row.occupancy_level and not row.cancelled)
-                              and _room_for_occupancy(panel, row.headsign, row.platform))
+    width = _row_destination_width(panel, row)
     try:
-        fit = _fit_headsign(row.headsign or "-", width, panel, m.size)
+        fit = _fit_headsign(row.headsign or "-", width, panel, m.size, *style)
         line, font = fit.pages[page_index(now, len(fit.pages), panel.page_s)][0], fit.font
     except TextDoesNotFit as exc:  # a panel configured too narrow: show what fits, say so once
         _warn_once(str(exc))
@@ -406,6 +429,32 @@ def _draw_row(img: Image.Image, d: ImageDraw.ImageDraw, row: Row, y: int, panel:
     if row.cancelled:
         tw = min(text_width(font, line), width)
         d.line((m.text_x, mid, m.text_x + tw, mid), fill=c.cancelled, width=max(1, h // 14))
+
+
+def _row_destination_width(panel: CountdownPanel, row: Row) -> int:
+    return destination_width(panel, row.platform, bool(row.occupancy_level and not row.cancelled)
+                             and _room_for_occupancy(panel, row.headsign, row.platform))
+
+
+def _common_font_start(panel: CountdownPanel, rows: Sequence[Row]) -> tuple[int, bool]:
+    """One destination style for the whole page (mixed sizes look untidy): the largest candidate every
+    row fits on one line with (rows that need pages anyway do not count), and whether " St." is dropped
+    everywhere because some row needs its short form."""
+    m = _metrics(panel)
+    widths = [_row_destination_width(panel, r) for r in rows]
+    idx = [_one_line_index(r.headsign or "-", w, panel, m.size) for r, w in zip(rows, widths, strict=True)]
+    # at most the condensed face at the full size: rows that need smaller type get it on their own,
+    # rather than shrinking every row of the page
+    start = min(1, max((i for i in idx if i is not None), default=0))
+    cand = _headsign_candidates(panel, m.size)[start]
+    short = False
+    for r, w, i in zip(rows, widths, idx, strict=True):
+        if i is None or i > start:
+            continue
+        fit = _try_fit(r.headsign or "-", cand, w)
+        if fit is None or fit.paged:
+            short = True
+    return start, short
 
 
 def destination_width(panel: CountdownPanel, platform: str | None = None, occupancy: bool = False) -> int:
@@ -511,8 +560,9 @@ def render_countdown(board: Board, panel: CountdownPanel, now: datetime | None =
         m = _metrics(panel)
         pages = pages_of(board.rows, panel)
         k = page_index(now, len(pages), panel.page_s)
+        style = _common_font_start(panel, pages[k])
         for i, row in enumerate(pages[k]):
-            _draw_row(img, d, row, panel.header_height + i * m.row_h, panel, m, now)
+            _draw_row(img, d, row, panel.header_height + i * m.row_h, panel, m, now, style)
     if panel.qr_url:
         q = _qr(panel.qr_url, panel.qr_size, (0, 0, 0), (255, 255, 255))
         top = panel.header_height
