@@ -125,10 +125,12 @@ class TripFollower:
             if st.served and v.arr is None and s >= c - cfg.zone_before_m:
                 v.arr = t
                 out.append(("arr", t, k, {}))
-            if st.served and v.ars is None and stopped:
-                near_door = doors_open and c - cfg.door_zone_m <= s <= c + cfg.door_zone_m
-                if in_zone or near_door:
-                    t_ars = max(stand_since if stand_since is not None else t, self.t_active)
+            near_door = doors_open and c - cfg.door_zone_m <= s <= c + cfg.door_zone_m
+            if st.served and v.ars is None and (stopped or near_door):
+                # open doors mean standing even when no speed source says so (no CAN speed and a
+                # stale GNSS speed under a roof): then the door time is the best arrival time known
+                if (in_zone and stopped) or near_door:
+                    t_ars = max(stand_since if stopped and stand_since is not None else t, self.t_active)
                     if k == self.origin:
                         t_ars = max(t_ars, self.t_active)
                     v.ars = t_ars

@@ -73,7 +73,8 @@ class Drive:
 
 
 def inputs(d: Drive, *, gnss_hz: float = 1.0, can: bool = True, gnss_gaps: tuple[tuple[float, float], ...] = (),
-           outliers: dict[float, float] | None = None, shape: Polyline = SHAPE) -> list[tuple[float, str, Any]]:
+           outliers: dict[float, float] | None = None, shape: Polyline = SHAPE,
+           can_speed: bool = True) -> list[tuple[float, str, Any]]:
     """Merge CAN states (each sample) and GNSS fixes (``gnss_hz``) by time. ``gnss_gaps``: chainage
     ranges without a fix; ``outliers``: fix time -> metres the fix is displaced along the line."""
     out: list[tuple[float, str, Any]] = []
@@ -82,7 +83,10 @@ def inputs(d: Drive, *, gnss_hz: float = 1.0, can: bool = True, gnss_gaps: tuple
     for i, (t, x, v, doors) in enumerate(d.samples):
         ts = datetime.fromtimestamp(t, UTC)
         if can:
-            out.append((t, "can", VehicleState(ts, v, odo0 + 5.0 * (x // 5.0), False, (), doors)))
+            if can_speed:
+                out.append((t, "can", VehicleState(ts, v, odo0 + 5.0 * (x // 5.0), False, (), doors)))
+            else:  # a bus without wheel speed on its CAN gateway: doors only
+                out.append((t, "can", VehicleState(ts, None, None, None, (), doors)))
         if i % every == 0 and not any(a <= x <= b for a, b in gnss_gaps):
             off = (outliers or {}).get(round(t), 0.0)
             lat, lon, _h = shape.point_at(x + off)

@@ -157,3 +157,12 @@ def test_trip_joined_mid_way_leaves_earlier_stops_unobserved() -> None:
     p = {r["stop_id"]: r for r in events(recs, "punctuality")}
     assert p["hilleroed"]["status"] == "missing" and "not observed" in p["hilleroed"]["reason"]
     assert p["frederiksvaerk"]["status"] == "measured"
+
+
+def test_doors_open_under_a_roof_without_speed_is_the_arrival() -> None:
+    # no wheel speed on the CAN bus, and no GNSS from 150 m before the platform: the doors tell
+    d = Drive().stand(60).drive_to(2000).stand(30, doors=(2, 20)).drive_to(5000).stand(5)
+    recs = run(core_for([plan(three_stops())]), inputs(d, can_speed=False, gnss_gaps=((1850.0, 2150.0),)))
+    ars = {r["stop_id"]: r for r in events(recs, "ars")}
+    assert set(ars) == {"hilleroed", "grimstrup", "frederiksvaerk"}
+    assert 0.0 <= ts(ars["grimstrup"]) - d.standstills[0][0] <= 2.5  # doors opened 2 s after the standstill
