@@ -32,6 +32,7 @@ OPERATORS = Path(__file__).resolve().parent.parent / "data" / "operators"
 class LineMonth:
     line: str
     month: str
+    oper: str = ""
     measured: int = 0
     late: int = 0
     early: int = 0
@@ -72,7 +73,7 @@ def summarise(records: list[dict[str, Any]], month: str | None = None) -> list[L
         if month is not None and m != month:
             continue
         line = str(r.get("route") or "?")
-        row = rows.setdefault((m, line), LineMonth(line, m))
+        row = rows.setdefault((m, line), LineMonth(line, m, str(r.get("oper") or "")))
         row.stations.add(str(r.get("station") or r.get("stop_id")))
         day = row.daily[oday]
         day[1] += 1
@@ -94,15 +95,18 @@ def summarise(records: list[dict[str, Any]], month: str | None = None) -> list[L
     return [rows[k] for k in sorted(rows)]
 
 
-def table(rows: list[LineMonth], points: Any, target: float) -> list[dict[str, Any]]:
+def table(rows: list[LineMonth], points: Any, target: float,
+          per_oper: dict[str, tuple[Any, float]] | None = None) -> list[dict[str, Any]]:
+    """Report rows; ``per_oper`` maps an operator id to its (bonus points, target) when they differ."""
     out = []
     for r in rows:
         reg = r.regularity
+        pts, tgt = (per_oper or {}).get(r.oper, (points, target))
         out.append({
             "month": r.month, "line": r.line, "stations": " ".join(sorted(r.stations)),
             "measured": r.measured, "late": r.late, "early": r.early, "missing": r.missing,
-            "regularity_pct": reg, "bonus_pct": None if reg is None else bonus_for(reg, points),
-            "below_target": reg is not None and reg < target,
+            "regularity_pct": reg, "bonus_pct": None if reg is None else bonus_for(reg, pts),
+            "below_target": reg is not None and reg < tgt,
             "over_20_min": r.rejsegaranti, "over_60_min": r.replacement,
         })
     return out
@@ -212,16 +216,20 @@ def run(args: argparse.Namespace) -> int:
     records = list(read_records(args.events))
     points: Any = DEFAULT_POINTS
     target = 93.0
-    op_path = args.operator
-    if op_path is None and records:
-        cand = OPERATORS / f"{records[0].get('oper')}.yaml"
-        op_path = cand if cand.exists() else None
-    if op_path is not None:
-        from transit.operator import load_operator
-        pol = load_operator(op_path).punctuality
+    per_oper: dict[str, tuple[Any, float]] = {}
+    from transit.operator import load_operator
+    if args.operator is not None:
+        pol = load_operator(args.operator).punctuality
         points, target = pol.bonus_points, pol.target_pct
+    else:
+        # each line with its own operator's points and target (data/operators/<oper>.yaml)
+        for oper in sorted({str(r.get("oper")) for r in records}):
+            cand = OPERATORS / f"{oper}.yaml"
+            if cand.exists():
+                pol = load_operator(cand).punctuality
+                per_oper[oper] = (pol.bonus_points, pol.target_pct)
     rows = summarise(records, args.month)
-    t = table(rows, points, target)
+    t = table(rows, points, target, per_oper)
     text = render_md(t, target) if args.format == "md" else render_csv(t) if args.format == "csv" else \
         render_html(t, rows, target)
     if args.out:
