@@ -137,6 +137,7 @@ class _Sim:
         self.gpio: list[tuple[float, int, int]] = []
         self.parked: list[tuple[float, float]] = []
         self.half = sc.vehicle.length_m / 2
+        self.last_arrival = self.t0
 
     # -- time helpers ------------------------------------------------------------------------------
     @property
@@ -301,6 +302,7 @@ class _Sim:
     # -- the run ----------------------------------------------------------------------------------------
     def run(self) -> MotionResult:
         x = 0.0
+        gap = 0.0
         for ti, plan in enumerate(self.plans):
             served = plan.served
             if len(served) < 2:
@@ -317,7 +319,8 @@ class _Sim:
                     log.info("trip %s starts %.0f m from where %s ended: the vehicle is moved there",
                              plan.trip_id, gap, self.plans[ti - 1].trip_id)
                 self.wait_until(plan.first_departure.timestamp() - self.sc.motion.lead_s)
-            arrival = self.t
+            # A turn-back: the vehicle has been standing at this platform since it arrived there.
+            arrival = self.t if ti == 0 or gap > 200 else self.last_arrival
             self.track.add(self.t, x, 0.0, ti, self.odo)
             self.serve(ti, plan, served[0], x, arrival, True, False)
             skipped: list[PlannedStop] = []
@@ -346,6 +349,7 @@ class _Sim:
                                                "before": stop.stop_id, "start": r3(t_sig),
                                                "end": r3(self.t), "x": round(x, 1)})
                 x = self.drive(ti, plan, x, xt, passes, limits)
+                self.last_arrival = self.t
                 self.serve(ti, plan, stop, x, self.t, False, last, demand)
             t_end_trip = self.t
             nxt = self.plans[ti + 1].first_departure.timestamp() if ti + 1 < len(self.plans) else None
