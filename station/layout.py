@@ -344,11 +344,12 @@ def short_headsign(text: str) -> str:
 
 def _draw_realtime_icon(d: ImageDraw.ImageDraw, x: int, y: int, s: int, colour: RGB) -> None:
     """Radio waves in the corner: the sign Danish travellers know for live times."""
-    for i, r in enumerate((s - 1, (2 * s) // 3, s // 3)):
+    width = max(1, s // 8)  # thicker strokes on big panels
+    for r in (s - 1, (2 * s) // 3, s // 3):
         if r <= 0:
             continue
         box = (x - r, y + s - 1 - r, x + r, y + s - 1 + r)
-        d.arc(box, 270, 360, fill=colour, width=1 if i else 1)
+        d.arc(box, 270, 360, fill=colour, width=width)
     d.point((x, y + s - 1), fill=colour)
 
 

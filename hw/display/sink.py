@@ -55,6 +55,11 @@ class Sink(ABC):
         k = self.brightness
         return frame.point([int(v * k + 0.5) for v in range(256)] * len(frame.getbands()))
 
+    def blank(self, size: tuple[int, int] | None = None) -> None:
+        """Show a black frame (shutdown, night switch-off): ``size`` defaults to the device's."""
+        w, h = size or self.size or (1, 1)
+        self.show(Image.new("RGB", (w, h), (0, 0, 0)))
+
     def close(self) -> None:  # noqa: B027 - optional hook, most sinks hold nothing
         """Release the device; the default has nothing to release."""
         return None

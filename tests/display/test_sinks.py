@@ -54,6 +54,8 @@ def test_memory_sink_keeps_frames_and_dims_in_software() -> None:
     sink.set_brightness(0.5)
     sink.show(Image.new("RGB", (4, 2), (200, 100, 0)))
     assert sink.last is not None and sink.last.getpixel((0, 0)) == (100, 50, 0)
+    sink.blank()
+    assert sink.last.size == (4, 2) and sink.last.getextrema() == ((0, 0), (0, 0), (0, 0))
 
 
 def test_png_sink_writes_atomically_relative_to_config_and_scales(tmp_path: Path) -> None:
