@@ -188,3 +188,22 @@ def test_request_stop_without_demand_is_passed() -> None:
     # a held timing point is never skipped
     res2 = _run(sc, _plan([_stop("A", 0, 0), _stop("B", 1500, 3), _stop("C", 3000, 6)]))
     assert [v["stop_id"] for v in _visits(res2)] == ["A", "B", "C"]
+
+
+def test_turn_back_in_a_block() -> None:
+    """Two trips, the second back the same way: its first stop's arrival is the first one's last."""
+    sc = _scenario()
+    out = _plan([_stop("A", 0, 0), _stop("B", 2000, 4)], length=2000.0)
+    end = offset_m(LAT, LON, 0.0, 2000.0)
+    back_line = Polyline([end, (LAT, LON)])
+    b2 = PlannedStop("B", "B", 1, 0.0, end[0], end[1], T0 + timedelta(minutes=15), T0 + timedelta(minutes=15),
+                     True, True)
+    a2 = PlannedStop("A", "A", 2, 2000.0, LAT, LON, T0 + timedelta(minutes=20), T0 + timedelta(minutes=20),
+                     True, True)
+    back = TripPlan("T2", "910", "910", 1, "A", "MT", None, back_line, (b2, a2))
+    res = simulate(sc, [out, back], _nobody)
+    visits = _visits(res)
+    assert [(v["trip_id"], v["stop_id"]) for v in visits] == [("T", "A"), ("T", "B"), ("T2", "B"), ("T2", "A")]
+    assert visits[2]["arrival"] == visits[1]["arrival"]
+    assert float(visits[2]["departure"]) >= b2.departure.timestamp()  # type: ignore[arg-type,union-attr]
+    assert res.track.odo[-1] - res.track.odo[0] == pytest.approx(4000.0, abs=0.05)
