@@ -53,12 +53,16 @@ class PtyWriter:
         tty.setraw(self.slave)  # no CR/LF translation, no echo: bytes arrive as sent
         os.set_blocking(self.master, False)
         self.path = os.ttyname(self.slave)
-        self.link = link
+        self.link: Path | None = None
         self.dropped = 0
         if link is not None:
-            if link.is_symlink() or link.exists():
-                link.unlink()
+            if link.is_symlink():
+                link.unlink()  # a stale link from an earlier run
+            elif link.exists():
+                self.close()
+                raise DeviceError(f"--pty-link {link} exists and is not a symlink: not replacing it")
             link.symlink_to(self.path)
+            self.link = link
 
     def write(self, data: bytes) -> None:
         try:

@@ -274,3 +274,19 @@ def test_slcan_emulation_answers_and_survives_garbage() -> None:
     finally:
         sink.close()
         os.close(fd)
+
+
+def test_pty_link_never_replaces_a_real_file(tmp_path: Path) -> None:
+    from transit.errors import DeviceError
+
+    f = tmp_path / "important"
+    f.write_text("keep me")
+    with pytest.raises(DeviceError, match="not a symlink"):
+        PtyWriter(f)
+    assert f.read_text() == "keep me"
+    link = tmp_path / "gnss0"
+    link.symlink_to("/nonexistent")  # stale link from a crashed run
+    w = PtyWriter(link)
+    assert os.readlink(link) == w.path
+    w.close()
+    assert not link.exists() and not link.is_symlink()
