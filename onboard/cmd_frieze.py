@@ -27,6 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--config", help="onboard configuration (feed, frieze panel, delay threshold)")
     src.add_argument("--feed", help="GTFS feed (folder or zip) when there is no onboard configuration")
+    p.add_argument("--operator", help="operator file (with --feed): its registration stations become the via")
     p.add_argument("--events", required=True, help="events.jsonl written by trip following")
     p.add_argument("--at", required=True, help="instant to render, ISO 8601 with offset")
     p.add_argument("--out", required=True, help="PNG file to write")
@@ -66,7 +67,14 @@ def run(args: argparse.Namespace) -> int:
     threshold = args.delay_threshold if args.delay_threshold is not None else (
         cfg.frieze.delay_threshold_s if cfg is not None else 120)
     panel = _panel(args, cfg)
-    tracker = FriezeTracker(tt, delay_threshold_s=threshold, stops_shown=panel.stops_shown)
+    via: dict[str, Any] = {}
+    if cfg is not None:
+        via = dict(cfg.operator.registration_stations)
+    elif args.operator:
+        from transit.operator import load_operator
+
+        via = dict(load_operator(args.operator).registration_stations)
+    tracker = FriezeTracker(tt, delay_threshold_s=threshold, stops_shown=panel.stops_shown, via_stations=via)
     announcer = Announcer() if args.announce or args.wav_dir else None
     speech = SpeechConfig(enabled=True, voice=args.voice, out_dir=Path(args.wav_dir)) if args.wav_dir else None
     bad = 0

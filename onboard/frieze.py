@@ -79,12 +79,16 @@ class FriezeView:
 def build_view(tt: Any, trip_id: str, service_day: date, next_index: int | None, now: datetime, *,
                delay_s: int | None = None, etas: Mapping[int, datetime] | None = None,
                at_stop: bool = False, stop_requested: bool = False, delay_threshold_s: int = 120,
-               stops_shown: int = 4, via: Sequence[str] = (), max_connections: int = 4) -> FriezeView:
+               stops_shown: int = 4, via: Sequence[str] = (), via_stations: Sequence[str] = (),
+               max_connections: int = 4) -> FriezeView:
     """The frieze content for a vehicle on ``trip_id`` whose next stop is ``next_index`` (0-based in the
     trip's stop list; ``None`` when the trip is finished → terminus).
 
     ``etas`` (stop_sequence → expected arrival) come from trip following; without them a stop's
-    expected time is its timetable time plus ``delay_s``. ``tt`` is a ``transit.timetable.Timetable``.
+    expected time is its timetable time plus ``delay_s``. ``via`` names are shown as given; otherwise
+    the ``via_stations`` (stop ids or parent stations, e.g. the line's registration stations) still
+    ahead, before the destination, become the via (at most two). ``tt`` is a
+    ``transit.timetable.Timetable``.
     """
     now = ensure_utc(now)
     sched = tt.trip_schedule(trip_id, service_day)
@@ -104,6 +108,12 @@ def build_view(tt: Any, trip_id: str, service_day: date, next_index: int | None,
         last = stop(len(sched) - 1)
         return FriezeView(now, "terminus", route, destination, tuple(via), last, (), True, False, delay_s,
                           delay_threshold_s, _connections(tt, last, trip_id, now, max_connections))
+    if not via and via_stations:
+        wanted = set(via_stations)
+        ahead = [s.stop_id for s in sched[next_index + 1:-1]]
+        dest = short_headsign(destination)
+        names = [short_headsign(tt.stop_name(sid)) for sid in ahead if sid in wanted or tt.station_of(sid) in wanted]
+        via = [n for n in dict.fromkeys(names) if n not in dest][:2]  # "via Hundested" to Hundested Havn says nothing
     nxt = stop(next_index)
     state: FriezeState = "terminus" if next_index == len(sched) - 1 and at_stop else "in_service"
     following = tuple(stop(i) for i in range(next_index + 1, min(len(sched), next_index + 1 + stops_shown)))
@@ -508,8 +518,9 @@ class FriezeTracker:
     """
 
     def __init__(self, tt: Any, *, delay_threshold_s: int = 120, stops_shown: int = 4,
-                 terminus_hold_s: float = 300.0) -> None:
+                 terminus_hold_s: float = 300.0, via_stations: Mapping[str, Sequence[str]] | None = None) -> None:
         self.tt = tt
+        self.via_stations = dict(via_stations or {})  # line -> stop ids, e.g. the registration stations
         self.delay_threshold_s = delay_threshold_s
         self.stops_shown = stops_shown
         self.terminus_hold_s = terminus_hold_s
@@ -588,6 +599,8 @@ class FriezeTracker:
             idx = self._seqs.index(self.next_seq)
         elif self.ended_at is not None and self.at_stop:
             idx = len(self._seqs) - 1
+        route = self.tt.route_of(self.trip_id).name
         return build_view(self.tt, self.trip_id, self.day, idx, now, delay_s=self.delay_s, etas=self.etas,
                           at_stop=self.at_stop, stop_requested=self.stop_requested,
-                          delay_threshold_s=self.delay_threshold_s, stops_shown=self.stops_shown)
+                          delay_threshold_s=self.delay_threshold_s, stops_shown=self.stops_shown,
+                          via_stations=self.via_stations.get(route, ()))

@@ -145,6 +145,9 @@ def test_build_view_from_sample_timetable(sample_tt) -> None:
     assert v.next_stop.expected == sched[3].arrival + timedelta(minutes=3)
     assert len(v.following) == 4 and v.following[-1].terminus and v.following[-1].stop_id == sched[-1].stop_id
     assert [s.stop_id for s in v.following[:3]] == [s.stop_id for s in sched[4:7]]
+    with_via = build_view(sample_tt, trip, day, 3, now, via_stations=["hilleroed", "frederiksvaerk", "hundested"])
+    assert with_via.via[0] == "Frederiksværk"  # registration stations ahead, before the destination
+    assert "Hillerød" not in with_via.via
     end = build_view(sample_tt, trip, day, None, now)
     assert end.state == "terminus" and end.next_stop is not None and end.next_stop.stop_id == sched[-1].stop_id
     # connections at Hillerød: other lines leaving 2-30 min after arrival, never our own line
