@@ -357,7 +357,8 @@ class Core:
         out: list[dict[str, Any]] = []
         if f is None:
             return out
-        if reason is not None and not f.complete:
+        term = f.visits.get(f.terminus)
+        if reason is not None and not f.complete and (term is None or term.ars is None):
             self.stats["trips_cut_short"] += 1
         if self.punct is not None:
             loc = self.pos.loc(t) if self.pos is not None else "N/A"

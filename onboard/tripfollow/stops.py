@@ -147,6 +147,10 @@ class TripFollower:
                     t_dep = move_since if move_since is not None and move_since >= v.ars else t
                     out.append(("dep", t_dep, k, {}))
                     self.done[k] = "dep"
+                elif k == self.origin:
+                    # a trip starts at its first stop; without a standstill or door seen there (no
+                    # speed source yet) nothing is known about it: not a pass
+                    self.done[k] = "unobserved"
                 else:
                     tp = time_at(c)
                     out.append(("pas", tp if tp is not None else t, k, {"skipped": st.served}))
