@@ -143,3 +143,64 @@ def test_framebuffer_config_errors(tmp_path: Path) -> None:
                              f"width: 2\nheight: 2\nsysfs: {tmp_path}\n"))
     with pytest.raises(ConfigError, match="unknown key"):
         open_sink(parse_yaml("backend: framebuffer\ndevcie: /dev/fb0\n"))
+
+
+class _FakeLumaDevice:
+    """Stands in for a luma device (same attributes and methods our wrapper uses)."""
+
+    width, height, mode = 256, 64, "RGB"
+
+    def __init__(self) -> None:
+        self.shown: list[Image.Image] = []
+        self.contrast_level: int | None = None
+        self.cleaned = False
+
+    def display(self, img: Image.Image) -> None:
+        self.shown.append(img)
+
+    def contrast(self, level: int) -> None:
+        self.contrast_level = level
+
+    def cleanup(self) -> None:
+        self.cleaned = True
+
+
+def test_luma_wrapper_uses_device_mode_and_hardware_contrast() -> None:
+    from hw.display.luma import LumaSink
+
+    dev = _FakeLumaDevice()
+    dev.mode = "1"  # monochrome OLED
+    sink = LumaSink(dev)
+    assert sink.size == (256, 64)
+    sink.set_brightness(0.3)
+    sink.show(Image.new("RGB", (256, 64), (255, 255, 255)))
+    assert dev.contrast_level == 76 and dev.shown[0].mode == "1"
+    assert dev.shown[0].getpixel((0, 0)) == 255  # not dimmed in software: the controller does it
+    sink.close()
+    assert dev.cleaned
+
+
+def test_rgbmatrix_wrapper_sets_image_and_brightness() -> None:
+    from hw.display.ledmatrix import RGBMatrixSink
+
+    class Matrix:
+        width, height, brightness = 192, 32, 100
+
+        def __init__(self) -> None:
+            self.images: list[Image.Image] = []
+            self.cleared = False
+
+        def SetImage(self, img: Image.Image) -> None:  # noqa: N802 - the binding's name
+            self.images.append(img)
+
+        def Clear(self) -> None:  # noqa: N802
+            self.cleared = True
+
+    m = Matrix()
+    sink = RGBMatrixSink(m)
+    sink.set_brightness(0.0)
+    assert m.brightness == 1  # never fully off through brightness: blank() is for that
+    sink.show(Image.new("L", (192, 32), 128))
+    assert m.images[0].mode == "RGB" and sink.frames_shown == 1
+    sink.close()
+    assert m.cleared
