@@ -104,7 +104,7 @@ class CountdownPanel:
     def from_node(cls, node: Node, title: str = "") -> CountdownPanel:
         """Parse a ``panel`` (or ``display``) configuration section."""
         node.reject_unknown({"width", "height", "rows", "colours", "colors", "font", "font_condensed",
-                             "font_size", "fonts", "header", "antialias", "line_colours", "qr", "qr_url",
+                             "font_size", "header", "antialias", "line_colours", "qr", "qr_url",
                              "page_s", "max_pages", "dimming", "pixel_shift", "pixel_shift_period_s",
                              "title"})
         cols = Colours()
