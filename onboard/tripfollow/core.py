@@ -9,7 +9,7 @@ clock, a port or a socket, so a replay is deterministic.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -367,8 +367,8 @@ class Core:
         left = [f.plan.stops[k].stop_id for k in range(len(f.plan.stops))
                 if f.plan.stops[k].served and k not in f.done]
         if left:
-            out += self._rec_list("eta", t, clear=left, stops=[], headsign=f.plan.headsign, occu=None,
-                                  id_extra="end")
+            out.append(self._rec("eta", t, clear=left, stops=[], headsign=f.plan.headsign, occu=None,
+                                 id_extra="end"))
         self.follower = None
         self.pos = None
         return out
@@ -383,9 +383,6 @@ class Core:
     def _rec(self, event: str, t: float, **kw: Any) -> dict[str, Any]:
         trip = self.follower.plan.ref if self.follower is not None else None
         return make_record(event, t, veh=self.cfg.veh, oper=self.cfg.oper, trip=trip, **kw)
-
-    def _rec_list(self, event: str, t: float, **kw: Any) -> list[dict[str, Any]]:
-        return [self._rec(event, t, **kw)]
 
     @property
     def diagnostics(self) -> dict[str, int]:
@@ -406,7 +403,5 @@ def _iso(t: float) -> str:
 def _r6(x: float | None) -> float | None:
     return None if x is None else round(x, 6)
 
-
-OnRecords = Callable[[list[dict[str, Any]]], None]
 
 __all__ = ["Core", "CoreConfig", "STOP_EVENTS"]
