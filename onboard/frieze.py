@@ -291,11 +291,27 @@ def render_frieze(view: FriezeView, panel: FriezePanel) -> Image.Image:
     d = ImageDraw.Draw(img)
     if not panel.antialias:
         d.fontmode = "1"
-    if panel.compact:
-        _render_compact(img, d, view, panel)
-    else:
-        _render_wide(img, d, view, panel)
+    try:
+        if panel.compact:
+            _render_compact(img, d, view, panel)
+        else:
+            _render_wide(img, d, view, panel)
+    except TextDoesNotFit as exc:
+        # A panel too small for a name (the stop-name test guards the configured sizes): never go dark
+        # or crash in service; show the essentials clipped and say so once.
+        _warn_once(str(exc))
+        img = Image.new("RGB", (panel.width, panel.height), panel.colours.background)
+        d = ImageDraw.Draw(img)
+        f = get_font(panel.font_condensed, max(7, panel.height // 3))
+        ns = view.next_stop.name if view.next_stop is not None else ""
+        d.text((1, 0), f"{view.route} {view.destination}".strip() or "Ikke i drift", font=f, fill=panel.colours.text)
+        d.text((1, panel.height // 2), ns, font=f, fill=panel.colours.text)
     return img
+
+
+@functools.lru_cache(maxsize=64)
+def _warn_once(message: str) -> None:
+    log.warning("frieze layout: %s", message)
 
 
 # ---------------------------------------------------------------------------------------- wide TFT

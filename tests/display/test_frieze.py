@@ -203,3 +203,10 @@ def test_missing_speech_program_is_a_device_error(tmp_path: Path) -> None:
     assert ann is not None
     with pytest.raises(DeviceError, match="not found"):
         speak_to_wav(ann, SpeechConfig(enabled=True, out_dir=tmp_path, program="no-such-espeak"))
+
+
+def test_panel_too_small_for_a_name_degrades_instead_of_crashing(caplog: pytest.LogCaptureFixture) -> None:
+    tiny = FriezePanel(width=64, height=16, antialias=False)
+    img = render_frieze(view(), tiny)
+    assert img.size == (64, 16) and img.getbbox() is not None
+    assert "frieze layout" in caplog.text
