@@ -12,6 +12,9 @@ COMMANDS: list[Subcommand] = [
     Subcommand("publish", "onboard.cmd_publish", "publish events.jsonl records through the outbox to MQTT"),
     Subcommand("replay", "onboard.cmd_replay", "run trip following over recorded NMEA/CAN/GPIO inputs"),
     Subcommand("report", "onboard.cmd_report", "contract reports: report occupancy|punctuality EVENTS.jsonl..."),
+    Subcommand("run", "onboard.cmd_run", "the onboard service: GNSS, CAN, door counters, core, frieze, MQTT"),
+    Subcommand("status", "onboard.cmd_status", "print the running unit's latest health report"),
+    Subcommand("demo", "onboard.cmd_demo", "the whole system in simulation: make demo (results in out/demo)"),
     Subcommand("validate-apc", "onboard.validate_apc", "VDV 457-style check of counted vs reference passenger counts"),
 ]
 

@@ -8,6 +8,7 @@ from transit.cli import Subcommand, main
 
 COMMANDS: list[Subcommand] = [
     # name, module with add_arguments()/run(), help. Add a line when a command exists.
+    Subcommand("run", "station.cmd_run", "the stop display service: predictions + timetable -> countdown panel"),
     Subcommand("snapshot", "station.cmd_snapshot", "render the countdown display for one instant to a PNG"),
 ]
 

@@ -1,0 +1,715 @@
+"""The onboard service: drivers wired to the single-threaded core (``python -m onboard run``).
+
+Threads do the I/O, one thread does the thinking:
+
+- a GNSS thread reads fixes (``hw.gnss.source.open_gnss``), a CAN thread reads vehicle states
+  (``hw.can.reader.CanReader``), GPIO callbacks (``hw.gpio.open_gpio``) deliver beam edges, the MQTT
+  publisher (``onboard.publisher.Publisher``) owns the network; they only put items on a queue;
+- the main loop stamps live inputs with UTC through :class:`onboard.clock.ClockDiscipline` (held until
+  GNSS or NTP time is known), sorts them by data time in a short reorder window, feeds the core
+  (``onboard.tripfollow.core.Core`` built by :func:`onboard.replay.build_core`, the same as replay),
+  stores the records (punctuality log, then the SQLite outbox via :class:`~onboard.publisher.RecordSink`),
+  renders the frieze when its content changes (at most ``frame_interval_s``), writes ``health.json``
+  and publishes the retained health message, and pings the systemd watchdog only while every loop
+  is alive.
+
+Live CAN frames and GPIO edges are stamped with ``time.monotonic()`` on arrival (the wall clock of a
+unit without RTC is not trusted); recorded inputs (``replay`` backends) keep their own UTC times.
+SIGTERM ends the loop: inputs still in the reorder window are fed, the outbox is flushed to the broker
+(bounded wait), the frieze is parked on "not in service", and the unit's status goes offline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from hw.can.state import VehicleState
+from hw.gnss.fix import Fix
+from onboard.clock import ClockDiscipline, system_clock_synchronised
+from onboard.config import OnboardConfig
+from onboard.health import HealthInputs, build_health, health_delivery, outbox_oldest_ms, write_health
+from transit.errors import BackendError, DeviceError, OutboxError, RettidError
+from transit.sdnotify import Notifier
+from transit.timeutil import from_epoch, iso_utc_ms
+
+log = logging.getLogger(__name__)
+
+#: a loop that has not come round for this long (monotonic s) is stalled: no watchdog ping
+STALL_S = 10.0
+#: added to monotonic stamps handed to the CAN tracker, which refuses times before 2000 as "no clock";
+#: taken off again before the clock discipline maps them to UTC
+MONO_BASE = 1_000_000_000.0
+
+
+@dataclass(frozen=True)
+class ServiceOptions:
+    """Run-time choices that are not part of the unit's configuration file."""
+
+    clock: str = "auto"  # auto (GNSS, else NTP-synchronised system clock) | gnss | system
+    rate: float = 1.0  # data seconds per monotonic second: 1 on a vehicle, the --speed of a simulation
+    events: Path | None = None  # also append every record to this JSON Lines file
+    state_dir: Path | None = None  # overrides unit.state_dir
+    mqtt_url: str | None = None  # overrides mqtt.url (e.g. a local test broker)
+    publish: bool = True
+    frame_interval_s: float = 1.0
+    health_interval_s: float = 5.0
+    health_publish_s: float = 30.0
+    hold_s: float = 0.25  # reorder window for inputs from different threads (monotonic s)
+    drain_timeout_s: float = 10.0
+    vp_interval_s: float = 1.0
+
+
+@dataclass(order=True)
+class _Item:
+    t: float  # UTC epoch s (data time)
+    prio: int  # at equal times: CAN state, then fix, then edge (as replay merges them)
+    seq: int
+    kind: str = field(compare=False)
+    payload: Any = field(compare=False)
+    rx: float = field(compare=False)  # monotonic arrival
+
+
+class _Loop:
+    """An input thread with a heartbeat, so the watchdog can tell a live loop from a hung one."""
+
+    def __init__(self, name: str, body: Callable[[threading.Event], None], stop: threading.Event) -> None:
+        self.name = name
+        self.beat = time.monotonic()
+        self.finished = False
+        self._body = body
+        self._stop = stop
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self._body(self._stop)
+        except Exception:  # a driver bug must show up in the log and in health, not vanish
+            log.exception("%s loop died", self.name)
+        finally:
+            self.finished = True
+
+    def alive(self, now: float) -> bool:
+        return self.finished or (self.thread.is_alive() and now - self.beat < STALL_S)
+
+
+class OnboardService:
+    """Owns the drivers, the core and the outputs of one onboard unit."""
+
+    def __init__(self, cfg: OnboardConfig, opts: ServiceOptions | None = None, *,
+                 notifier: Notifier | None = None) -> None:
+        self.cfg = cfg
+        self.opts = opts or ServiceOptions()
+        if self.opts.clock not in ("auto", "gnss", "system"):
+            raise ValueError(f"clock must be auto, gnss or system, not {self.opts.clock!r}")
+        self.notifier = notifier or Notifier()
+        self.state_dir = self.opts.state_dir or cfg.unit.state_dir
+        self.clock: ClockDiscipline[tuple[str, Any]] = ClockDiscipline(rate=self.opts.rate)
+        self.q: queue.SimpleQueue[tuple[str, float, Any]] = queue.SimpleQueue()
+        self.stop_event = threading.Event()
+        self.loops: list[_Loop] = []
+        self.core: Any = None
+        self.tt: Any = None
+        self.setup: Any = None
+        self.mode = "bus"
+        self._heap: list[_Item] = []
+        self._assignments: list[Any] = []
+        self._seq = 0
+        self._t_started = time.monotonic()
+        self._last_fix: Fix | None = None
+        self._last_fix_rx: float | None = None
+        self._last_can_rx: float | None = None
+        self._edges = 0
+        self._records: dict[str, int] = {}
+        self._bad_inputs = 0
+        self._gnss: Any = None
+        self._can: Any = None
+        self._gpio: Any = None
+        self._outbox: Any = None
+        self._publisher: Any = None
+        self._sink: Any = None
+        self._plog: Any = None
+        self._events: IO[str] | None = None
+        self._frieze: Any = None
+        self._panel: Any = None
+        self._displays: dict[str, Any] = {}
+        self._display_failed: dict[str, float] = {}
+        self._frames = 0
+        self._last_frame_key: Any = None
+        self._next_frame = 0.0
+        self._next_health = 0.0
+        self._next_health_pub = 0.0
+        self._next_sys_check = 0.0
+        self._main_beat = time.monotonic()
+
+    # ---------------------------------------------------------------------------------------- start-up
+    def start(self) -> None:
+        """Open everything; configuration and timetable errors raise, devices that are missing are
+        logged and retried by their readers."""
+        from onboard.frieze import FriezePanel, FriezeTracker
+        from onboard.punctuality import PunctualityLog
+        from onboard.replay import load_setup
+        from transit.timetable import Timetable
+
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.tt = Timetable.load(self.cfg.feed)
+        self.setup = load_setup(self.cfg.path)
+        self.mode = self._mode_guess()
+        self._plog = PunctualityLog(self.state_dir)
+        if self.opts.events is not None:
+            self.opts.events.parent.mkdir(parents=True, exist_ok=True)
+            self._events = open(self.opts.events, "a", encoding="utf-8")  # noqa: SIM115 - closed in stop()
+        self._open_outputs()
+        self._frieze = FriezeTracker(self.tt, delay_threshold_s=self.cfg.frieze.delay_threshold_s,
+                                     stops_shown=self.cfg.frieze.stops_shown)
+        self._panel = FriezePanel.from_config(self.cfg.frieze)
+        for name, node in self.cfg.displays.items():
+            self._open_display(name, node)
+        self._open_inputs()
+        if self.opts.clock in ("auto", "system"):
+            self._check_system_clock(time.monotonic())
+        log.info("onboard %s (vehicle %s, %s) started: clock %s, %d input loop(s), state in %s",
+                 self.cfg.unit.unit_id, self.cfg.vehicle_id, self.cfg.operator_id, self.opts.clock,
+                 len(self.loops), self.state_dir)
+        self.notifier.ready(f"vehicle {self.cfg.vehicle_id}: waiting for {self._waiting_for()}")
+
+    def _mode_guess(self) -> str:
+        if self.setup.trips:
+            return "bus" if self.tt.route_of(self.setup.trips[0]).route_type == 3 else "train"
+        pol = getattr(getattr(self.cfg.operator, "punctuality", None), "policy", "rail")
+        return "bus" if pol == "bus" else "train"
+
+    def _open_outputs(self) -> None:
+        from onboard.outbox import Outbox
+        from onboard.publisher import MqttSettings, Publisher, RecordSink
+
+        self._outbox = Outbox.in_state_dir(self.state_dir)
+        settings = MqttSettings.from_config(self.cfg.mqtt)
+        if self.opts.mqtt_url:
+            settings = dataclasses.replace(settings, url=self.opts.mqtt_url)
+        if self.opts.publish:
+            self._publisher = Publisher(self._outbox, settings, oper=self.cfg.operator_id,
+                                        veh=self.cfg.vehicle_id, mode=self.mode,
+                                        on_assignment=lambda a: self.q.put(("assign", time.monotonic(), a)))
+            self._publisher.start()
+            log.info("publishing to %s (outbox %s holds %d message(s))", settings.url, self._outbox.path,
+                     len(self._outbox))
+        self._sink = RecordSink(self._outbox, self._publisher, prefix=settings.topic_prefix, mode=self.mode)
+        self._prefix = settings.topic_prefix
+
+    def _open_display(self, name: str, node: Any) -> None:
+        from hw.display.sink import open_sink
+
+        try:
+            self._displays[name] = open_sink(node)
+            self._display_failed.pop(name, None)
+        except (DeviceError, BackendError, OSError) as exc:
+            if name not in self._display_failed:
+                log.error("display %s cannot be opened (%s); retrying every 30 s", name, exc)
+            self._display_failed[name] = time.monotonic()
+
+    def _open_inputs(self) -> None:
+        from hw.gnss.source import open_gnss
+
+        self._gnss = open_gnss(self.cfg.gnss)
+        self._add_loop("gnss", self._gnss_loop)
+        if self.cfg.can is not None:
+            self._open_can()
+        if self.cfg.gpio is not None:
+            self._open_gpio()
+
+    def _open_can(self) -> None:
+        from hw.can.config import CanConfig
+
+        assert self.cfg.can is not None
+        ccfg = CanConfig.from_node(self.cfg.can)
+        self._can = _LiveCanReader(ccfg, restamp=ccfg.backend != "replay")
+        try:
+            _ = self._can.bus
+        except DeviceError as exc:
+            log.error("CAN: %s; the reader keeps retrying", exc)
+        self._add_loop("can", self._can_loop)
+
+    def _open_gpio(self) -> None:
+        from hw.gpio.inputs import GpioConfig, ReplayInputs, open_from_config
+
+        assert self.cfg.gpio is not None
+        pins: list[int] = []
+        if self.cfg.counting is not None:
+            for d in self.cfg.counting.doors:
+                pins += [p for lane in d.beams for p in lane]
+                if d.contact_pin is not None:
+                    pins.append(d.contact_pin)
+        gcfg = GpioConfig.from_node(self.cfg.gpio, tuple(pins))
+        self._gpio = open_from_config(gcfg, clock=time.monotonic)
+        if isinstance(self._gpio, ReplayInputs):
+            gpio = self._gpio
+
+            def replay_loop(stop: threading.Event) -> None:  # recorded edges carry UTC data times
+                for t, pin, level in gpio.edges():
+                    if stop.is_set():
+                        return
+                    self.q.put(("edge_utc", t, (pin, level)))
+                    self._beat("gpio")
+            self._add_loop("gpio", replay_loop)
+        else:
+            self._gpio.start(lambda t, pin, level: self.q.put(("edge", t, (pin, level))))
+
+    def _add_loop(self, name: str, body: Callable[[threading.Event], None]) -> None:
+        lp = _Loop(name, body, self.stop_event)
+        self.loops.append(lp)
+        lp.thread.start()
+
+    def _beat(self, name: str) -> None:
+        now = time.monotonic()
+        for lp in self.loops:
+            if lp.name == name:
+                lp.beat = now
+
+    # ------------------------------------------------------------------------------------- input loops
+    def _gnss_loop(self, stop: threading.Event) -> None:
+        src = self._gnss
+        while not stop.is_set():
+            fixes = src.read(timeout=0.5)
+            rx = time.monotonic()
+            self._beat("gnss")
+            for f in fixes:
+                self.q.put(("fix", rx, f))
+            if src.finished:
+                log.info("GNSS source finished (end of a recorded file)")
+                return
+
+    def _can_loop(self, stop: threading.Event) -> None:
+        reader = self._can
+        while not stop.is_set():
+            st = reader.poll(0.5)
+            self._beat("can")
+            if st is not None:
+                seen = reader.tracker.last_seen("CCVS1")
+                sp = seen is not None and seen == st.t
+                if reader.restamp:
+                    self.q.put(("can", st.t.timestamp() - MONO_BASE, (st, sp)))
+                else:
+                    self.q.put(("can_utc", st.t.timestamp(), (st, sp)))
+            elif reader.exhausted:
+                log.info("CAN source finished (end of a recorded log)")
+                return
+
+    # ------------------------------------------------------------------------------------ main loop
+    def run(self) -> None:
+        """The core thread: until :meth:`request_stop` (SIGTERM)."""
+        while not self.stop_event.is_set():
+            self.step(0.05)
+        self._drain_inputs(final=True)
+
+    def request_stop(self) -> None:
+        self.stop_event.set()
+
+    def step(self, timeout: float) -> None:
+        """One turn: take queued inputs, feed what is due, do the periodic work."""
+        now = time.monotonic()
+        self._main_beat = now
+        self._take(timeout)
+        self._drain_inputs(final=False)
+        now = time.monotonic()
+        if self.opts.clock in ("auto", "system") and now >= self._next_sys_check:
+            self._check_system_clock(now)
+        if now >= self._next_frame:
+            self._next_frame = now + self.opts.frame_interval_s
+            self._render(now)
+        if now >= self._next_health:
+            self._next_health = now + self.opts.health_interval_s
+            self._health(now)
+        self.notifier.watchdog(self.loops_alive(now))
+
+    def _take(self, timeout: float) -> None:
+        try:
+            item = self.q.get(timeout=timeout)
+        except queue.Empty:
+            return
+        n = 0
+        while True:
+            self._accept(*item)
+            n += 1
+            if n >= 20000:  # keep the loop turning (watchdog, frames) under a flood
+                return
+            try:
+                item = self.q.get_nowait()
+            except queue.Empty:
+                return
+
+    def _accept(self, kind: str, t: float, payload: Any) -> None:
+        """Classify one queued input: UTC-stamped ones go to the reorder heap, monotonic ones through
+        the clock discipline (held until there is a clock)."""
+        rx = time.monotonic()
+        if kind == "fix":
+            fix: Fix = payload
+            self._last_fix, self._last_fix_rx = fix, t
+            if self.opts.clock in ("auto", "gnss"):
+                self.clock.on_gnss(fix.time.timestamp(), t)
+            self._push(fix.time.timestamp(), 1, "fix", fix, rx)
+            for tu, (k, p) in self.clock.release():
+                self._push(tu, 0 if k == "can" else 2, k, p, rx - self.opts.hold_s)
+        elif kind in ("can", "edge"):
+            if kind == "can":
+                self._last_can_rx = rx
+            else:
+                self._edges += 1
+            for tu, (k, p) in self.clock.stamp_or_hold(t, (kind, payload)):
+                self._push(tu, 0 if k == "can" else 2, k, p, rx)
+        elif kind == "can_utc":
+            self._last_can_rx = rx
+            self._push(t, 0, "can", payload, rx)
+        elif kind == "edge_utc":
+            self._edges += 1
+            self._push(t, 2, "edge", payload, rx)
+        elif kind == "assign":
+            self._feed_assignment(payload)
+        else:  # pragma: no cover - only our own threads put items
+            log.error("unknown input kind %r", kind)
+
+    def _push(self, t: float, prio: int, kind: str, payload: Any, rx: float) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, _Item(t, prio, self._seq, kind, payload, rx))
+
+    def _drain_inputs(self, *, final: bool) -> None:
+        """Feed the core every input that has waited out the reorder window, in data-time order."""
+        cutoff = time.monotonic() - self.opts.hold_s
+        ready: list[_Item] = []
+        keep: list[_Item] = []
+        if final:
+            ready = sorted(self._heap)
+        else:
+            # the heap is ordered by data time; an item is due when it arrived before the cutoff
+            while self._heap and self._heap[0].rx <= cutoff:
+                ready.append(heapq.heappop(self._heap))
+            # items newer in arrival but older in data time than a due one are due too
+            if ready:
+                newest = ready[-1].t
+                while self._heap and self._heap[0].t <= newest:
+                    keep.append(heapq.heappop(self._heap))
+                ready = sorted(ready + keep)
+        if final:
+            self._heap.clear()
+        for it in ready:
+            self._feed(it)
+
+    def _feed(self, it: _Item) -> None:
+        if self.core is None:
+            self._build_core(it.t)
+        try:
+            if it.kind == "fix":
+                recs = self.core.on_fix(it.payload)
+            elif it.kind == "can":
+                st, sp = it.payload
+                st = dataclasses.replace(st, t=from_epoch(it.t))
+                recs = self.core.on_vehicle(st, speed_sample=sp)
+            else:
+                pin, level = it.payload
+                recs = self.core.on_edge(it.t, pin, level)
+        except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+            # an input the core cannot use must not stop the unit; count it and go on
+            self._bad_inputs += 1
+            if self._bad_inputs in (1, 10, 100) or self._bad_inputs % 1000 == 0:
+                log.exception("input %s at %.3f rejected by the core (%d so far): %s", it.kind, it.t,
+                              self._bad_inputs, exc)
+            return
+        if recs:
+            self._emit(recs)
+
+    def _build_core(self, t_first: float) -> None:
+        from onboard.replay import build_core
+
+        self.core = build_core(self.setup, self.tt, t_first, with_counting=self.cfg.counting is not None,
+                               vp_interval_s=self.opts.vp_interval_s)
+        self.mode = self.core.cfg.mode
+        if self._sink is not None:
+            self._sink.mode = self.mode
+        log.info("core ready at %s (%s, %d trip(s) assigned)", iso_utc_ms(from_epoch(t_first)), self.mode,
+                 len(self.core.queue))
+        for a in self._assignments:
+            self._emit(self.core.on_assignment(a))
+        self._assignments.clear()
+
+    def _feed_assignment(self, a: Any) -> None:
+        if self.core is None:  # no input yet: applied when the core is built
+            self._assignments.append(a)
+            return
+        self._emit(self.core.on_assignment(a))
+
+    # ------------------------------------------------------------------------------------ outputs
+    def _emit(self, recs: list[dict[str, Any]]) -> None:
+        for r in recs:
+            ev = r.get("event", "?")
+            self._records[ev] = self._records.get(ev, 0) + 1
+            if ev == "punctuality":
+                self._plog.append(r)  # the durable log first
+            if self._frieze is not None:
+                self._frieze.on_record(r)
+        if self._events is not None:
+            self._events.write("".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n"
+                                       for r in recs))
+            self._events.flush()
+        try:
+            self._sink.write(recs)
+        except OutboxError as exc:  # disk full or I/O error: records stay in the events/punctuality logs
+            log.error("outbox write failed for %d record(s): %s", len(recs), exc)
+
+    def data_now(self, mono: float | None = None) -> float | None:
+        return self.clock.to_utc(time.monotonic() if mono is None else mono)
+
+    def _render(self, now_mono: float) -> None:
+        from onboard.frieze import render_frieze
+
+        for name, ts in list(self._display_failed.items()):
+            if now_mono - ts >= 30.0:
+                self._open_display(name, self.cfg.displays[name])
+        t = self.data_now(now_mono)
+        if t is None or not self._displays:
+            return
+        now = from_epoch(t)
+        view = self._frieze.view(now)
+        # the picture changes with the clock's minute and the page shown, not with every second
+        key = (dataclasses.replace(view, now=now.replace(second=0, microsecond=0)),
+               int(t / max(self._panel.page_s, 1.0)))
+        if key == self._last_frame_key:
+            return
+        self._last_frame_key = key
+        img = render_frieze(view, self._panel)
+        self._show(img)
+
+    def _show(self, img: Any) -> None:
+        for name, sink in list(self._displays.items()):
+            try:
+                sink.show(img)
+                self._frames += 1
+            except (DeviceError, OSError) as exc:
+                log.error("display %s failed (%s); reopening in 30 s", name, exc)
+                self._displays.pop(name, None)
+                self._display_failed[name] = time.monotonic()
+
+    def _check_system_clock(self, now: float) -> None:
+        self._next_sys_check = now + 60.0
+        if system_clock_synchronised():
+            self.clock.on_system(time.time(), time.monotonic())
+            for tu, (k, p) in self.clock.release():
+                self._push(tu, 0 if k == "can" else 2, k, p, now - self.opts.hold_s)
+        elif self.opts.clock == "system":
+            log.warning("clock: the system clock is not NTP-synchronised yet; records wait")
+
+    # ------------------------------------------------------------------------------------ health
+    def loops_alive(self, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        pub_ok = self._publisher is None or (self._publisher._thread is not None
+                                             and self._publisher._thread.is_alive())
+        return all(lp.alive(now) for lp in self.loops) and pub_ok and now - self._main_beat < STALL_S
+
+    def health(self, now: float | None = None) -> dict[str, Any]:
+        now = time.monotonic() if now is None else now
+        t = self.data_now(now)
+        cs = self.clock.state()
+        fix = self._last_fix
+        h = HealthInputs(self.cfg.unit.unit_id, self.cfg.vehicle_id, self.cfg.operator_id,
+                         uptime_s=now - self._t_started, data_time=None if t is None else iso_utc_ms(from_epoch(t)),
+                         clock={"source": cs.source, "synced": cs.synced, "held_inputs": cs.pending,
+                                "dropped_held": cs.dropped_pending, "steps": cs.steps, "rate": self.clock.rate})
+        if fix is not None:
+            h.gnss_last_fix = {"mode": int(fix.mode), "quality": fix.quality, "sats_used": fix.sats_used,
+                               "hdop": fix.hdop, "has_position": fix.has_position}
+            h.gnss_fix_age_s = (now - self._last_fix_rx) * self.clock.rate if self._last_fix_rx else None
+        if self._gnss is not None:
+            h.gnss_stats = dict(self._gnss.stats())
+        h.can_configured = self._can is not None
+        if self._can is not None:
+            h.can_stats = dict(self._can.stats())
+            h.can_last_age_s = None if self._last_can_rx is None else now - self._last_can_rx
+        if self._gpio is not None:
+            levels = {}
+            try:
+                levels = {str(k): v for k, v in self._gpio.levels().items()}
+            except Exception as exc:  # a pin read must not break the health report
+                log.debug("GPIO levels unreadable: %s", exc)
+            counter = getattr(self.core, "counter", None) if self.core is not None else None
+            h.doors = {"edges": self._edges, "levels": levels,
+                       "counting": counter.diagnostics() if counter is not None else None}
+        oldest = outbox_oldest_ms(self._outbox.path) if self._outbox is not None else None
+        h.outbox = {"depth": len(self._outbox) if self._outbox is not None else 0,
+                    "oldest_age_s": None if oldest is None or t is None else round(t - oldest / 1000, 1),
+                    "dead": self._outbox.counters.dead if self._outbox is not None else 0}
+        if self._publisher is not None:
+            c = self._publisher.counters
+            h.outbox.update(connected=self._publisher.connected, published=c.published, acked=c.acked,
+                            connect_failures=c.connect_failures)
+        h.display = {"open": sorted(self._displays), "failed": sorted(self._display_failed), "frames": self._frames}
+        core_diag: dict[str, Any] = dict(self.core.diagnostics) if self.core is not None else {}
+        core_diag.update({f"records_{k}": v for k, v in self._records.items()})
+        core_diag["bad_inputs"] = self._bad_inputs
+        h.core = core_diag
+        f = getattr(self.core, "follower", None) if self.core is not None else None
+        if f is not None:
+            ref = f.plan.ref
+            h.trip = {"trip_id": ref.trip_id, "route": ref.route, "oday": ref.oday, "start": ref.start}
+        h.loops = {lp.name: lp.alive(now) for lp in self.loops}
+        h.loops["main"] = now - self._main_beat < STALL_S
+        return build_health(h)
+
+    def _health(self, now: float) -> None:
+        payload = self.health(now)
+        try:
+            write_health(self.state_dir, payload)
+        except OSError as exc:
+            log.warning("cannot write health file: %s", exc)
+        t = self.data_now(now)
+        if t is not None and now >= self._next_health_pub:
+            self._next_health_pub = now + self.opts.health_publish_s
+            try:
+                self._outbox.put([health_delivery(payload, t, prefix=self._prefix, mode=self.mode)])
+                if self._publisher is not None:
+                    self._publisher.notify()
+            except OutboxError as exc:
+                log.warning("health not stored in the outbox: %s", exc)
+        self.notifier.status(self._status_line(payload))
+
+    def _status_line(self, p: dict[str, Any]) -> str:
+        trip = (p.get("current_trip") or {}).get("trip_id", "no trip")
+        return (f"{trip}; clock {p['clock']['source']}; gnss {p['gnss']['state']}; can {p['can']['state']}; "
+                f"outbox {p['outbox'].get('depth')}")
+
+    def _waiting_for(self) -> str:
+        return "clock" if not self.clock.synced else "inputs"
+
+    # ------------------------------------------------------------------------------------ shutdown
+    def stop(self) -> dict[str, Any]:
+        """Flush and close everything; returns the last health snapshot."""
+        self.notifier.stopping()
+        self.stop_event.set()
+        self._drain_inputs(final=True)
+        if self._gpio is not None:
+            try:
+                self._gpio.close()
+            except Exception as exc:  # closing must not stop the flush below
+                log.warning("closing GPIO: %s", exc)
+        for lp in self.loops:
+            lp.thread.join(timeout=2.0)
+        if self._can is not None:
+            self._can.close()
+        if self._gnss is not None:
+            self._gnss.close()
+        drained = True
+        if self._publisher is not None:
+            drained = self._publisher.wait_drained(self.opts.drain_timeout_s)
+            if not drained:
+                log.warning("outbox not empty at shutdown: %d message(s) stay for the next start",
+                            len(self._outbox))
+        final = self.health()
+        final["outbox"]["drained_at_stop"] = drained
+        try:
+            write_health(self.state_dir, final)
+        except OSError as exc:
+            log.warning("cannot write health file: %s", exc)
+        if self._publisher is not None:
+            self._publisher.stop()
+        self._park_displays()
+        if self._outbox is not None:
+            self._outbox.close()
+        if self._plog is not None:
+            self._plog.close()
+        if self._events is not None:
+            self._events.close()
+        log.info("onboard stopped: %s", ", ".join(f"{k} {v}" for k, v in sorted(self._records.items())))
+        return final
+
+    def _park_displays(self) -> None:
+        from onboard.frieze import not_in_service, render_frieze
+
+        t = self.data_now()
+        if self._displays and t is not None:
+            self._show(render_frieze(not_in_service(from_epoch(t)), self._panel))
+        for sink in self._displays.values():
+            try:
+                sink.close()
+            except (DeviceError, OSError) as exc:
+                log.debug("closing display: %s", exc)
+
+
+class _LiveCanReader:
+    """:class:`hw.can.reader.CanReader` whose frames are re-stamped with ``time.monotonic()`` on
+    arrival (python-can stamps SLCAN frames with the wall clock and SocketCAN ones with the kernel's
+    realtime clock: neither is trusted before GNSS/NTP). Recorded logs keep their own times."""
+
+    def __init__(self, cfg: Any, *, restamp: bool) -> None:
+        from hw.can.reader import CanReader
+
+        self.reader = CanReader(cfg)
+        self.restamp = restamp
+        self.tracker = self.reader.tracker
+        if restamp:
+            inner = self.reader
+
+            original_feed = inner.tracker.feed
+
+            def feed(msg: Any) -> VehicleState | None:
+                msg.timestamp = time.monotonic() + MONO_BASE
+                return original_feed(msg)
+            # the reader calls tracker.feed right after recv: stamping there is stamping on arrival
+            inner.tracker.feed = feed  # type: ignore[method-assign]
+
+    @property
+    def bus(self) -> Any:
+        return self.reader.bus
+
+    @property
+    def exhausted(self) -> bool:
+        return self.reader.exhausted
+
+    def poll(self, timeout: float) -> VehicleState | None:
+        return self.reader.poll(timeout)
+
+    def stats(self) -> dict[str, int]:
+        return self.reader.stats()
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+def run_service(cfg: OnboardConfig, opts: ServiceOptions, *, install_signals: bool = True) -> int:
+    """Start, loop until SIGTERM/SIGINT, stop cleanly. Returns the exit status."""
+    import signal
+
+    svc = OnboardService(cfg, opts)
+    if install_signals:
+        def on_signal(signum: int, _frame: Any) -> None:
+            log.info("signal %d: stopping", signum)
+            svc.request_stop()
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+    try:
+        svc.start()
+    except RettidError:
+        svc.stop_event.set()
+        _close_quietly(svc)
+        raise
+    try:
+        svc.run()
+    finally:
+        svc.stop()
+    return 0
+
+
+def _close_quietly(svc: OnboardService) -> None:
+    try:
+        svc.stop()
+    except Exception as exc:  # start-up failed: the original error is what matters
+        log.debug("cleanup after a failed start: %s", exc)
+
+
+__all__ = ["OnboardService", "ServiceOptions", "run_service"]

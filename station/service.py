@@ -1,0 +1,282 @@
+"""The stop display service (``python -m station run``): predictions in, countdown frames out.
+
+The MQTT subscriber (``station.predictions.PredictionSubscriber``, paho's own thread) keeps the
+retained predictions for the display's stops; the render loop builds the board from the timetable
+and the predictions (``station.departures.build_board``) and shows it 1-2 times a second
+(``station.layout.compose`` → the configured ``hw.display`` sink). With no broker the board is the
+timetable; with no timetable for the day it says so. Never a frozen picture: the loop renders
+whatever it knows at each tick.
+
+Time: a stop display has no GNSS. It uses the system clock once NTP has synchronised it (kernel
+``STA_UNSYNC`` clear, see :func:`onboard.clock.system_clock_synchronised`); before that — or when
+told to (``clock: data``, e.g. following a simulation) — it takes the time from the predictions it
+receives: their ``tst`` is vehicle GNSS time, and the freshest one bounds "now" from below (the
+same minimum-latency filter as onboard). Until either source exists the panel stays dark rather than
+showing a countdown against a 1970 clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from onboard.clock import ClockDiscipline, system_clock_synchronised
+from onboard.health import software_version, write_health
+from station.config import StationConfig
+from station.predictions import PredictionStore, PredictionSubscriber
+from transit.errors import BackendError, ConfigError, DecodeError, DeviceError
+from transit.messages import decode_prediction
+from transit.sdnotify import Notifier
+from transit.timeutil import from_epoch, iso_utc_ms
+
+log = logging.getLogger(__name__)
+
+STALL_S = 10.0
+SCHEDULE_REFRESH_S = 30.0  # data seconds between timetable queries
+
+
+@dataclass(frozen=True)
+class StationOptions:
+    clock: str = "auto"  # auto | system | data
+    rate: float = 1.0  # data seconds per monotonic second (the --speed of a simulation)
+    mqtt_url: str | None = None  # overrides mqtt.url
+    state_dir: Path | None = None
+    frame_interval_s: float = 0.5
+    health_interval_s: float = 5.0
+
+
+class _AnchoringStore(PredictionStore):
+    """A prediction store that also hands each accepted prediction's data time to the clock."""
+
+    def __init__(self, *args: Any, on_tst: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._on_tst = on_tst
+
+    def handle(self, topic: str, payload: bytes, received: datetime, expiry_s: float | None = None) -> bool:
+        if payload:
+            try:
+                self._on_tst(decode_prediction(payload).tst.timestamp())
+            except DecodeError:
+                pass  # the store below rejects and counts it
+        return super().handle(topic, payload, received, expiry_s)
+
+
+class StationService:
+    def __init__(self, cfg: StationConfig, opts: StationOptions | None = None, *,
+                 notifier: Notifier | None = None) -> None:
+        self.cfg = cfg
+        self.opts = opts or StationOptions()
+        if self.opts.clock not in ("auto", "system", "data"):
+            raise ValueError(f"clock must be auto, system or data, not {self.opts.clock!r}")
+        self.notifier = notifier or Notifier()
+        self.state_dir = self.opts.state_dir or cfg.unit.state_dir
+        self.clock: ClockDiscipline[None] = ClockDiscipline(rate=self.opts.rate)
+        self._lock = threading.Lock()
+        self.stop_event = threading.Event()
+        self.tt: Any = None
+        self.sink: Any = None
+        self.sub: PredictionSubscriber | None = None
+        self.frames = 0
+        self._scheduled: list[Any] = []
+        self._scheduled_at: float | None = None
+        self._t0 = time.monotonic()
+        self._beat = time.monotonic()
+        self._next_health = 0.0
+        self._next_sys = 0.0
+        self._sink_failed_at: float | None = None
+        self._dark_logged = False
+
+    # ---------------------------------------------------------------------------------------- time
+    def _on_tst(self, tst: float) -> None:
+        if self.clock.source == "system":
+            return
+        with self._lock:
+            self.clock.on_gnss(tst, time.monotonic())
+
+    def now(self) -> datetime | None:
+        with self._lock:
+            t = self.clock.to_utc(time.monotonic())
+        return None if t is None else from_epoch(t)
+
+    def _check_system(self, mono: float) -> None:
+        self._next_sys = mono + 60.0
+        if self.opts.clock in ("auto", "system") and system_clock_synchronised():
+            with self._lock:
+                # the system clock wins at a stop display: it is steered by NTP continuously
+                self.clock.on_system(time.time(), time.monotonic())
+                self.clock.source = "system"
+
+    # ---------------------------------------------------------------------------------------- start
+    def start(self) -> None:
+        from station.departures import stops_watched
+        from transit.config import MqttConfig
+        from transit.timetable import Timetable
+
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.tt = Timetable.load(self.cfg.feed)
+        for sid in self.cfg.stops.ids:
+            if sid not in self.tt.stops:
+                raise ConfigError(f"stop_id '{sid}' is not in the timetable {self.cfg.feed}",
+                                  file=str(self.cfg.path), key="stops.ids")
+        self._open_sink()
+        mqtt: MqttConfig = self.cfg.mqtt
+        if self.opts.mqtt_url:
+            mqtt = dataclasses.replace(mqtt, url=self.opts.mqtt_url)
+        watched = sorted(stops_watched(self.tt, self.cfg.stops.ids))
+        store = _AnchoringStore(watched, prefix=mqtt.topic_prefix, on_tst=self._on_tst)
+        self.sub = PredictionSubscriber(mqtt, watched, store=store, clock=self._clock_for_store)
+        try:
+            self.sub.start()
+        except (OSError, ConfigError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            log.error("broker %s unreachable at start (%s); showing the timetable", mqtt.url, exc)
+        self._check_system(time.monotonic())
+        log.info("station %s (%s) started: %d stop id(s) watched, broker %s, clock %s",
+                 self.cfg.unit.unit_id, self.cfg.stops.title or self.cfg.stops.ids[0], len(watched), mqtt.url,
+                 self.opts.clock)
+        self.notifier.ready(f"display {self.cfg.display_id}")
+
+    def _clock_for_store(self) -> datetime:
+        # the subscriber stamps arrivals with this; before any time source, the prediction's own time
+        # is all there is, so arrivals count as "now" at the epoch and expiry cannot be judged
+        n = self.now()
+        return n if n is not None else from_epoch(0.0)
+
+    def _open_sink(self) -> None:
+        from hw.display.sink import open_sink
+
+        try:
+            self.sink = open_sink(self.cfg.sink)
+            self._sink_failed_at = None
+        except (DeviceError, BackendError, OSError) as exc:
+            if self._sink_failed_at is None:
+                log.error("display cannot be opened (%s); retrying every 30 s", exc)
+            self.sink = None
+            self._sink_failed_at = time.monotonic()
+
+    # ---------------------------------------------------------------------------------------- loop
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            t0 = time.monotonic()
+            self.step()
+            self.stop_event.wait(max(0.0, self.opts.frame_interval_s - (time.monotonic() - t0)))
+
+    def request_stop(self) -> None:
+        self.stop_event.set()
+
+    def step(self) -> None:
+        mono = time.monotonic()
+        self._beat = mono
+        if mono >= self._next_sys:
+            self._check_system(mono)
+        if self.sink is None and self._sink_failed_at is not None and mono - self._sink_failed_at >= 30:
+            self._open_sink()
+        now = self.now()
+        if now is None:
+            if not self._dark_logged:
+                log.warning("no time source yet (no NTP sync, no prediction received): display stays dark")
+                self._dark_logged = True
+        else:
+            self._render(now)
+        if mono >= self._next_health:
+            self._next_health = mono + self.opts.health_interval_s
+            self._health(mono, now)
+        self.notifier.watchdog(True)
+
+    def board(self, now: datetime) -> Any:
+        from station.departures import BoardOptions, build_board, scheduled_for
+        from transit.timeutil import COPENHAGEN
+
+        c = self.cfg.stops
+        t = now.timestamp()
+        if self._scheduled_at is None or abs(t - self._scheduled_at) >= SCHEDULE_REFRESH_S:
+            self._scheduled = scheduled_for(self.tt, c.ids, now, timedelta(minutes=c.horizon_min))
+            self._scheduled_at = t
+        preds: list[Any] = []
+        if self.sub is not None:
+            for sid in self.sub.stop_ids:
+                preds.extend(self.sub.predictions(sid))
+        opts = BoardOptions(minutes_limit=c.minutes_limit, max_rows=c.max_rows, horizon_s=c.horizon_min * 60,
+                            stale_after_s=c.stale_after_s, show_terminating=c.show_terminating)
+        covered = bool(self.tt.services_on(now.astimezone(COPENHAGEN).date()))
+        return build_board(self._scheduled if covered or self._scheduled else None, preds, now, opts)
+
+    def _render(self, now: datetime) -> None:
+        from station.layout import compose
+
+        if self.sink is None:
+            return
+        board = self.board(now)
+        frame = compose(board, self.cfg.panel, now)
+        try:
+            self.sink.set_brightness(frame.brightness)
+            self.sink.show(frame.image)
+            self.frames += 1
+        except (DeviceError, OSError) as exc:
+            log.error("display failed (%s); reopening in 30 s", exc)
+            self.sink = None
+            self._sink_failed_at = time.monotonic()
+
+    def _health(self, mono: float, now: datetime | None) -> None:
+        store = self.sub.store if self.sub is not None else None
+        cs = self.clock.state()
+        payload = {
+            "unit": self.cfg.unit.unit_id, "role": "station", "display": self.cfg.display_id,
+            "version": software_version(), "uptime_s": round(mono - self._t0, 1),
+            "data_time": None if now is None else iso_utc_ms(now),
+            "clock": {"source": cs.source, "synced": cs.synced, "rate": self.clock.rate},
+            "broker_connected": bool(self.sub is not None and self.sub.connected.is_set()),
+            "predictions": None if store is None else dataclasses.asdict(store.counters),
+            "frames": self.frames, "sink_open": self.sink is not None,
+            "ok": now is not None and self.sink is not None,
+        }
+        try:
+            write_health(self.state_dir, payload)
+        except OSError as exc:
+            log.warning("cannot write health file: %s", exc)
+
+    # ---------------------------------------------------------------------------------------- stop
+    def stop(self) -> None:
+        """Blank the panel (an OLED must not keep a stale picture burnt in) and disconnect."""
+        from PIL import Image
+
+        self.notifier.stopping()
+        self.stop_event.set()
+        if self.sub is not None:
+            self.sub.stop()
+        if self.sink is not None:
+            try:
+                p = self.cfg.panel
+                self.sink.show(Image.new("RGB", (p.width, p.height), (0, 0, 0)))
+                self.sink.close()
+            except (DeviceError, OSError) as exc:
+                log.warning("blanking the display failed: %s", exc)
+        log.info("station stopped after %d frame(s)", self.frames)
+
+
+def run_service(cfg: StationConfig, opts: StationOptions, *, install_signals: bool = True) -> int:
+    import signal
+
+    svc = StationService(cfg, opts)
+    if install_signals:
+        def on_signal(signum: int, _frame: Any) -> None:
+            log.info("signal %d: stopping", signum)
+            svc.request_stop()
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+    svc.start()
+    try:
+        svc.run()
+    finally:
+        svc.stop()
+    return 0
+
+
+__all__ = ["StationOptions", "StationService", "run_service"]
