@@ -31,7 +31,10 @@ class PngSink(Sink):
         path = node.child("path").as_str()
         base = Path(node.file).parent if node.file and not node.file.startswith("<") else Path(".")
         p = Path(path)
-        return cls(p if p.is_absolute() else base / p, node.get_int("scale", 1, min=1, max=16))
+        sink = cls(p if p.is_absolute() else base / p, node.get_int("scale", 1, min=1, max=16))
+        if node.has("width") or node.has("height"):  # a PNG has no size of its own; this documents the panel
+            sink.size = (node.get_int("width", min=1), node.get_int("height", min=1))
+        return sink
 
     def show(self, frame: Image.Image) -> None:
         target = Path(self.path.replace("{n}", f"{self.frames_shown:06d}"))
