@@ -174,9 +174,10 @@ def build_board(scheduled: Iterable[Scheduled] | None, predictions: Iterable[Pre
     rows: list[Row] = []
     used: set[tuple[str, str]] = set()
     for s in scheduled or ():
-        if s.is_last_stop and not options.show_terminating:
-            continue
         key = (s.trip_id, s.service_day.isoformat())
+        if s.is_last_stop and not options.show_terminating:
+            used.add(key)  # its prediction (an arrival) must not come back as a row below
+            continue
         match = fresh.get(key)
         if match is not None:
             used.add(key)
@@ -188,6 +189,8 @@ def build_board(scheduled: Iterable[Scheduled] | None, predictions: Iterable[Pre
     for key, p in fresh.items():
         if key in used:
             continue  # already merged; remaining ones are trips outside the timetable window
+        if p.sched_dep is None and p.eta_dep is None and not options.show_terminating:
+            continue  # an arrival at the trip's last stop: nobody can board it here
         row = _row_from_prediction(p, now, options, None)
         if row is not None and row.expected <= end:
             rows.append(row)

@@ -154,3 +154,12 @@ def test_board_invariants(items) -> None:
             assert r.expected >= NOW
         if r.cancelled:
             assert r.text == "Aflyst" and r.scheduled is not None and r.scheduled >= NOW
+
+
+def test_predictions_of_trips_ending_here_are_not_departures() -> None:
+    end = sched("in1", "920R", "Hillerød St.", 4, last=True)
+    p = replace(pred(end, delay_s=60), sched_dep=None, eta_dep=None)  # how trip following marks the terminus
+    assert build_board([end], [p], NOW).rows == ()
+    assert build_board([], [p], NOW).rows == ()  # also when the timetable window does not hold the trip
+    shown = build_board([end], [p], NOW, BoardOptions(show_terminating=True))
+    assert [(r.trip_id, r.realtime) for r in shown.rows] == [("in1", True)]
