@@ -3,6 +3,7 @@ sentences does not change the fixes decoded from the good ones."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -24,7 +25,9 @@ def _lines(name: str) -> list[bytes]:
 
 # A mix of receivers: modern multi-GNSS, SiRF, RTK.
 GOOD = _lines("ublox-neo-m9n-nmea.log")[:300] + _lines("bu353s4.log") + _lines("nmea-rtk.log")[:80]
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# More examples for a deeper local run: RETTID_HYPOTHESIS_EXAMPLES=5000 pytest tests/gnss/test_properties.py
+SETTINGS = settings(max_examples=int(os.environ.get("RETTID_HYPOTHESIS_EXAMPLES", "150")), deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 
 
 def decode(data: bytes, chunks: list[int] | None = None) -> tuple[list[Fix], NmeaStream]:
@@ -77,9 +80,12 @@ def test_mutated_sentences_with_valid_checksums_never_raise(muts: list[tuple[int
 
 def _corrupt(line: bytes, pos: int, byte: int, how: str) -> bytes:
     """A damaged copy of a sentence that the decoder must reject (wrong or missing checksum)."""
-    pos = pos % len(line)
     if how == "truncate":
+        pos = pos % len(line)
         return line[:max(1, min(pos, len(line) - 1))]
+    # A byte of the body (between "$" and "*"): the checksum no longer matches. (Changing a checksum
+    # digit's case, "*4E" -> "*4e", would not damage anything: hex is case-insensitive.)
+    pos = 1 + pos % (line.rindex(b"*") - 1)
     if line[pos] == byte:
         byte ^= 0x01
     return line[:pos] + bytes([byte]) + line[pos + 1:]
