@@ -15,7 +15,8 @@ from PIL import Image, ImageChops
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 CHANNEL_TOLERANCE = 64      # a pixel differs when a channel is off by more than this
-MAX_DIFF_FRACTION = 0.004   # at most 0.4 % of the pixels may differ
+MAX_DIFF_FRACTION = 0.004   # at most 0.4 % of the pixels may differ ...
+MAX_DIFF_PIXELS = 48        # ... and never more than this many (one changed digit "10:31" -> "10:32" is ~128)
 
 
 def assert_golden(img: Image.Image, name: str) -> None:
@@ -36,9 +37,10 @@ def assert_golden(img: Image.Image, name: str) -> None:
     worst = ImageChops.lighter(ImageChops.lighter(r, g), b)  # the largest channel difference per pixel
     bad = sum(worst.point(lambda v: 1 if v > CHANNEL_TOLERANCE else 0).histogram()[1:2])
     frac = bad / (img.width * img.height)
-    if frac > MAX_DIFF_FRACTION:
+    if frac > MAX_DIFF_FRACTION or bad > MAX_DIFF_PIXELS:
         img.save(actual_path)
         diff.point(lambda v: min(255, v * 4)).save(GOLDEN_DIR / f"{name}.diff.png")
-        raise AssertionError(f"{name}: {frac:.2%} of pixels differ (> {MAX_DIFF_FRACTION:.2%}); "
+        raise AssertionError(f"{name}: {bad} pixels ({frac:.2%}) differ (limits {MAX_DIFF_PIXELS}, "
+                             f"{MAX_DIFF_FRACTION:.2%}); "
                              f"actual in {actual_path}")
     actual_path.unlink(missing_ok=True)
