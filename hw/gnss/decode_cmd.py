@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--not-before", type=date.fromisoformat, default=DEFAULT_NOT_BEFORE,
                         metavar="YYYY-MM-DD",
                         help="GPS week-rollover guard: earlier dates are moved forward by 1024 weeks "
-                        f"(default {DEFAULT_NOT_BEFORE})")
+                        f"(default {DEFAULT_NOT_BEFORE}); give an earlier date for older recordings")
     parser.add_argument("--all", action="store_true", help="also print epochs without a position")
 
 

@@ -9,7 +9,7 @@ from hw.gnss.fix import Fix
 class NmeaStream:
     """Feed raw bytes in any chunking; get the fixes completed by them.
 
-    Lines end at LF (CR is stripped); a line longer than ``config.max_line`` is dropped up to its
+    Lines end at LF, CR or CRLF; a line longer than ``config.max_line`` is dropped up to its
     end and counted (``too_long``), so the buffer stays bounded whatever the line delivers.
     Pure and never raises on input; see :class:`~hw.gnss.decoder.FixAssembler` for the decoding.
     """
@@ -27,6 +27,8 @@ class NmeaStream:
         out: list[Fix] = []
         if not data:
             return out
+        if b"\r" in data:
+            data = data.replace(b"\r", b"\n")  # CR alone ends a line too (CRLF gives an empty one)
         buf = self._buf + data if self._buf else data
         lines = buf.split(b"\n")
         self._buf = lines.pop()
@@ -36,11 +38,11 @@ class NmeaStream:
                 self._skipping = False
                 self.stats.garbage_bytes += len(line)
                 continue
-            if len(line) > self._max + 1:
+            if len(line) > self._max:
                 self._too_long(len(line))
                 continue
             asm.decode_line(line.strip(), out)
-        if len(self._buf) > self._max + 1:
+        if len(self._buf) > self._max:
             if not self._skipping:
                 self._too_long(len(self._buf))
             else:

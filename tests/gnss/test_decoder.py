@@ -190,3 +190,11 @@ def test_too_long_line_is_dropped_and_bounded() -> None:
     out = s.feed(b"tail of the long line\r\n" + good) + s.flush()
     assert [f.time.second for f in out] == [1, 2]
     assert s.stats.too_long == 1 and s.stats.good == 6
+
+
+def test_cr_only_and_lf_only_line_ends() -> None:
+    body = epoch("000001.00") + epoch("000002.00")
+    for end in (b"\r", b"\n", b"\r\n"):
+        s = NmeaStream(OLD)
+        out = s.feed(end.join(x.encode() for x in body) + end) + s.flush()
+        assert [f.time.second for f in out] == [1, 2] and s.stats.garbage_bytes == 0
