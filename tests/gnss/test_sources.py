@@ -252,6 +252,15 @@ def test_gpsd_absent_does_not_raise() -> None:
     src.close()
 
 
+def test_serial_device_absent_at_start_does_not_raise(tmp_path: Path) -> None:
+    """A USB receiver may be unplugged at boot: the source keeps trying with backoff."""
+    src = source(f"gnss: {{backend: serial, url: '{tmp_path / 'ttyACM9'}', reconnect_min_s: 0.05}}")
+    assert src.read(timeout=0.3) == []
+    st = src.stats()
+    assert 2 <= st["open_failures"] <= 4 and st["connects"] == 0  # 0.05, 0.1, 0.2 s apart: backoff
+    src.close()
+
+
 def test_configuration_errors_name_file_line_and_key() -> None:
     with pytest.raises(ConfigError, match=r"onboard.yaml:2: gnss.backend: expected one of file, gpsd, "):
         source("gnss:\n  backend: usb\n")
