@@ -1,0 +1,106 @@
+"""The onboard service in-process (no threads feeding it): clock discipline in the wiring, health,
+status. Inputs are put on the service's queue the way its input threads do."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from hw.can.state import VehicleState
+from hw.gnss.fix import Fix, FixMode
+from onboard.config import OnboardConfig
+from onboard.demo import derive_scenario, live_onboard_config, write_yaml
+from onboard.health import read_health
+from onboard.service import MONO_BASE, OnboardService, ServiceOptions
+from tests.conftest import REPO
+
+T_FIX = datetime(2026, 11, 23, 6, 13, 30, tzinfo=UTC)  # the 920R stands at Hillerød track 8
+HILLEROED_8 = (55.926794, 12.311226)
+
+
+@pytest.fixture
+def service(tmp_path: Path):  # type: ignore[no-untyped-def]
+    scenario = derive_scenario("920R-weekday", tmp_path / "scenario.yaml")
+    cfg_path = write_yaml(live_onboard_config(scenario, gnss_url="loop://", can_channel=None, gpio_file=None,
+                                              state_dir=tmp_path / "state"), tmp_path / "onboard.yaml")
+    cfg = OnboardConfig.load(cfg_path)
+    svc = OnboardService(cfg, ServiceOptions(clock="gnss", publish=False, events=tmp_path / "events.jsonl",
+                                             hold_s=0.0, health_interval_s=3600))
+    svc.start()
+    yield svc
+    svc.stop()
+
+
+def _can(mono: float, doors_open: bool) -> tuple[str, float, tuple[VehicleState, bool]]:
+    # what the CAN thread puts on the queue: the tracker's state stamped monotonic (+ MONO_BASE)
+    st = VehicleState(datetime.fromtimestamp(mono + MONO_BASE, UTC), speed_mps=0.0, parking_brake=True,
+                      doors_any_open=doors_open)
+    return ("can", mono, (st, True))
+
+
+def _records(tmp_path: Path) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(x) for x in (tmp_path / "events.jsonl").read_text().splitlines()]
+
+
+def test_door_events_before_the_first_fix_wait_and_get_gnss_derived_times(service: OnboardService,
+                                                                          tmp_path: Path) -> None:
+    # doors open at monotonic 1000.0 and close at 1004.5, long before any GNSS time
+    for item in (_can(1000.0, False), _can(1000.0, True), _can(1004.5, False)):
+        service._accept(*item)
+    service._drain_inputs(final=False)
+    assert service.core is None and service.clock.pending == 3  # nothing stamped, nothing built
+    assert not (tmp_path / "events.jsonl").read_text()
+    # the first fix: receiver time T_FIX, received at monotonic 1010.0
+    fix = Fix(T_FIX, *HILLEROED_8, speed=0.0, mode=FixMode.FIX_3D, quality=1, sats_used=12)
+    service._accept("fix", 1010.0, fix)
+    service._drain_inputs(final=True)
+    recs = _records(tmp_path)
+    doors = {r["event"]: r["tst"] for r in recs if r["event"] in ("doo", "doc")}
+    # 10.0 s and 5.5 s before the fix: times from the monotonic offsets, not 1970, not the wall clock
+    assert doors == {"doo": "2026-11-23T06:13:20.000Z", "doc": "2026-11-23T06:13:24.500Z"}
+    assert service.clock.state().source == "gnss" and service.clock.pending == 0
+
+
+def test_health_file_and_status_command(service: OnboardService, tmp_path: Path) -> None:
+    service._health(service._t_started + 1.0)
+    h = read_health(tmp_path / "state")
+    assert h["unit"] == "sim-lint41-2061" and h["clock"]["source"] == "none" and not h["ok"]
+    assert "no clock source" in h["problems"]
+    assert h["outbox"]["depth"] == 0 and h["loops"]["gnss"] is True
+    out = subprocess.run([sys.executable, "-m", "onboard", "status", "--state-dir", str(tmp_path / "state")],
+                         cwd=REPO, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1  # problems reported
+    assert "no clock source" in out.stdout and "gnss" in out.stdout
+
+
+def test_status_without_a_health_file(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "onboard", "status", "--state-dir", str(tmp_path)],
+                         cwd=REPO, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2 and "is the onboard service running" in out.stdout
+
+
+def test_health_is_a_retained_message_per_unit(service: OnboardService) -> None:
+    from onboard.health import health_delivery
+
+    payload = service.health()
+    a = health_delivery(payload, T_FIX.timestamp(), prefix="rettid/v1", mode="train")
+    b = health_delivery(payload, T_FIX.timestamp() + 30, prefix="rettid/v1", mode="train")
+    assert a.retain and a.topic == b.topic == a.coalesce  # one topic all day, latest replaces
+    assert a.topic.startswith("rettid/v1/record/health/train/lokaltog/lint41-2061")
+    body = json.loads(a.payload)
+    assert body["event"] == "health" and body["tst"] == "2026-11-23T06:13:30.000Z"
+    assert {"version", "uptime_s", "gnss", "can", "doors", "outbox", "clock"} <= set(body)
+
+
+def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "onboard.yaml"
+    bad.write_text("unit: {id: x}\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "onboard", "run", "--config", str(bad)], cwd=REPO,
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2
+    assert "onboard.yaml:1" in out.stderr and "vehicle" in out.stderr
