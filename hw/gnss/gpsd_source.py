@@ -162,9 +162,9 @@ class GpsdSource(GnssSource):
             return
         if self._pending is not None and self._pending.time != fix.time:
             self._release(out)
-        if self._last_time is not None and fix.time <= self._last_time:
-            c["late"] += 1  # a report for an epoch already released
-            return
+        if fix.time == self._last_time:
+            c["late"] += 1  # a report for the epoch just released (a time going backwards is kept:
+            return  # the receiver or gpsd restarted, and dropping until it catches up would lose data)
         self._pending = fix
         self._pending_since = time.monotonic()
 
