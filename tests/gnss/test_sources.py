@@ -91,7 +91,9 @@ def test_pty_serial_written_by_a_thread() -> None:
     tty.setraw(slave)
     path = os.ttyname(slave)
     os.close(slave)
-    src = source(f"gnss: {{backend: serial, url: '{path}', baudrate: 38400, reconnect_min_s: 0.05}}")
+    # A long reconnect delay: once closed, the pts number may be handed to another process's pty, which
+    # this test must not open. (Retrying an absent device is tested below.)
+    src = source(f"gnss: {{backend: serial, url: '{path}', baudrate: 38400, reconnect_min_s: 30}}")
 
     def writer() -> None:
         for i in range(0, len(NMEA), 512):  # like a receiver: bursts, not one block
@@ -110,10 +112,9 @@ def test_pty_serial_written_by_a_thread() -> None:
         deadline = time.monotonic() + 2
         while src.stats()["disconnects"] == 0 and time.monotonic() < deadline:
             src.read(timeout=0.1)
-        st = src.stats()
-        assert st["disconnects"] == 1
-        src.read(timeout=0.3)  # reconnect attempts fail while it is gone, quietly
-        assert src.stats()["open_failures"] >= 1
+        assert src.stats()["disconnects"] == 1
+        assert src.read(timeout=0.2) == []  # gone: reads wait for the reconnect time, quietly
+        assert src.stats()["connects"] == 1
     finally:
         if master >= 0:
             os.close(master)
