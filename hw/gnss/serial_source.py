@@ -44,9 +44,11 @@ class SerialSource(GnssSource):
     def _connect(self) -> bool:
         try:
             port = serial.serial_for_url(self.config.url, baudrate=self.config.baudrate, timeout=0)
-        except ValueError as exc:  # unknown URL scheme or bad parameter: a configuration error
-            raise ConfigError(f"gnss.url '{self.config.url}': {exc}") from exc
-        except (serial.SerialException, OSError) as exc:
+        except (ValueError, serial.SerialException, OSError) as exc:
+            if isinstance(exc, ValueError) and self.connects == 0 and self.open_failures == 0:
+                # unknown URL scheme or bad parameter at start-up: a configuration error (later, e.g.
+                # a replugged device that refuses the baud rate, we keep retrying instead)
+                raise ConfigError(f"gnss.url '{self.config.url}': {exc}") from exc
             self.open_failures += 1
             delay = self._backoff.failed()
             self._warn.warn("open", "GNSS: cannot open %s (%s); retrying in %.1f s", self.config.url, exc,
