@@ -166,3 +166,11 @@ def test_doors_open_under_a_roof_without_speed_is_the_arrival() -> None:
     ars = {r["stop_id"]: r for r in events(recs, "ars")}
     assert set(ars) == {"hilleroed", "grimstrup", "frederiksvaerk"}
     assert 0.0 <= ts(ars["grimstrup"]) - d.standstills[0][0] <= 2.5  # doors opened 2 s after the standstill
+
+
+def test_same_inputs_same_records_and_ids() -> None:
+    d = Drive().stand(60, doors=(5, 40)).drive_to(2000).stand(30, doors=(2, 20)).drive_to(5000).stand(90, doors=(2, 30))
+    a = run(core_for([plan(three_stops())], operator=LOKALTOG, vp=1.0), inputs(d))
+    b = run(core_for([plan(three_stops())], operator=LOKALTOG, vp=1.0), inputs(d))
+    assert a == b
+    assert len({r["id"] for r in a}) == len(a)
