@@ -369,6 +369,9 @@ class Core:
         if left:
             out.append(self._rec("eta", t, clear=left, stops=[], headsign=f.plan.headsign, occu=None,
                                  id_extra="end"))
+        if self.pos is not None:
+            for k, v in self.pos.stats.items():
+                self.stats[f"position_{k}"] = self.stats.get(f"position_{k}", 0) + v
         self.follower = None
         self.pos = None
         return out
@@ -389,7 +392,7 @@ class Core:
         d = dict(self.stats)
         if self.pos is not None:
             for k, v in self.pos.stats.items():
-                d[f"position_{k}"] = v
+                d[f"position_{k}"] = d.get(f"position_{k}", 0) + v
         return d
 
 
