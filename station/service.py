@@ -21,6 +21,7 @@ import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -54,9 +55,11 @@ class StationOptions:
 class _AnchoringStore(PredictionStore):
     """A prediction store that also hands each accepted prediction's data time to the clock."""
 
-    def __init__(self, *args: Any, on_tst: Any, **kw: Any) -> None:
+    def __init__(self, *args: Any, on_tst: Callable[[float], None], now: Callable[[], datetime | None],
+                 **kw: Any) -> None:
         super().__init__(*args, **kw)
         self._on_tst = on_tst
+        self._now = now
 
     def handle(self, topic: str, payload: bytes, received: datetime, expiry_s: float | None = None) -> bool:
         if payload:
@@ -64,6 +67,8 @@ class _AnchoringStore(PredictionStore):
                 self._on_tst(decode_prediction(payload).tst.timestamp())
             except DecodeError:
                 pass  # the store below rejects and counts it
+            # the first prediction may have just given the display its clock: arrival is "now" by it
+            received = self._now() or received
         return super().handle(topic, payload, received, expiry_s)
 
 
@@ -129,7 +134,7 @@ class StationService:
         if self.opts.mqtt_url:
             mqtt = dataclasses.replace(mqtt, url=self.opts.mqtt_url)
         watched = sorted(stops_watched(self.tt, self.cfg.stops.ids))
-        store = _AnchoringStore(watched, prefix=mqtt.topic_prefix, on_tst=self._on_tst)
+        store = _AnchoringStore(watched, prefix=mqtt.topic_prefix, on_tst=self._on_tst, now=self.now)
         self.sub = PredictionSubscriber(mqtt, watched, store=store, clock=self._clock_for_store)
         try:
             self.sub.start()
