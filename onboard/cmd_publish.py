@@ -11,17 +11,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hw.gnss.ratelimit import RateLimitedLog
 from onboard.outbox import Outbox
 from onboard.publisher import MqttSettings, Publisher
 from transit.cli import Progress
 from transit.errors import ConfigError, DecodeError, OutboxError
 from transit.messages import DEFAULT_PREFIX, Delivery, deliveries_for_record
+from transit.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -52,7 +53,7 @@ def publish_records(records: Iterable[dict[str, Any]], *, state_dir: str | Path,
     (rate-limited), never fatal.
     """
     summary = PublishSummary()
-    ratelog = RateLimitedLog(log, 30.0)
+    ratelog = RateLimitedLog(log, 30.0, clock=time.monotonic)
     outbox = Outbox.in_state_dir(state_dir)
     publisher: Publisher | None = None
     done_before = int(outbox.get_meta(source_key) or 0) if source_key else 0
@@ -119,7 +120,7 @@ def publish_records(records: Iterable[dict[str, Any]], *, state_dir: str | Path,
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     """Records from an events file; a line that is not a JSON object is logged and yielded as an empty
     dict (which :func:`publish_records` counts as bad) so the resume position stays aligned with lines."""
-    ratelog = RateLimitedLog(log, 30.0)
+    ratelog = RateLimitedLog(log, 30.0, clock=time.monotonic)
     with path.open("r", encoding="utf-8", errors="replace") as f:
         for n, line in enumerate(f, 1):
             line = line.strip()

@@ -34,6 +34,7 @@ from typing import Any
 from firmware_py.doorcount import ADULT, BULKY, IN, OUT, Crossing, DoorCounter
 from hw.can.state import VehicleState
 from onboard.occupancy import LoadTracker, VehicleCapacity, occupancy_percent, occupancy_status
+from transit.ratelimit import RateLimitedLog
 from transit.timeutil import iso_utc_ms, parse_iso
 from transit.yamlconf import Node
 
@@ -119,19 +120,6 @@ def _dt(epoch_s: float) -> datetime:
     return datetime.fromtimestamp(epoch_s, UTC)
 
 
-class _Throttle:
-    """Log the 1st, 10th, 100th ... occurrence of a problem: rate-limited without reading a clock."""
-
-    def __init__(self) -> None:
-        self.n: dict[str, int] = {}
-
-    def __call__(self, key: str, msg: str, *args: object) -> None:
-        n = self.n.get(key, 0) + 1
-        self.n[key] = n
-        if n == 1 or (n % 10 == 0 and str(n).rstrip("0") == "1"):
-            log.warning(msg + " (occurrence %d)", *args, n)
-
-
 @dataclass
 class _DoorVisit:
     counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (class, direction) -> n
@@ -175,7 +163,7 @@ class PassengerCounter:
         self.stats: dict[str, int] = {"edges": 0, "crossings": 0, "gated_out": 0, "unknown_pin": 0,
                                       "orphans": 0, "gate_unknown": 0, "bad_event": 0, "frames_lost": 0}
         self.door_defect: dict[int, set[str]] = {d.index: set() for d in cfg.doors}
-        self._warn = _Throttle()
+        self._warn = RateLimitedLog(log).warn  # paced by count (1st, 10th, 100th ...): no clock
         self._t = float("-inf")
 
     # ------------------------------------------------------------------------------------- inputs

@@ -24,6 +24,7 @@ from PIL import Image, ImageDraw
 
 from hw.display.text import MIN_PAGE_S, TextDoesNotFit, TextFit, fit_text, get_font, page_index, text_width
 from station.layout import RGB, parse_colour, short_headsign
+from transit.ratelimit import RateLimitedLog
 from transit.timeutil import COPENHAGEN, ensure_utc, parse_iso
 from transit.yamlconf import Node
 
@@ -542,6 +543,7 @@ class FriezeTracker:
         self.terminus_hold_s = terminus_hold_s
         self.stop_requested = False  # set by the service from the vehicle's stop-request signal
         self.rejected = 0
+        self._rlog = RateLimitedLog(log)  # paced by count: a bad record has no trustworthy time
         self._reset(None, None)
 
     def _reset(self, trip_id: str | None, day: date | None) -> None:
@@ -585,8 +587,7 @@ class FriezeTracker:
                     self.delay_s = int(round(float(rec["dl"])))
         except (KeyError, ValueError, TypeError) as exc:
             self.rejected += 1
-            if self.rejected <= 5 or self.rejected % 1000 == 0:
-                log.warning("frieze: record %s skipped (%d so far): %s", str(rec.get("id"))[:20],
+            self._rlog.warn("bad_record", "frieze: record %s skipped (%d so far): %s", str(rec.get("id"))[:20],
                             self.rejected, exc)
 
     def _on_eta(self, rec: Mapping[str, Any], tst: datetime) -> None:

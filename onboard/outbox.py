@@ -26,13 +26,14 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hw.gnss.ratelimit import RateLimitedLog
 from transit.errors import OutboxError
 from transit.messages import Delivery
+from transit.ratelimit import RateLimitedLog
 from transit.timeutil import to_epoch_ms
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ class Outbox:
         self.max_rows = max_rows
         self.high_water = high_water
         self.counters = OutboxCounters()
-        self._ratelog = RateLimitedLog(log, 60.0)
+        self._ratelog = RateLimitedLog(log, 60.0, clock=time.monotonic)
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from hw.gnss.ratelimit import RateLimitedLog
 from onboard.outbox import Outbox, OutboxRow
 from transit.errors import ConfigError, DecodeError, OutboxError
 from transit.messages import (
@@ -38,6 +37,7 @@ from transit.messages import (
     status_payload,
     status_topic,
 )
+from transit.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ class Publisher:
         self.counters = PublisherCounters()
         self.client_id = settings.client_id or f"rettid-{oper}-{veh}"
         self.host, self.port, self.tls = settings.endpoint()
-        self._ratelog = RateLimitedLog(log, 30.0)
+        self._ratelog = RateLimitedLog(log, 30.0, clock=time.monotonic)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -439,7 +439,7 @@ class RecordSink:
         self.prefix = prefix
         self.mode = mode
         self.bad = 0
-        self._ratelog = RateLimitedLog(log, 60.0)
+        self._ratelog = RateLimitedLog(log, 60.0, clock=time.monotonic)
 
     def write(self, records: list[dict[str, Any]]) -> int:
         """Store ``records``; returns how many messages were committed."""

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from sim_bus.canbus import Frame
 from sim_bus.engine import Simulation
 from transit.errors import DeviceError
+from transit.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ class SlcanPtySink:
         self.pty = PtyWriter(link)
         self.path = self.pty.path
         self.is_open = False
+        self._rlog = RateLimitedLog(log, 30.0, clock=time.monotonic)
         self.unknown_commands = 0
         self._buf = b""
         self._stop = threading.Event()
@@ -141,7 +143,7 @@ class SlcanPtySink:
                 self._answer(cmd.decode("ascii", "replace"))
             if len(self._buf) > 64:  # no command is this long: line noise
                 self.unknown_commands += 1
-                log.warning("SLCAN emulation: %d bytes without CR dropped", len(self._buf))
+                self._rlog.warn("line_noise", "SLCAN emulation: %d bytes without CR dropped", len(self._buf))
                 self._buf = b""
 
     def _answer(self, cmd: str) -> None:
@@ -164,8 +166,7 @@ class SlcanPtySink:
             self.pty.write(b"\r")
         else:
             self.unknown_commands += 1
-            if self.unknown_commands == 1 or self.unknown_commands % 100 == 0:  # rate-limited
-                log.warning("SLCAN emulation: unknown command %r (%d so far), answered BEL",
+            self._rlog.warn("unknown_command", "SLCAN emulation: unknown command %r (%d so far), answered BEL",
                             cmd[:20], self.unknown_commands)
             self.pty.write(b"\a")  # BEL: error, as adapters answer unknown commands
 

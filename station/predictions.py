@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hw.gnss.ratelimit import RateLimitedLog
 from transit.config import MqttConfig
 from transit.errors import ConfigError, DecodeError
 from transit.messages import (
@@ -31,6 +31,7 @@ from transit.messages import (
     prediction_filter,
     topic_level,
 )
+from transit.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +70,11 @@ class PredictionStore:
         self._ratelog = RateLimitedLog(log, 60.0)
         self._by_stop: dict[str, dict[tuple[str, str], _Entry]] = {}
 
-    def _reject(self, reason: str, topic: str, detail: object) -> bool:
+    def _reject(self, reason: str, topic: str, detail: object, received: datetime) -> bool:
         self.counters.rejected += 1
         self.counters.reasons[reason] = self.counters.reasons.get(reason, 0) + 1
-        self._ratelog.warn(reason, "rejected prediction on %s: %s", topic[:200], str(detail)[:200])
+        self._ratelog.warn(reason, "rejected prediction on %s: %s", topic[:200], str(detail)[:200],
+                           t=received.timestamp())
         return False
 
     def handle(self, topic: str, payload: bytes, received: datetime,
@@ -82,9 +84,9 @@ class PredictionStore:
         try:
             stop_l, oper_l, veh_l = parse_prediction_topic(self.prefix, topic)
         except DecodeError as exc:
-            return self._reject("topic", topic, exc)
+            return self._reject("topic", topic, exc, received)
         if self._levels is not None and stop_l not in self._levels:
-            return self._reject("not_our_stop", topic, "stop not shown on this display")
+            return self._reject("not_our_stop", topic, "stop not shown on this display", received)
         if not payload:
             removed = self._by_stop.get(stop_l, {}).pop((oper_l, veh_l), None)
             if removed is not None:
@@ -93,11 +95,13 @@ class PredictionStore:
         try:
             p = decode_prediction(payload)
         except DecodeError as exc:
-            return self._reject("payload", topic, exc)
+            return self._reject("payload", topic, exc, received)
         if (topic_level(p.stop_id), topic_level(p.oper), topic_level(p.veh)) != (stop_l, oper_l, veh_l):
-            return self._reject("topic_mismatch", topic, f"payload is for {p.stop_id}/{p.oper}/{p.veh}")
+            return self._reject("topic_mismatch", topic, f"payload is for {p.stop_id}/{p.oper}/{p.veh}",
+                                received)
         if (p.tst - received).total_seconds() > MAX_FUTURE_S:
-            return self._reject("future", topic, f"tst {p.tst.isoformat()} is ahead of this display's clock")
+            return self._reject("future", topic, f"tst {p.tst.isoformat()} is ahead of this display's clock",
+                                received)
         per_stop = self._by_stop.setdefault(stop_l, {})
         old = per_stop.get((oper_l, veh_l))
         if old is not None and p.tst < old.prediction.tst and p.trip_id == old.prediction.trip_id:
@@ -153,7 +157,7 @@ class PredictionSubscriber:
         self.clock = clock
         self.lock = threading.Lock()
         self.connected = threading.Event()
-        self._ratelog = RateLimitedLog(log, 60.0)
+        self._ratelog = RateLimitedLog(log, 60.0, clock=time.monotonic)
         self._client: Any = None
 
     def start(self) -> None:

@@ -23,6 +23,7 @@ from hw.can.replay import ReplayBus
 from hw.can.state import VehicleState
 from hw.can.tracker import VehicleTracker, messages_for
 from transit.errors import DeviceError
+from transit.ratelimit import RateLimitedLog
 from transit.yamlconf import Node
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class CanReader:
         self.counters: Counter[str] = Counter()
         self._bus = bus
         self._backoff = 0.5
-        self._last_fail_log = -1e9
+        self._rlog = RateLimitedLog(log, cfg.log_interval_s, clock=time.monotonic)
 
     @classmethod
     def from_node(cls, node: Node) -> CanReader:
@@ -79,11 +80,8 @@ class CanReader:
     def _failed(self, exc: BaseException) -> None:
         """Interface failure: close, wait (monotonic, growing), and let the next call reopen."""
         self.counters["interface_errors"] += 1
-        now = time.monotonic()
-        if now - self._last_fail_log >= self.cfg.log_interval_s:
-            log.warning("CAN %s %s failed (%s); reopening in %.1f s (%d failures so far)", self.cfg.backend,
-                        self.cfg.channel, exc, self._backoff, self.counters["interface_errors"])
-            self._last_fail_log = now
+        self._rlog.warn("interface_error", "CAN %s %s failed (%s); reopening in %.1f s (%d failures so far)",
+                        self.cfg.backend, self.cfg.channel, exc, self._backoff, self.counters["interface_errors"])
         self.close()
         time.sleep(self._backoff)
         self._backoff = min(self._backoff * 2, self.cfg.reopen_max_s)

@@ -19,8 +19,8 @@ from typing import Any
 import can
 from can.io.canutils import CanutilsLogReader
 
-from hw.can.ratelog import RateLimitedLog
 from transit.errors import DeviceError
+from transit.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +83,8 @@ class ReplayBus(can.BusABC):
                 msg = parse_candump_line(line)
             except ValueError as exc:
                 self.bad_lines += 1
-                self._rlog.warning("line", last_t, "%s:%d: bad candump line (%s); skipped",
-                                   self.path, self.lines, exc)
+                self._rlog.warn("bad_line", "%s:%d: bad candump line (%s); skipped", self.path, self.lines,
+                                exc, t=last_t)
                 continue
             if msg is not None:
                 last_t = msg.timestamp

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 import can
 
 from hw.can.decode import J1939Decoder, SignalValue
-from hw.can.ratelog import RateLimitedLog
 from hw.can.state import DoorState, VehicleState
 from transit.errors import ConfigError, DecodeError
+from transit.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,8 @@ class VehicleTracker:
         ts = msg.timestamp
         if not isinstance(ts, float | int) or not math.isfinite(ts) or not _MIN_T <= ts < _MAX_T:
             c["bad_timestamp"] += 1
-            self._rlog.warning("ts", self._last_t, "CAN frame without a usable receive time (%r); skipped", ts)
+            self._rlog.warn("bad_timestamp", "CAN frame without a usable receive time (%r); skipped", ts,
+                            t=self._last_t)
             return None
         self._last_t = float(ts)
         if msg.is_error_frame:
@@ -138,7 +139,7 @@ class VehicleTracker:
             dec = self.decoder.decode(can_id, msg.data)
         except DecodeError as exc:
             c["bad_frames"] += 1
-            self._rlog.warning("bad", float(ts), "bad CAN frame %08X: %s; skipped", can_id, exc)
+            self._rlog.warn("bad_frame", "bad CAN frame %08X: %s; skipped", can_id, exc, t=float(ts))
             return None
         if dec is None:
             c["unknown_pgn"] += 1
@@ -165,7 +166,7 @@ class VehicleTracker:
             self._bus_off = False
             log.info("CAN controller restarted after bus-off")
         else:
-            self._rlog.warning("errframe", ts, "CAN error frame (class %#x, data %s)", cls, msg.data.hex())
+            self._rlog.warn("error_frame", "CAN error frame (class %#x, data %s)", cls, msg.data.hex(), t=ts)
 
     def _door_tuple(self, per_door: Mapping[int, DoorState]) -> tuple[DoorState, ...]:
         if self.n_doors is None:

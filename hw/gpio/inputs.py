@@ -16,6 +16,7 @@ from GNSS, never from the wall clock).
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from transit.errors import BackendError, DecodeError, DeviceError
+from transit.ratelimit import RateLimitedLog
 from transit.yamlconf import Node
 
 log = logging.getLogger(__name__)
@@ -133,7 +135,7 @@ class GpiozeroInputs:
 class ReplayInputs:
     """Edges from a recorded ``gpio.csv`` (``t,pin,level``; a header line and ``#`` comments allowed).
 
-    Bad lines are logged (first few, then every 100th) and counted; good lines are never lost.
+    Bad lines are counted and logged (1st, 10th, 100th ...); good lines are never lost.
     """
 
     def __init__(self, path: str | Path, pins: tuple[int, ...] = ()) -> None:
@@ -142,6 +144,7 @@ class ReplayInputs:
             raise DeviceError(f"{self.path}: no such GPIO recording")
         self.pins = pins
         self.bad_lines = 0
+        self._rlog = RateLimitedLog(log)  # paced by count: a bad line has no trustworthy time
         self._levels: dict[int, int] = {p: 0 for p in pins}
 
     def edges(self) -> Iterator[tuple[float, int, int]]:
@@ -154,8 +157,8 @@ class ReplayInputs:
                     e = parse_edge(s)
                 except DecodeError as exc:
                     self.bad_lines += 1
-                    if self.bad_lines <= 5 or self.bad_lines % 100 == 0:
-                        log.warning("%s:%d: %s (bad line %d)", self.path, lineno, exc, self.bad_lines)
+                    self._rlog.warn("bad_line", "%s:%d: %s (bad line %d)", self.path, lineno, exc,
+                                    self.bad_lines)
                     continue
                 self._levels[e[1]] = e[2]
                 yield e
@@ -182,8 +185,8 @@ def parse_edge(line: str) -> tuple[float, int, int]:
         level = int(parts[2])
     except ValueError:
         raise DecodeError(f"expected numbers in t,pin,level, got {line[:60]!r}") from None
-    if level not in (0, 1) or pin < 0 or t != t:
-        raise DecodeError(f"level must be 0 or 1 and pin >= 0, got {line[:60]!r}")
+    if level not in (0, 1) or pin < 0 or not math.isfinite(t):
+        raise DecodeError(f"level must be 0 or 1, pin >= 0 and t finite, got {line[:60]!r}")
     return t, pin, level
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from firmware_py.uartframe import FLAG_OVERFLOW, FLAG_STUCK, FrameDecoder
 from transit.errors import DeviceError
+from transit.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class NodeStream:
         self.lost = 0
         self._bad_seen = 0
         self._silent = False
+        self._rlog = RateLimitedLog(log, 60.0)  # paced by receive time
 
     def feed(self, t_rx: float, data: bytes) -> list[NodeEvent]:
         out: list[NodeEvent] = []
@@ -73,7 +75,8 @@ class NodeStream:
                 if gap and gap < 0x8000:
                     self.lost += gap
                     out.append(NodeTrouble(t_rx, "frames_lost", gap))
-                    log.warning("door node: %d frame(s) lost before seq %d", gap, seq)
+                    self._rlog.warn("frames_lost", "door node: %d frame(s) lost before seq %d", gap, seq,
+                                    t=t_rx)
             self.last_seq = seq
             off = t_rx - t_ms / 1000.0
             if self.offset_s is None or off < self.offset_s or off - self.offset_s > 3600:
@@ -90,9 +93,8 @@ class NodeStream:
             n = bad - self._bad_seen
             self._bad_seen = bad
             out.append(NodeTrouble(t_rx, "bad_bytes", n))
-            if bad <= 5 or bad % 100 == 0:
-                log.warning("door node: %d damaged frame(s) so far (%d bytes skipped)", bad,
-                            self.decoder.skipped)
+            self._rlog.warn("bad_bytes", "door node: %d damaged frame(s) so far (%d bytes skipped)", bad,
+                            self.decoder.skipped, t=t_rx)
         if self.decoder.frames:
             self.last_rx = t_rx if out else self.last_rx
         self._silent = False
