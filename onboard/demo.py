@@ -6,7 +6,7 @@ fast as the CPU allows (a live run of a morning at a time-warp would be paced by
 byte-by-byte SLCAN reader):
 
 1. ``sim_bus record`` per vehicle (920E and 920R on Frederiksværkbanen, R-bus 330R through Hillerød
-   St.), in parallel;
+   St.; three trips of each one's Monday block, a morning), in parallel;
 2. ``onboard replay --publish`` per vehicle: the onboard core over the recording, every record
    through the outbox to a local Mosquitto, while a subscriber (the "central system") collects what
    the broker delivers;
@@ -46,7 +46,13 @@ log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = REPO / "data" / "scenarios"
 STATION_CONFIG = REPO / "data" / "config" / "station-hilleroed.yaml"
-DEMO_SCENARIOS = ("920E-express", "330R-bus-multipath", "920R-weekday")
+#: (scenario, block, first trip, trips): each vehicle drives part of its Monday block, a morning from
+#: about 06:00 to 09:30 local time, through Hillerød St.
+DEMO_VEHICLES = (
+    ("920E-express", "920_MT_04", "920E_MT_0_0630", 3),     # 06:30 out, 07:30 back, 08:30 out
+    ("330R-bus-multipath", "bus_MT_03", "330R_MT_0_0635", 3),  # 06:35, 07:20 back, 08:05
+    ("920R-weekday", "920_MT_02", "920R_MT_1_0615", 3),     # 06:15 in to Hillerød, 07:15 out, 08:12 in
+)
 
 
 # ------------------------------------------------------------------------------------------ broker
@@ -180,8 +186,8 @@ def _abs(base: Path, p: str) -> str:
 
 
 def derive_scenario(name_or_path: str | Path, out: Path, **overrides: Any) -> Path:
-    """A copy of a scenario with absolute feed/operator paths and top-level sections replaced or
-    merged (``can={"background_fps": 0}`` merges into ``can``)."""
+    """A copy of a scenario with absolute feed/operator paths and top-level sections replaced, merged
+    (``can={"background_fps": 0}`` merges into ``can``) or removed (``trips=None``)."""
     src = Path(name_or_path)
     if not src.suffix:
         src = SCENARIOS / f"{src}.yaml"
@@ -190,7 +196,9 @@ def derive_scenario(name_or_path: str | Path, out: Path, **overrides: Any) -> Pa
         if doc.get(key):
             doc[key] = _abs(src.parent, doc[key])
     for k, v in overrides.items():
-        if isinstance(v, dict) and isinstance(doc.get(k), dict):
+        if v is None:
+            doc.pop(k, None)
+        elif isinstance(v, dict) and isinstance(doc.get(k), dict):
             doc[k].update(v)
         else:
             doc[k] = v
@@ -291,8 +299,8 @@ def _load_jsonl(path: Path) -> list[dict[str, Any]]:
         return [d for d in (json.loads(line) for line in fh if line.strip()) if isinstance(d, dict)]
 
 
-def run_demo(out: Path, *, scenarios: Iterable[str] = DEMO_SCENARIOS, frame_step_s: float = 60.0,
-             keep_work: bool = False) -> dict[str, Any]:
+def run_demo(out: Path, *, vehicles: Iterable[tuple[str, str, str, int]] = DEMO_VEHICLES,
+             frame_step_s: float = 60.0, keep_work: bool = False) -> dict[str, Any]:
     """Run the demo into ``out``; returns the summary (also printed by ``onboard demo``)."""
     from transit.cli import Progress
 
@@ -300,14 +308,18 @@ def run_demo(out: Path, *, scenarios: Iterable[str] = DEMO_SCENARIOS, frame_step
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="rettid-demo-"))
     bar = Progress(1.0, label="demo")
-    runs = [VehicleRun(s, work / f"rec-{s}", out / "vehicles" / f"{s}.events.jsonl") for s in scenarios]
+    runs = []
+    for name, block, first, n in vehicles:
+        derive_scenario(name, work / f"{name}.yaml", trips=None,
+                        block={"id": block, "from_trip": first, "max_trips": n})
+        runs.append(VehicleRun(name, work / f"rec-{name}", out / "vehicles" / f"{name}.events.jsonl"))
     summary: dict[str, Any] = {"out": str(out), "path": "recorded inputs: sim_bus record -> onboard replay "
                                "--publish -> Mosquitto -> collector and station display"}
     broker = LocalBroker(work / "mosquitto").start()
     collector: Collector | None = None
     try:
         # 1. the simulator records each vehicle's inputs
-        _run_parallel([(r.scenario, python_cmd("-m", "sim_bus", "record", str(SCENARIOS / f"{r.scenario}.yaml"),
+        _run_parallel([(r.scenario, python_cmd("-m", "sim_bus", "record", str(work / f"{r.scenario}.yaml"),
                                                 "--out", str(r.rec), "--no-progress"), work / f"record-{r.scenario}.log")
                        for r in runs], bar, "sim_bus record", 0.0, 0.45)
         # 2. the onboard core on each recording, publishing through its outbox to the broker
@@ -326,8 +338,8 @@ def run_demo(out: Path, *, scenarios: Iterable[str] = DEMO_SCENARIOS, frame_step
         received = collector.records()
         for r in runs:
             r.records = _load_jsonl(r.events)
-            first = next((x for x in r.records if x.get("route")), {})
-            r.veh, r.route = str(first.get("veh", "?")), str(first.get("route", "?"))
+            head: dict[str, Any] = next((x for x in r.records if x.get("route")), {})
+            r.veh, r.route = str(head.get("veh", "?")), str(head.get("route", "?"))
             for t in _load_jsonl(r.rec / "truth.jsonl"):
                 if t.get("kind") == "crossing":
                     if t.get("direction") == "in":
