@@ -8,7 +8,6 @@ replay`` or the live service); the frieze shows what passengers saw at ``--at``.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,8 @@ from hw.display.png import PngSink
 from onboard.announce import Announcer, SpeechConfig, speak_to_wav
 from onboard.frieze import FriezePanel, FriezeTracker, render_frieze
 from transit.errors import ConfigError, DeviceError
+from transit.jsonl import JsonlCounts, read_jsonl
+from transit.ratelimit import RateLimitedLog
 from transit.timetable import Timetable
 from transit.timeutil import COPENHAGEN, parse_iso
 
@@ -77,31 +78,29 @@ def run(args: argparse.Namespace) -> int:
     tracker = FriezeTracker(tt, delay_threshold_s=threshold, stops_shown=panel.stops_shown, via_stations=via)
     announcer = Announcer() if args.announce or args.wav_dir else None
     speech = SpeechConfig(enabled=True, voice=args.voice, out_dir=Path(args.wav_dir)) if args.wav_dir else None
+    counts = JsonlCounts()
+    rl = RateLimitedLog(log)
     bad = 0
-    with open(args.events, encoding="utf-8", errors="replace") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                tst = parse_iso(str(rec["tst"]))
-            except (ValueError, KeyError, TypeError) as exc:
-                bad += 1
-                if bad <= 5:
-                    log.warning("events line %d skipped: %s", n, str(exc)[:200])
-                continue
-            if tst > at:
-                break
-            tracker.on_record(rec)
-            if announcer is not None:
-                a = announcer.update(tracker.view(tst))
-                if a is not None:
-                    print(f"{tst.astimezone(COPENHAGEN):%H:%M:%S} {a.kind}: {a.text}")
-                    if speech is not None:
-                        try:
-                            print(f"  -> {speak_to_wav(a, speech)}")
-                        except DeviceError as exc:
-                            log.error("announcement not spoken: %s", exc)
+    for rec in read_jsonl(args.events, counts):
+        try:
+            tst = parse_iso(str(rec["tst"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            bad += 1
+            rl.warn("bad_tst", "event %s skipped: no usable tst (%s)", str(rec.get("id"))[:20], str(exc)[:200])
+            continue
+        if tst > at:
+            break
+        tracker.on_record(rec)
+        if announcer is not None:
+            a = announcer.update(tracker.view(tst))
+            if a is not None:
+                print(f"{tst.astimezone(COPENHAGEN):%H:%M:%S} {a.kind}: {a.text}")
+                if speech is not None:
+                    try:
+                        print(f"  -> {speak_to_wav(a, speech)}")
+                    except DeviceError as exc:
+                        log.error("announcement not spoken: %s", exc)
+    bad += counts.bad
     view = tracker.view(at)
     sink = PngSink(Path(args.out))
     sink.show(render_frieze(view, panel))

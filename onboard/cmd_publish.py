@@ -9,7 +9,6 @@ each file are already stored is committed in the same transaction as the rows.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -19,6 +18,7 @@ from typing import Any
 
 from onboard.outbox import Outbox
 from onboard.publisher import MqttSettings, Publisher
+from transit import jsonl
 from transit.cli import Progress
 from transit.errors import ConfigError, DecodeError, OutboxError
 from transit.messages import DEFAULT_PREFIX, Delivery, deliveries_for_record
@@ -120,18 +120,7 @@ def publish_records(records: Iterable[dict[str, Any]], *, state_dir: str | Path,
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     """Records from an events file; a line that is not a JSON object is logged and yielded as an empty
     dict (which :func:`publish_records` counts as bad) so the resume position stays aligned with lines."""
-    ratelog = RateLimitedLog(log, 30.0, clock=time.monotonic)
-    with path.open("r", encoding="utf-8", errors="replace") as f:
-        for n, line in enumerate(f, 1):
-            line = line.strip()
-            try:
-                obj = json.loads(line) if line else None
-            except (ValueError, RecursionError) as exc:
-                obj = None
-                ratelog.warn("json", "%s:%d: not JSON: %s", path, n, str(exc)[:80])
-            if not isinstance(obj, dict):
-                obj = {}
-            yield obj
+    return jsonl.read_jsonl(path, placeholders=True)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from transit import calendar
+from transit.jsonl import JsonlCounts, read_jsonl
 from transit.timeutil import COPENHAGEN, gtfs_datetime, parse_gtfs_time, parse_iso
 
 log = logging.getLogger(__name__)
@@ -95,22 +95,13 @@ class Report:
 
 
 def read_records(paths: Iterable[str | Path], skipped: dict[str, int]) -> Iterator[dict[str, Any]]:
-    """JSON lines; bad lines are counted and logged (first few), never fatal."""
-    for p in paths:
-        with open(p, encoding="utf-8", errors="replace") as fh:
-            for n, line in enumerate(fh, 1):
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    skipped["bad_json"] = skipped.get("bad_json", 0) + 1
-                    if skipped["bad_json"] <= 5:
-                        log.warning("%s:%d: not JSON, skipped", p, n)
-                    continue
-                if isinstance(rec, dict):
-                    yield rec
+    """Records from JSON Lines files; bad lines are counted in ``skipped["bad_json"]`` and logged."""
+    counts = JsonlCounts()
+    try:
+        yield from read_jsonl(paths, counts)
+    finally:
+        if counts.bad:
+            skipped["bad_json"] = skipped.get("bad_json", 0) + counts.bad
 
 
 def _departure_time(oday: str, start: str) -> datetime:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from transit.errors import ConfigError
+from transit.jsonl import JsonlCounts, read_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -92,19 +93,14 @@ def read_counts(path: str | Path) -> dict[Key, list[int]]:
     if p.suffix in (".jsonl", ".json"):
         def jrows() -> Iterable[dict[str, Any]]:
             nonlocal bad
-            for line in p.read_text(encoding="utf-8", errors="replace").splitlines():
-                if not line.strip():
-                    continue
-                try:
-                    r = json.loads(line)
-                except json.JSONDecodeError:
-                    bad += 1
-                    continue
-                if isinstance(r, dict) and r.get("event") == "apc":
+            counts = JsonlCounts()
+            for r in read_jsonl(p, counts):
+                if r.get("event") == "apc":
                     yield r
+            bad += counts.bad
         rows = jrows()
     else:
-        rows = list(csv.DictReader(p.read_text(encoding="utf-8-sig").splitlines()))
+        rows = list(csv.DictReader(p.read_text(encoding="utf-8-sig", errors="replace").splitlines()))
     for r in rows:
         try:
             stop = r.get("seq") if r.get("seq") not in (None, "") else r.get("stop_id")

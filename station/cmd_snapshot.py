@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import time
 from collections.abc import Iterable
@@ -23,7 +22,9 @@ from station.config import StationConfig
 from station.departures import Board, BoardOptions, build_board, scheduled_for, stops_watched
 from station.layout import StatusInfo, compose, render_status
 from transit.errors import ConfigError, DecodeError
+from transit.jsonl import JsonlCounts, parse_jsonl
 from transit.messages import PREDICTION_EXPIRY_S, StopPrediction, predictions_from_record
+from transit.ratelimit import RateLimitedLog
 from transit.timetable import Timetable
 from transit.timeutil import COPENHAGEN, parse_iso
 
@@ -53,22 +54,20 @@ def replay_predictions(lines: Iterable[str], at: datetime, stops: set[str]
     Returns the predictions, their expiry instants and the number of bad lines skipped.
     """
     held: dict[tuple[str, str, str], tuple[StopPrediction, datetime]] = {}
+    counts = JsonlCounts()
+    rl = RateLimitedLog(log)
     bad = 0
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
+    for rec in parse_jsonl(lines, "events", counts, ratelog=rl):
+        if rec.get("event") != "eta":
             continue
         try:
-            rec = json.loads(line)
-            if not isinstance(rec, dict) or rec.get("event") != "eta":
-                continue
             tst = parse_iso(str(rec.get("tst")))
             if tst > at:
                 continue
             items = predictions_from_record(rec)
-        except (ValueError, DecodeError) as exc:
+        except (ValueError, TypeError, DecodeError) as exc:
             bad += 1
-            if bad <= 5:
-                log.warning("events line %d skipped: %s", n, str(exc)[:200])
+            rl.warn("bad_eta", "eta record %s skipped: %s", str(rec.get("id"))[:20], str(exc)[:200])
             continue
         for stop_id, p in items:
             if stop_id not in stops:
@@ -78,8 +77,7 @@ def replay_predictions(lines: Iterable[str], at: datetime, stops: set[str]
                 held.pop(key, None)
             else:
                 held[key] = (p, tst + timedelta(seconds=PREDICTION_EXPIRY_S))
-    if bad > 5:
-        log.warning("%d bad events lines skipped in total", bad)
+    bad += counts.bad
     preds = [p for p, _ in held.values()]
     return preds, {p: exp for p, exp in held.values()}, bad
 

@@ -1,0 +1,91 @@
+"""Reading JSON Lines record files (``events.jsonl``, ``punctuality.jsonl``, count exports).
+
+Every tool that reads records (reports, ``onboard publish``, snapshots, frieze replays) needs the same
+tolerance: a torn last line after a power cut or a hand-edited file must not stop the run, and must not
+vanish silently either. A line that is not a JSON object is counted and logged (rate-limited), the
+good lines around it are all kept.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from transit.ratelimit import RateLimitedLog
+
+__all__ = ["JsonlCounts", "parse_jsonl", "read_jsonl"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class JsonlCounts:
+    """What a read saw; ``bad`` lines were skipped (or yielded as ``{}`` placeholders)."""
+
+    lines: int = 0
+    records: int = 0
+    bad_json: int = 0  # not JSON at all (torn line, binary garbage, nesting too deep)
+    not_object: int = 0  # valid JSON, but not an object (a list, a number, a string)
+
+    @property
+    def bad(self) -> int:
+        return self.bad_json + self.not_object
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_jsonl(lines: Iterable[str], source: str = "<input>", counts: JsonlCounts | None = None, *,
+                placeholders: bool = False, ratelog: RateLimitedLog | None = None) -> Iterator[dict[str, Any]]:
+    """JSON objects from ``lines``; blank lines are ignored, bad ones counted and logged.
+
+    ``placeholders=True`` yields ``{}`` for a bad or blank line (one item per line) so a caller that
+    remembers positions (the resume point of ``onboard publish``) stays aligned with the file. NaN/Infinity are refused: no record of
+    ours contains them, and they would poison arithmetic downstream.
+    """
+    c = counts if counts is not None else JsonlCounts()
+    rl = ratelog if ratelog is not None else RateLimitedLog(log)
+    bad_before = c.bad
+    for n, line in enumerate(lines, 1):
+        text = line.strip()
+        if not text:
+            if placeholders:
+                yield {}
+            continue
+        c.lines += 1
+        try:
+            obj = json.loads(text, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:
+            c.bad_json += 1
+            rl.warn("bad_json", "%s line %d skipped: not JSON (%s)", source, n, str(exc)[:80])
+            obj = None
+        else:
+            if not isinstance(obj, dict):
+                c.not_object += 1
+                rl.warn("not_object", "%s line %d skipped: a JSON %s, not a record object", source, n,
+                        type(obj).__name__)
+                obj = None
+        if obj is None:
+            if placeholders:
+                yield {}
+            continue
+        c.records += 1
+        yield obj
+    if c.bad > bad_before:
+        log.warning("%s: %d bad line(s) skipped", source, c.bad - bad_before)
+
+
+def read_jsonl(paths: str | Path | Iterable[str | Path], counts: JsonlCounts | None = None, *,
+               placeholders: bool = False) -> Iterator[dict[str, Any]]:
+    """:func:`parse_jsonl` over one file or several, in order (undecodable bytes become U+FFFD)."""
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    rl = RateLimitedLog(log)
+    for p in paths:
+        with open(p, encoding="utf-8", errors="replace") as fh:
+            yield from parse_jsonl(fh, str(p), counts, placeholders=placeholders, ratelog=rl)
