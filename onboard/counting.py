@@ -16,6 +16,11 @@ here reads a clock, a port or a socket. Feed inputs in time order.
   visit is closed as terminus: load is reconciled (residual reported, load reset to zero). If the new
   trip starts at the same stop, boardings seen during the terminus visit belong to the new trip's first
   stop and are carried over.
+* **Turn-back at the same platform**: when the next trip's first stop event comes while the vehicle still
+  stands at the terminus (same stop, no ``dep`` yet), both visits share one standstill. People leaving
+  belong to the arriving trip, people boarding to the departing one, whatever order the events come
+  in: alightings keep going to the terminus visit, boardings to the new first stop, and the terminus
+  visit is closed (load reconciled) just before the new visit closes.
 * **Records**: per door and class deltas for each visit (``apc``, never cumulative), then one
   ``occupancy`` record with the load after the stop; ``alarm`` when the load exceeds the approved
   capacity.
@@ -157,6 +162,7 @@ class PassengerCounter:
             d.index: ([float("-inf")], [True if d.gate == "none" else None]) for d in cfg.doors}
         self.load = LoadTracker()
         self.visit: _Visit | None = None
+        self.turnback: _Visit | None = None  # previous trip's terminus visit during a turn-back
         self.last_closed: _Visit | None = None
         self.trip_key: tuple[Any, ...] | None = None
         self.orphans: list[tuple[float, int, str, str, bool]] = []
@@ -246,7 +252,14 @@ class PassengerCounter:
         trip = (rec.get("oday"), rec.get("trip_id"), rec.get("start"))
         key = trip + (rec.get("seq"), rec.get("stop_id"))
         if self.trip_key is not None and trip != self.trip_key:
-            out += self._end_trip(ts, next_stop=rec.get("stop_id"))
+            out += self._flush_turnback(ts)
+            if ev != "dep" and self.visit is not None and self.visit.ctx.get("stop_id") == rec.get("stop_id"):
+                # Turn-back at the same platform: keep the terminus visit open for alightings.
+                self.turnback, self.visit = self.visit, None
+                self.trip_key = None
+                self.last_closed = None
+            else:
+                out += self._end_trip(ts, next_stop=rec.get("stop_id"))
         self.trip_key = trip
         if self.visit is not None and self.visit.key != key:
             out += self._close(self.visit, ts, terminus=False)
@@ -266,7 +279,7 @@ class PassengerCounter:
         ts = self._t if t is None else _epoch(t)
         for door, dc in self.counters.items():
             self._crossings(door, dc.flush(ts * 1000.0 + 10_000.0))
-        out: list[dict[str, Any]] = []
+        out: list[dict[str, Any]] = self._flush_turnback(ts)
         if self.visit is None and self.orphans:
             # Crossings after the last visit and no stop to give them to: report them on the last
             # stop's context (or none), marked defect, rather than dropping them.
@@ -333,7 +346,9 @@ class PassengerCounter:
             self.stats["gate_unknown"] += 1
         self.stats["crossings"] += 1
         item = (ts, door, cls, direction, gate is None)
-        if self.visit is None:
+        if self.turnback is not None and direction == OUT:
+            self.turnback.crossings.append(item)
+        elif self.visit is None:
             self.stats["orphans"] += 1
             self.orphans.append(item)
         else:
@@ -369,7 +384,19 @@ class PassengerCounter:
         self.last_closed = None
         return out
 
+    def _flush_turnback(self, ts: float) -> list[dict[str, Any]]:
+        """Close a pending turn-back terminus visit (reconciling the load) without disturbing the
+        visit that is open now."""
+        tb, self.turnback = self.turnback, None
+        if tb is None:
+            return []
+        visit, last = self.visit, self.last_closed
+        out = self._close(tb, ts, terminus=True)
+        self.visit, self.last_closed = visit, last
+        return out
+
     def _close(self, v: _Visit, ts: float, *, terminus: bool, carry_boardings: bool = False) -> list[dict[str, Any]]:
+        out_tb = [] if terminus else self._flush_turnback(ts)
         self.visit = None
         self.last_closed = v
         carried: list[tuple[float, int, str, str, bool]] = []
@@ -433,7 +460,7 @@ class PassengerCounter:
             self._warn("capacity", "load %d above approved capacity %d", peak, cap.approved)
         if carried:
             self.orphans.extend(carried)
-        return out
+        return out_tb + out
 
     def _occ_fields(self, load: int, quality: str) -> dict[str, Any]:
         cap = self.capacity
