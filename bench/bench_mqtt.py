@@ -4,9 +4,6 @@ Mosquitto at QoS 1 (issue 7)."""
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -64,51 +61,26 @@ def bench_outbox() -> list[Metric]:
                      synchronous="FULL", single_commit_msgs_per_s=round(single / dt1))]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @benchmark("mqtt_drain")
 def bench_mqtt_drain() -> list[Metric]:
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not os.path.exists(binary):
+    from onboard.demo import LocalBroker, find_mosquitto
+
+    if find_mosquitto() is None:
         raise RuntimeError("mosquitto is not installed (make sysdeps)")
     n = 100_000
-    with tempfile.TemporaryDirectory() as tmp:
-        port = _free_port()
-        conf = Path(tmp) / "mosquitto.conf"
-        lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", "max_inflight_messages 100",
-                 "persistence false"]
-        conf.write_text("\n".join(lines) + "\n")
-        proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
-            ob = Outbox(Path(tmp) / "outbox.sqlite")
-            ds = _deliveries(n)
-            for i in range(0, n, 1000):
-                ob.put(ds[i:i + 1000])
-            pub = Publisher(ob, MqttSettings(url=f"mqtt://127.0.0.1:{port}"), oper="lokaltog", veh="2051",
-                            mode="train", window=100)
-            t0 = time.perf_counter()
-            pub.start()
-            drained = pub.wait_drained(600)
-            dt = time.perf_counter() - t0
-            pub.stop()
-            left = len(ob)
-            ob.close()
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    with tempfile.TemporaryDirectory() as tmp, LocalBroker(Path(tmp) / "broker") as broker:
+        ob = Outbox(Path(tmp) / "outbox.sqlite")
+        ds = _deliveries(n)
+        for i in range(0, n, 1000):
+            ob.put(ds[i:i + 1000])
+        pub = Publisher(ob, MqttSettings(url=broker.url), oper="lokaltog", veh="2051", mode="train", window=100)
+        t0 = time.perf_counter()
+        pub.start()
+        drained = pub.wait_drained(600)
+        dt = time.perf_counter() - t0
+        pub.stop()
+        left = len(ob)
+        ob.close()
     rate = round((n - left) / dt)
     return [at_least("mqtt_drain_msgs_per_s", rate if drained else 0, 2000, "msgs/s", messages=n, qos=1,
                      window=100, acked=pub.counters.acked, seconds=round(dt, 2))]

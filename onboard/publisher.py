@@ -22,7 +22,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,6 +36,7 @@ from transit.messages import (
     status_payload,
     status_topic,
 )
+from transit.mqttclient import configure_auth
 from transit.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
@@ -200,21 +200,8 @@ class Publisher:
         # paho must never queue more than our window: the window is what bounds memory on a slow link.
         c.max_inflight_messages_set(self.window + 1)
         c.max_queued_messages_set(0)
-        if self.settings.username:
-            password = None
-            if self.settings.password_file:
-                try:
-                    password = Path(self.settings.password_file).read_text(encoding="utf-8").strip()
-                except OSError as exc:
-                    raise ConfigError(f"cannot read MQTT password file: {exc}",
-                                      file=self.settings.password_file, key="mqtt.password_file") from exc
-            c.username_pw_set(self.settings.username, password)
-        if self.tls:
-            try:
-                c.tls_set(ca_certs=self.settings.ca, certfile=self.settings.cert, keyfile=self.settings.key,
-                          cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-            except (OSError, ssl.SSLError, ValueError) as exc:
-                raise ConfigError(f"cannot load TLS files: {exc}", key="mqtt.tls") from exc
+        configure_auth(c, username=self.settings.username, password_file=self.settings.password_file,
+                       tls=self.tls, ca=self.settings.ca, cert=self.settings.cert, key=self.settings.key)
         c.will_set(self._status_topic, status_payload("offline", oper=self.oper, veh=self.veh,
                                                       client_id=self.client_id), qos=1, retain=True)
         c.on_connect = self._on_connect

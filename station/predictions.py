@@ -11,17 +11,15 @@ against its topic and against what this display shows, and a rejection is counte
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from transit.config import MqttConfig
-from transit.errors import ConfigError, DecodeError
+from transit.errors import DecodeError
 from transit.messages import (
     DEFAULT_PREFIX,
     PREDICTION_STALE_S,
@@ -31,6 +29,7 @@ from transit.messages import (
     prediction_filter,
     topic_level,
 )
+from transit.mqttclient import configure_auth
 from transit.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
@@ -166,23 +165,8 @@ class PredictionSubscriber:
 
         c = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
                         client_id=self.mqtt.client_id or "", protocol=mqtt.MQTTv5)
-        if self.mqtt.username:
-            password = None
-            if self.mqtt.password_file:
-                try:
-                    password = Path(self.mqtt.password_file).read_text(encoding="utf-8").strip()
-                except OSError as exc:
-                    raise ConfigError(f"cannot read MQTT password file: {exc}", key="mqtt.password_file") from exc
-            c.username_pw_set(self.mqtt.username, password)
-        if self.mqtt.use_tls:
-            tls = self.mqtt.tls
-            try:
-                c.tls_set(ca_certs=None if tls.ca is None else str(tls.ca),
-                          certfile=None if tls.cert is None else str(tls.cert),
-                          keyfile=None if tls.key is None else str(tls.key),
-                          cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-            except (OSError, ssl.SSLError, ValueError) as exc:
-                raise ConfigError(f"cannot load TLS files: {exc}", key="mqtt.tls") from exc
+        configure_auth(c, username=self.mqtt.username, password_file=self.mqtt.password_file,
+                       tls=self.mqtt.use_tls, ca=self.mqtt.tls.ca, cert=self.mqtt.tls.cert, key=self.mqtt.tls.key)
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
