@@ -22,7 +22,16 @@ from typing import Any, Literal
 
 from PIL import Image, ImageDraw
 
-from hw.display.text import MIN_PAGE_S, TextDoesNotFit, TextFit, fit_text, get_font, page_index, text_width
+from hw.display.text import (
+    MIN_PAGE_S,
+    TextDoesNotFit,
+    TextFit,
+    fit_text,
+    get_font,
+    page_index,
+    text_colour_on,
+    text_width,
+)
 from station.layout import RGB, parse_colour, short_headsign
 from transit.ratelimit import RateLimitedLog
 from transit.timeutil import COPENHAGEN, ensure_utc, parse_iso
@@ -266,7 +275,7 @@ def _badge(route: str, h: int, panel: FriezePanel) -> Image.Image:
     f = get_font(panel.font, max(7, int(h * 0.72)))
     w = max(text_width(f, route) + h // 2, int(h * 1.6))
     bg = panel.line_colour(route)
-    fg = (0, 0, 0) if (0.299 * bg[0] + 0.587 * bg[1] + 0.114 * bg[2]) > 150 else (255, 255, 255)
+    fg = text_colour_on(bg)
     img = Image.new("RGB", (w, h), panel.colours.background)
     d = ImageDraw.Draw(img)
     if not panel.antialias:

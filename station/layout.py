@@ -28,6 +28,7 @@ from hw.display.text import (
     fit_text,
     get_font,
     page_index,
+    text_colour_on,
     text_width,
 )
 from station.departures import Board, Row
@@ -254,7 +255,7 @@ def _metrics(panel: CountdownPanel) -> _Metrics:
 def _badge(route: str, panel: CountdownPanel, w: int, h: int) -> Image.Image:
     """The line badge (rounded box in the line colour with the line name), cached per line."""
     bg = panel.line_colour(route)
-    fg = (0, 0, 0) if (0.299 * bg[0] + 0.587 * bg[1] + 0.114 * bg[2]) > 150 else (255, 255, 255)
+    fg = text_colour_on(bg)
     img = Image.new("RGB", (w, h), panel.colours.background)
     d = ImageDraw.Draw(img)
     if not panel.antialias:

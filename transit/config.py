@@ -59,6 +59,16 @@ def parse_id(node: Node, what: str) -> str:
     return text
 
 
+def parse_timezone(node: Node) -> str:
+    """An IANA time zone name that this system's zoneinfo knows (unit files and operator files)."""
+    tz = node.as_str()
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise node.error(f"unknown time zone '{tz}' (e.g. Europe/Copenhagen)") from None
+    return tz
+
+
 @dataclass(frozen=True, slots=True)
 class UnitConfig:
     """Who this unit is: ``unit:`` section.
@@ -97,11 +107,7 @@ class UnitConfig:
         tz_node = node.opt("timezone")
         tz = DEFAULT_TIMEZONE
         if tz_node is not None:
-            tz = tz_node.as_str()
-            try:
-                ZoneInfo(tz)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise tz_node.error(f"unknown time zone '{tz}' (e.g. Europe/Copenhagen)") from None
+            tz = parse_timezone(tz_node)
         sd = node.opt("state_dir")
         return cls(
             unit_id=parse_id(node.child("id"), "unit id"),

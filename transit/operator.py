@@ -17,9 +17,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from transit import calendar
+from transit.config import parse_timezone
 from transit.yamlconf import Node, load_yaml
 
 if TYPE_CHECKING:
@@ -194,12 +195,7 @@ def parse_operator(root: Node, path: Path) -> Operator:
 
     o = root.child("operator")
     o.reject_unknown({"id", "name", "authority", "timezone"})
-    tz_node = o.child("timezone")
-    tz = tz_node.as_str()
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise tz_node.error(f"unknown time zone '{tz}'") from None
+    tz = parse_timezone(o.child("timezone"))
 
     feed_node = root.child("feed")
     feed = (path.parent / feed_node.as_str()).resolve()

@@ -126,6 +126,11 @@ def fit_text(text: str, candidates: Sequence[tuple[str, int]], width: int, lines
     return fallback
 
 
+def text_colour_on(bg: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Black or white text, whichever reads better on ``bg`` (ITU-R BT.601 luma): line badges."""
+    return (0, 0, 0) if (0.299 * bg[0] + 0.587 * bg[1] + 0.114 * bg[2]) > 150 else (255, 255, 255)
+
+
 def page_index(now: datetime, n_pages: int, page_s: float = MIN_PAGE_S) -> int:
     """Which page to show at data time ``now``: pages advance every ``page_s`` (>= 3 s) seconds.
 
