@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from hw.display.png import PngSink
 from onboard.announce import Announcer, SpeechConfig, speak_to_wav
 from onboard.frieze import FriezePanel, FriezeTracker, render_frieze
+from transit.cli import instant
 from transit.errors import ConfigError, DeviceError
 from transit.jsonl import JsonlCounts, read_jsonl
 from transit.ratelimit import RateLimitedLog
@@ -30,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--feed", help="GTFS feed (folder or zip) when there is no onboard configuration")
     p.add_argument("--operator", help="operator file (with --feed): its registration stations become the via")
     p.add_argument("--events", required=True, help="events.jsonl written by trip following")
-    p.add_argument("--at", required=True, help="instant to render, ISO 8601 with offset")
+    p.add_argument("--at", required=True, type=instant, help="instant to render, ISO 8601 with offset")
     p.add_argument("--out", required=True, help="PNG file to write")
     p.add_argument("--size", help="panel WIDTHxHEIGHT (default: the configuration's frieze, else 1920x360)")
     p.add_argument("--delay-threshold", type=int, help="seconds of delay before it is shown (default 120)")
@@ -60,10 +62,7 @@ def run(args: argparse.Namespace) -> int:
         feed = cfg.feed
     else:
         feed = Path(args.feed)
-    try:
-        at = parse_iso(args.at)
-    except ValueError as exc:
-        raise ConfigError(f"--at: {exc}") from None
+    at: datetime = args.at
     tt = Timetable.load(feed)
     threshold = args.delay_threshold if args.delay_threshold is not None else (
         cfg.frieze.delay_threshold_s if cfg is not None else 120)

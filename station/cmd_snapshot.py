@@ -21,6 +21,7 @@ from hw.display.png import PngSink
 from station.config import StationConfig
 from station.departures import Board, BoardOptions, build_board, scheduled_for, stops_watched
 from station.layout import StatusInfo, compose, render_status
+from transit.cli import instant
 from transit.errors import ConfigError, DecodeError
 from transit.jsonl import JsonlCounts, parse_jsonl
 from transit.messages import PREDICTION_EXPIRY_S, StopPrediction, predictions_from_record
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", required=True, help="station configuration (e.g. data/config/station-hilleroed.yaml)")
-    p.add_argument("--at", required=True, help="the instant to render, ISO 8601 with offset "
+    p.add_argument("--at", required=True, type=instant, help="the instant to render, ISO 8601 with offset "
                    "(2026-11-23T07:55:00+01:00)")
     p.add_argument("--out", required=True, help="PNG file to write (the panel's pixel size)")
     p.add_argument("--predictions", help="events.jsonl with eta records (from onboard replay/demo)")
@@ -114,10 +115,7 @@ def run(args: argparse.Namespace) -> int:
         if sid not in tt.stops:
             raise ConfigError(f"stop_id '{sid}' is not in the timetable {cfg.feed}", file=str(cfg.path),
                               key="stops.ids")
-    try:
-        at = parse_iso(args.at)
-    except ValueError as exc:
-        raise ConfigError(f"--at: {exc}") from None
+    at: datetime = args.at
     panel = cfg.panel
     if args.status:
         img = render_status(StatusInfo(cfg.unit.unit_id, cfg.stops.ids, at, broker=cfg.mqtt.url,

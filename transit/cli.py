@@ -14,9 +14,11 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, TextIO, cast
 
 from transit.errors import RettidError
+from transit.timeutil import parse_iso
 
 
 class SubcommandModule(Protocol):
@@ -29,6 +31,14 @@ class Subcommand:
     name: str
     module: str  # dotted module path with add_arguments() and run()
     help: str
+
+
+def instant(text: str) -> datetime:
+    """argparse ``type=`` for an instant (``--at``): ISO 8601 with a UTC offset or ``Z``, as aware UTC."""
+    try:
+        return parse_iso(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (e.g. 2026-11-23T07:55:00+01:00)") from None
 
 
 def setup_logging(level: str = "INFO") -> None:
