@@ -266,7 +266,10 @@ class StandstillDetector:
                     tq, vq = prev[-2]
                     if tp > tq and vq > vp:
                         a = max((vq - vp) / (tp - tq), 0.05)
-                t0 = min(max(tp + max(vp - v, 0.0) / a, tp), t)
+                # where the deceleration leads to zero; a wheel-speed sensor reads 0 below its cutoff
+                # (a few km/h), so that moment may lie after the first zero sample (at most 1.5 s)
+                t0 = max(tp + max(vp - v, 0.0) / a, tp)
+                t0 = min(t0, t + 1.5) if v <= 0.0 and t0 > t else min(t0, t)
             self.stopped, self.since = True, t0
             out = ("stop", t0)
         elif self.stopped and v >= move_thr:

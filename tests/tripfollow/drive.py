@@ -74,7 +74,7 @@ class Drive:
 
 def inputs(d: Drive, *, gnss_hz: float = 1.0, can: bool = True, gnss_gaps: tuple[tuple[float, float], ...] = (),
            outliers: dict[float, float] | None = None, shape: Polyline = SHAPE,
-           can_speed: bool = True) -> list[tuple[float, str, Any]]:
+           can_speed: bool = True, cutoff_mps: float = 0.0) -> list[tuple[float, str, Any]]:
     """Merge CAN states (each sample) and GNSS fixes (``gnss_hz``) by time. ``gnss_gaps``: chainage
     ranges without a fix; ``outliers``: fix time -> metres the fix is displaced along the line."""
     out: list[tuple[float, str, Any]] = []
@@ -84,7 +84,9 @@ def inputs(d: Drive, *, gnss_hz: float = 1.0, can: bool = True, gnss_gaps: tuple
         ts = datetime.fromtimestamp(t, UTC)
         if can:
             if can_speed:
-                out.append((t, "can", VehicleState(ts, v, odo0 + 5.0 * (x // 5.0), False, (), doors)))
+                # a wheel-speed sensor reads 0 below its cutoff (a few km/h on real buses)
+                vc = v if v >= cutoff_mps else 0.0
+                out.append((t, "can", VehicleState(ts, vc, odo0 + 5.0 * (x // 5.0), False, (), doors)))
             else:  # a bus without wheel speed on its CAN gateway: doors only
                 out.append((t, "can", VehicleState(ts, None, None, None, (), doors)))
         if i % every == 0 and not any(a <= x <= b for a, b in gnss_gaps):

@@ -174,3 +174,26 @@ def test_same_inputs_same_records_and_ids() -> None:
     b = run(core_for([plan(three_stops())], operator=LOKALTOG, vp=1.0), inputs(d))
     assert a == b
     assert len({r["id"] for r in a}) == len(a)
+
+
+def test_wheel_speed_cutoff_is_extrapolated_to_the_standstill() -> None:
+    # the sensor drops from ~0.55 m/s (2 km/h) straight to 0: the stop is where deceleration leads
+    d = Drive().stand(60).drive_to(2000).stand(30, doors=(2, 20)).drive_to(5000).stand(5)
+    recs = run(core_for([plan(three_stops())]), inputs(d, cutoff_mps=0.55))
+    ars = {r["stop_id"]: r for r in events(recs, "ars")}
+    assert abs(ts(ars["grimstrup"]) - d.standstills[0][0]) < 0.3
+
+
+def test_eta_records_map_to_stop_predictions() -> None:
+    from transit.messages import deliveries_for_record, predictions_from_record
+
+    d = Drive().stand(60).drive_to(2000).stand(30, doors=(2, 20)).drive_to(5000).stand(5)
+    recs = run(core_for([plan(three_stops())], vp=1.0), inputs(d))
+    etas = events(recs, "eta")
+    assert etas
+    for r in etas:
+        for sid, pred in predictions_from_record(r):
+            assert pred is None or (pred.stop_id == sid and pred.trip_id == "T1" and pred.eta_arr is not None)
+        assert deliveries_for_record(r)
+    for r in recs:  # every record passes the MQTT schema check
+        assert deliveries_for_record(r)
