@@ -48,6 +48,7 @@ class CoreConfig:
     eta_interval_s: float = 30.0
     cancel_after_s: float = 1800.0  # an assigned trip not started this long after its scheduled end
     join_assume_s: float = 120.0  # standing this soon after the first departure: assumed at the first stop
+    activate_before_s: float = 1200.0  # an assigned trip begins at most this long before its departure
 
 
 class Core:
@@ -218,6 +219,8 @@ class Core:
                 self.queue.pop(0)
                 out += self._cancel(plan, t)
                 continue
+            if t < plan.first_departure - self.cfg.activate_before_s:
+                break  # too early for the next trip: no trip yet (the unit may be in the depot)
             self.queue.pop(0)
             self._start(plan, t)
             return out
@@ -238,13 +241,15 @@ class Core:
             pos.can_speed_t, pos.can_speed = self._last_speed_t, self.last_speed
         if self.last_odo is not None:
             pos.odo, pos.odo_t = self.last_odo, t
-        if self.still.stopped is not False and t <= plan.first_departure + self.cfg.join_assume_s:
-            # standing at the start of an assigned trip: at its first stop until a fix says otherwise
-            # (joined later than that, e.g. after a reboot mid-trip, the position waits for a fix)
+        fx = self.last_fix
+        if fx is not None and fx.has_position and t - fx.time.timestamp() < 2.5:
+            assert fx.lat is not None and fx.lon is not None
+            pos.on_fix(fx.time.timestamp(), fx.lat, fx.lon, fx.speed)
+        elif self.still.stopped is not False and t <= plan.first_departure + self.cfg.join_assume_s:
+            # no fix (receivers need 20-35 s, station roofs block them): standing at the start of an
+            # assigned trip means at its first stop until a fix says otherwise; joined later than that
+            # (a reboot mid-trip) the position waits for a fix
             pos.assume(t, self.follower.halt(self.follower.origin))
-        elif self.last_fix is not None and self.last_fix.has_position and t - self.last_fix.time.timestamp() < 2:
-            assert self.last_fix.lat is not None and self.last_fix.lon is not None
-            pos.on_fix(self.last_fix.time.timestamp(), self.last_fix.lat, self.last_fix.lon, self.last_fix.speed)
         self.pos = pos
         if self.punct is not None:
             self.punct.start_trip(plan)

@@ -197,3 +197,12 @@ def test_eta_records_map_to_stop_predictions() -> None:
         assert deliveries_for_record(r)
     for r in recs:  # every record passes the MQTT schema check
         assert deliveries_for_record(r)
+
+
+def test_no_trip_long_before_the_first_departure() -> None:
+    # the unit boots an hour early in the depot 3 km away: nothing is recorded against the trip until
+    # 20 min before its departure, and then the fix says it is not at the first stop
+    d = Drive(t=T0 - 3600, x=3000.0).stand(3000)
+    recs = run(core_for([plan(three_stops())]), inputs(d), finish=False)
+    assert all(r["trip_id"] is None for r in recs if parse_iso(r["tst"]).timestamp() < T0 + 60 - 1200)
+    assert not events(recs, "ars", "arr", "due")
