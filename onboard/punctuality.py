@@ -4,7 +4,8 @@ Rule (DOMAIN.md, ``transit.operator.PunctualityPolicy``): rail measures the arri
 moment the vehicle stood still at the platform) against the public timetable, late when >= the late
 threshold (180 s); bus measures the departure (the moment it moved off) and also counts leaving early.
 Where the measured moment does not exist — no arrival at a trip's first stop, no departure at its last
-— the other one is measured and the record says which (``measured``). A registration stop the trip
+— the other one is recorded for information (``measured``) with ``counted: false``: the contract's
+figure is over the policy's own measurement only. A registration stop the trip
 did not serve (passed, cut short, cancelled, never observed) gets an explicit ``missing`` record, so a
 gap in the data can never raise the regularity.
 
@@ -73,7 +74,8 @@ class PunctualityRecorder:
         pol = self.policy
         rec = make_record("punctuality", t, veh=self.veh, oper=self.oper, trip=plan.ref, stop_id=st.stop_id,
                           seq=st.seq, loc=loc, status="measured", station=self._station(plan, st),
-                          measured=measured, sched=iso(sched), actual=iso(t), dl=dl,
+                          measured=measured, counted=measured == pol.measure_on, sched=iso(sched),
+                          actual=iso(t), dl=dl,
                           late=pol.is_late(dl), early=pol.is_early(dl), punctual=pol.is_punctual(dl),
                           rejsegaranti=pol.rejsegaranti(dl),
                           replacement=dl > pol.replacement_transport_min * 60, policy=pol.policy)
@@ -106,7 +108,8 @@ class PunctualityRecorder:
         sched = st.sched_arr if measured == "arrival" else st.sched_dep
         return make_record("punctuality", t, veh=self.veh, oper=self.oper, trip=plan.ref, stop_id=st.stop_id,
                            seq=st.seq, loc=loc, status="missing", station=self._station(plan, st),
-                           measured=measured, sched=iso(sched), actual=None, dl=None, late=None,
+                           measured=measured, counted=measured == self.policy.measure_on, sched=iso(sched),
+                           actual=None, dl=None, late=None,
                            reason=reason, policy=self.policy.policy)
 
 

@@ -5,7 +5,9 @@ the bonus/penalty % from the operator's points (linear, capped; shown to one dec
 zero, as the contract's table), a flag below the target (93 %), arrivals more than 20 min late
 (rejsegaranti) and more than 60 min late (replacement transport). Regularity counts a ``missing``
 registration (not served, cut short, cancelled) as not punctual: a gap in the data never raises the
-figure; the report lists the missing ones separately so they can be argued. Records are de-duplicated
+figure; the report lists the missing ones separately so they can be argued. Records marked
+``counted: false`` (the other measurement where the policy's does not exist: a rail trip's origin
+departure, a bus trip's terminus arrival) are not in the figure. Records are de-duplicated
 by id, so the append-only log and events files may be given together.
 """
 
@@ -75,6 +77,8 @@ def summarise(records: list[dict[str, Any]], month: str | None = None) -> list[L
         line = str(r.get("route") or "?")
         row = rows.setdefault((m, line), LineMonth(line, m, str(r.get("oper") or "")))
         row.stations.add(str(r.get("station") or r.get("stop_id")))
+        if r.get("counted") is False:
+            continue  # a departure at a rail trip's origin, an arrival at a bus trip's end: information
         day = row.daily[oday]
         day[1] += 1
         if r.get("status") == "missing":

@@ -105,3 +105,15 @@ def test_report_counts_late_missing_and_guarantee(tmp_path: Path, capsys: pytest
     assert run(p.parse_args([str(f), "--format", "html", "-o", str(tmp_path / "r.html")])) == 0
     page = (tmp_path / "r.html").read_text()
     assert "<svg" in page and "polyline" in page and "910" in page
+
+
+def test_origin_departure_is_recorded_but_not_counted(tmp_path: Path) -> None:
+    d = Drive().stand(60 + 400).drive_to(5000).stand(30, doors=(2, 20))  # leaves the origin 400 s late
+    stops = [stop("hilleroed", 0.0, T0 + 60, T0 + 60), stop("frederiksvaerk", 5000.0, T0 + 900, T0 + 900, seq=2)]
+    recs = drive_run(core_for([plan(stops)], operator=LOKALTOG), inputs(d))
+    p = {r["stop_id"]: r for r in events(recs, "punctuality")}
+    assert p["hilleroed"]["late"] is True and p["hilleroed"]["counted"] is False
+    assert p["frederiksvaerk"]["counted"] is True and p["frederiksvaerk"]["late"] is False
+    rows = summarise(events(recs, "punctuality"))
+    assert (rows[0].measured, rows[0].late, rows[0].regularity) == (1, 0, 100.0)
+    assert rows[0].stations == {"hilleroed", "frederiksvaerk"}
