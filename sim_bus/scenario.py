@@ -300,7 +300,10 @@ def _as_date(v: Any) -> date:
 
 
 def _path(n: Node, base: Path) -> Path:
-    p = Path(n.as_str())
+    text = n.as_str()
+    if not text.strip() or "\x00" in text:
+        raise n.error("expected a file path")
+    p = Path(text)
     return p if p.is_absolute() else (base / p).resolve()
 
 

@@ -41,6 +41,8 @@ def resolve_path(node: Node) -> Path:
     text = node.as_str().strip()
     if not text:
         raise node.error("expected a path, got an empty string")
+    if "\x00" in text:  # the OS cannot take it; pathlib would raise a bare ValueError later
+        raise node.error("a path cannot contain a NUL character")
     p = Path(text).expanduser()
     return Path(os.path.normpath(p if p.is_absolute() else base_dir(node) / p))
 

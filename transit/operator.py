@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from transit import calendar
-from transit.config import parse_timezone
+from transit.config import parse_timezone, resolve_path
 from transit.yamlconf import Node, load_yaml
 
 if TYPE_CHECKING:
@@ -198,7 +198,7 @@ def parse_operator(root: Node, path: Path) -> Operator:
     tz = parse_timezone(o.child("timezone"))
 
     feed_node = root.child("feed")
-    feed = (path.parent / feed_node.as_str()).resolve()
+    feed = (path.parent / resolve_path(feed_node)).resolve()  # resolve_path refuses empty and NUL paths
     if not feed.exists():
         raise feed_node.error(f"GTFS feed not found: {feed}")
 

@@ -249,7 +249,11 @@ def _build(node: yaml.Node, loader: yaml.SafeLoader, file: str, path: str,
 
 def parse_yaml(text: str, file: str = "<string>", error: type[ConfigError] = ConfigError) -> Node:
     """Parse YAML text into a :class:`Node` tree; syntax errors become ``error`` with a line."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # checks for control characters at once
+    except yaml.reader.ReaderError as exc:
+        raise error(f"YAML syntax: control character {chr(exc.character)!r} is not allowed", file=file,
+                    line=text.count("\n", 0, exc.position) + 1) from None
     try:
         root = loader.get_single_node()
         if root is None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from transit.config import resolve_path
 from transit.yamlconf import Node
 
 BACKENDS = ("socketcan", "slcan", "virtual", "replay")
@@ -56,16 +57,8 @@ class CanConfig:
     def from_node(cls, node: Node) -> CanConfig:
         backend = node.child("backend").choice(BACKENDS)
         node.reject_unknown(_ALLOWED[backend])
-        base = Path(node.file).parent if node.file and not node.file.startswith("<") else Path(".")
-
-        def path(key: str) -> Path | None:
-            n = node.opt(key)
-            if n is None:
-                return None
-            p = Path(n.as_str())
-            return p if p.is_absolute() else base / p
-
-        file = path("file")
+        file_node = node.opt("file")
+        file = None if file_node is None else resolve_path(file_node)  # relative to the config file
         if backend == "replay":
             if file is None:
                 raise node.child("file").error("missing")  # names the key
@@ -91,7 +84,7 @@ class CanConfig:
             doors=None if doors_node is None else doors_node.as_int(min=0, max=10),
             source_address=None if sa_node is None else sa_node.as_int(min=0, max=253),
             extra_messages=extra,
-            dbc=path("dbc"),
+            dbc=None if node.opt("dbc") is None else resolve_path(node.child("dbc")),
             log_interval_s=node.get_float("log_interval_s", 10.0, min=0.0),
             reopen_max_s=node.get_float("reopen_max_s", 30.0, min=0.1),
             receive_own_messages=node.get_bool("receive_own_messages", False),

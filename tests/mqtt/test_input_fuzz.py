@@ -1,0 +1,97 @@
+"""Hostile MQTT input never raises out of the readers: prediction store, assignments, eta records."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from station.predictions import PredictionStore
+from tests.mqtt.records import trip_records
+from tests.mqtt.test_messages import pred
+from transit.errors import DecodeError
+from transit.messages import (
+    DEFAULT_PREFIX,
+    Assignment,
+    decode_assignment,
+    encode_prediction,
+    prediction_topic,
+    predictions_from_record,
+)
+
+NOW = datetime(2026, 11, 23, 6, 53, tzinfo=UTC)
+GOOD_TOPIC = prediction_topic(DEFAULT_PREFIX, "8600601", "lokaltog", "2051")
+
+values = st.one_of(st.none(), st.integers(min_value=-10**30, max_value=10**30), st.text(max_size=30),
+                   st.booleans(), st.floats(allow_nan=False), st.lists(st.integers(), max_size=3),
+                   st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
+topics = st.one_of(st.text(max_size=80), st.just(GOOD_TOPIC),
+                   st.lists(st.text(alphabet="ab/+#\x00é", max_size=8), max_size=8).map(
+                       lambda parts: "/".join([DEFAULT_PREFIX, "stop", *parts])))
+payloads = st.one_of(st.binary(max_size=200), st.just(b""),
+                     st.dictionaries(st.sampled_from(["v", "stop_id", "oper", "veh", "tst", "trip_id", "oday",
+                                                      "eta_arr", "seq", "status"]), values).map(
+                         lambda d: json.dumps(d).encode()))
+
+
+@given(st.lists(st.tuples(topics, payloads, st.one_of(st.none(), st.floats(allow_nan=False))), max_size=20))
+@settings(max_examples=200, deadline=None)
+def test_prediction_store_survives_any_message_and_keeps_good_ones(msgs: list[tuple[str, bytes, Any]]) -> None:
+    s = PredictionStore(["8600601"])
+    good = pred(tst=NOW - timedelta(seconds=5))
+    for topic, payload, expiry in msgs:
+        assert s.handle(topic, payload, NOW, expiry) in (True, False)
+    assert s.handle(GOOD_TOPIC, encode_prediction(good), NOW, 120)
+    assert s.predictions("8600601", NOW) == [good]  # a later good message is never lost
+    c = s.counters
+    assert c.rejected == sum(c.reasons.values())
+
+
+@given(st.dictionaries(st.sampled_from(sorted(Assignment.__dataclass_fields__) + ["v"]), values))
+@settings(max_examples=300, deadline=None)
+def test_random_assignment_objects_only_ever_raise_decode_error(obj: dict[str, Any]) -> None:
+    try:
+        a = decode_assignment(json.dumps(obj).encode())
+    except DecodeError:
+        return
+    assert isinstance(a, Assignment)
+
+
+eta_stop = st.dictionaries(st.sampled_from(["stop_id", "seq", "sched_arr", "sched_dep", "eta_arr", "eta_dep",
+                                            "status", "platform"]), values, max_size=8)
+
+
+@given(st.dictionaries(st.sampled_from(["event", "tst", "veh", "oper", "oday", "route", "dir", "start",
+                                        "trip_id", "headsign", "occu", "loc", "stops", "clear"]),
+                       st.one_of(values, st.lists(eta_stop, max_size=3))))
+@settings(max_examples=300, deadline=None)
+def test_random_eta_records_only_ever_raise_decode_error(rec: dict[str, Any]) -> None:
+    rec.setdefault("event", "eta")
+    try:
+        out = predictions_from_record(rec)
+    except DecodeError:
+        return
+    assert isinstance(out, list)
+
+
+ETA = next(r for r in trip_records(300)
+           if r["event"] == "eta" and r.get("stops"))
+
+
+@given(st.sampled_from(sorted(ETA)), st.sampled_from(sorted(ETA["stops"][0])), values, st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_a_valid_eta_record_with_one_bad_field_only_raises_decode_error(key: str, stop_key: str, value: Any,
+                                                                        in_stop: bool) -> None:
+    rec = json.loads(json.dumps(ETA))
+    if in_stop:
+        rec["stops"][0][stop_key] = value
+    else:
+        rec[key] = value
+    try:
+        out = predictions_from_record(rec)
+    except DecodeError:
+        return
+    assert isinstance(out, list)
