@@ -25,6 +25,7 @@ from typing import Any
 
 from transit import calendar
 from transit.jsonl import JsonlCounts, read_jsonl
+from transit.ratelimit import RateLimitedLog
 from transit.timeutil import COPENHAGEN, gtfs_datetime, parse_gtfs_time, parse_iso
 
 log = logging.getLogger(__name__)
@@ -109,37 +110,79 @@ def _departure_time(oday: str, start: str) -> datetime:
                                                                     else start))
 
 
+@dataclass(frozen=True)
+class _Stop:
+    """One usable occupancy record: what the report needs from it, already checked."""
+
+    tst: datetime
+    load: int
+    seats: int | None
+    defect: bool
+
+
+def _count(skipped: dict[str, int], why: str) -> None:
+    skipped[why] = skipped.get(why, 0) + 1
+
+
+def _stop_of(r: dict[str, Any]) -> _Stop:
+    """ValueError/TypeError when a field has the wrong type or range."""
+    load = _as_count(r["vehicleload"], "vehicleload")
+    seats = None if r.get("seats") in (None, 0, "") else _as_count(r["seats"], "seats")
+    return _Stop(parse_iso(str(r["tst"])), load, seats, r.get("countquality") == "defect")
+
+
+def _as_count(v: Any, what: str) -> int:
+    """A JSON count: a non-negative integer (``3.0`` from another writer is fine too)."""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise ValueError(f"{what} {v!r} is not a count")
+    return v
+
+
 def build_report(records: Iterable[dict[str, Any]], criteria: Criteria = Criteria(),
                  skipped: dict[str, int] | None = None) -> Report:
+    """Departures per line from ``occupancy`` records. A record that cannot be used is skipped and
+    counted in ``skipped`` by reason (``occupancy_without_trip``, ``bad_record``; per departure
+    ``bad_time``, ``no_seat_count``); the other records still make the report."""
     skipped = {} if skipped is None else skipped
-    trips: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    rl = RateLimitedLog(log)
+    trips: dict[tuple[Any, ...], list[_Stop]] = defaultdict(list)
     for r in records:
         if r.get("event") != "occupancy":
             continue
         if not all(r.get(k) is not None for k in ("route", "oday", "start", "tst", "vehicleload")):
-            skipped["occupancy_without_trip"] = skipped.get("occupancy_without_trip", 0) + 1
+            _count(skipped, "occupancy_without_trip")
             continue
-        trips[(r["route"], r.get("dir"), r["oday"], r["start"], r.get("trip_id"), r.get("veh"))].append(r)
+        try:
+            stop = _stop_of(r)
+        except (ValueError, TypeError) as exc:
+            _count(skipped, "bad_record")
+            rl.warn("bad_record", "occupancy record %s skipped: %s", str(r.get("id"))[:20], str(exc)[:120])
+            continue
+        d = r.get("dir")  # GTFS direction_id 0/1, kept as it came when it is a plain value
+        dir_v = d if d is None or (isinstance(d, int | str) and not isinstance(d, bool)) else str(d)
+        key = (str(r["route"]), dir_v, str(r["oday"]), str(r["start"]), str(r.get("trip_id")), str(r.get("veh")))
+        trips[key].append(stop)
     lines: dict[str, LineSummary] = {}
     for (route, direction, oday, start, trip_id, veh), recs in sorted(trips.items(), key=lambda kv: str(kv[0])):
         try:
-            recs.sort(key=lambda r: parse_iso(r["tst"]))
             dep_t = _departure_time(oday, start)
         except (ValueError, TypeError):
-            skipped["bad_time"] = skipped.get("bad_time", 0) + 1
+            _count(skipped, "bad_time")
             continue
-        seats = next((int(r["seats"]) for r in recs if r.get("seats")), None)
+        recs.sort(key=lambda x: x.tst)
+        seats = next((x.seats for x in recs if x.seats), None)
         if seats is None:
-            skipped["no_seat_count"] = skipped.get("no_seat_count", 0) + 1
+            _count(skipped, "no_seat_count")
             continue
         # Load after stop i holds until stop i+1; the terminus has no onward segment.
         segs: list[tuple[int, float]] = []
         for a, b in zip(recs, recs[1:], strict=False):
-            w = (parse_iso(b["tst"]) - parse_iso(a["tst"])).total_seconds()
-            segs.append((int(a["vehicleload"]), max(w, 0.0)))
+            segs.append((a.load, max((b.tst - a.tst).total_seconds(), 0.0)))
         total_w = sum(w for _, w in segs)
         if not segs:
-            occ = 100.0 * int(recs[0]["vehicleload"]) / seats
+            occ = 100.0 * recs[0].load / seats
         elif total_w <= 0:
             occ = 100.0 * sum(ld for ld, _ in segs) / len(segs) / seats
         else:
@@ -147,9 +190,8 @@ def build_report(records: Iterable[dict[str, Any]], criteria: Criteria = Criteri
         loc = dep_t.astimezone(COPENHAGEN)
         rush = calendar.is_rush_departure(loc.date(), loc.time(), criteria.school_holidays,
                                           criteria.rush_hours)
-        d = Departure(str(route), direction, str(oday), str(start), str(trip_id), str(veh), dep_t, rush,
-                      round(occ, 2), max(int(r["vehicleload"]) for r in recs), seats, len(recs),
-                      sum(1 for r in recs if r.get("countquality") == "defect"),
+        d = Departure(route, direction, oday, start, trip_id, veh, dep_t, rush,
+                      round(occ, 2), max(x.load for x in recs), seats, len(recs), sum(1 for x in recs if x.defect),
                       criteria.rush_limit_pct if rush else criteria.other_limit_pct)
         s = lines.setdefault(str(route), LineSummary(str(route)))
         (s.rush if rush else s.other).append(d)

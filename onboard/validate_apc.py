@@ -100,15 +100,19 @@ def read_counts(path: str | Path) -> dict[Key, list[int]]:
             bad += counts.bad
         rows = jrows()
     else:
-        rows = list(csv.DictReader(p.read_text(encoding="utf-8-sig", errors="replace").splitlines()))
+        # a row with fewer or more cells than the header is damaged (DictReader fills None / key None)
+        rows = [r if None not in r and None not in r.values() else {}
+                for r in csv.DictReader(p.read_text(encoding="utf-8-sig", errors="replace").splitlines())]
     for r in rows:
         try:
             stop = r.get("seq") if r.get("seq") not in (None, "") else r.get("stop_id")
             key = (str(r.get("oday") or ""), str(r["trip_id"]), str(stop), int(r["door"]))
-            out[key][0] += _int(r.get("in"))
-            out[key][1] += _int(r.get("out"))
-        except (KeyError, ValueError, TypeError):
+            n_in, n_out = _int(r.get("in")), _int(r.get("out"))  # both or neither
+        except (KeyError, ValueError, TypeError, OverflowError):  # OverflowError: int(float("inf"))
             bad += 1
+            continue
+        out[key][0] += n_in
+        out[key][1] += n_out
     if bad:
         log.warning("%s: %d unusable line(s) skipped", p, bad)
     return dict(out)
