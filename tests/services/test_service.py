@@ -104,3 +104,68 @@ def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 2
     assert "onboard.yaml:1" in out.stderr and "vehicle" in out.stderr
+
+
+def test_inputs_from_different_threads_reach_the_core_in_data_time_order(service: OnboardService,
+                                                                           tmp_path: Path) -> None:
+    fix = Fix(T_FIX, *HILLEROED_8, speed=0.0, mode=FixMode.FIX_3D, quality=1, sats_used=12)
+    service._accept("fix", 1010.0, fix)  # clock: T_FIX at monotonic 1010
+    # the CAN thread's items arrive after the fix but belong before it, and in swapped order
+    service._accept(*_can(1009.0, False))
+    service._accept(*_can(1008.0, True))
+    fed: list[float] = []
+    real_feed = service._feed
+    service._feed = lambda it: (fed.append(it.t), real_feed(it))  # type: ignore[method-assign]
+    service._drain_inputs(final=True)
+    assert fed == sorted(fed) and len(fed) == 3
+
+
+def test_systemd_notifications(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from transit.sdnotify import Notifier
+
+    path = str(tmp_path / "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(2.0)
+    monkeypatch.setenv("WATCHDOG_USEC", "2000000")
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+    scenario = derive_scenario("920R-weekday", tmp_path / "scenario.yaml")
+    cfg = OnboardConfig.load(write_yaml(live_onboard_config(scenario, gnss_url="loop://", can_channel=None,
+                                                            gpio_file=None, state_dir=tmp_path / "state"),
+                                        tmp_path / "onboard.yaml"))
+    svc = OnboardService(cfg, ServiceOptions(clock="gnss", publish=False), notifier=Notifier(path))
+    try:
+        svc.start()
+        assert sock.recv(4096).decode().startswith("READY=1")
+        svc.step(0.0)
+        got = set()
+        for _ in range(4):
+            got.add(sock.recv(4096).decode().split("\n")[0].split("=")[0])
+            if "WATCHDOG" in got:
+                break
+        assert "WATCHDOG" in got
+        # a loop that hangs (its body never comes round again): no more pings
+        from onboard.service import _Loop
+
+        hung = _Loop("hung", lambda stop: stop.wait(), svc.stop_event)
+        hung.thread.start()
+        hung.beat -= 60
+        svc.loops.append(hung)
+        svc.notifier._last_ping = 0.0
+        assert not svc.loops_alive()
+        svc.step(0.0)
+        sock.settimeout(0.3)
+        msgs = []
+        try:
+            while True:
+                msgs.append(sock.recv(4096).decode())
+        except TimeoutError:
+            pass
+        assert not any(m.startswith("WATCHDOG") for m in msgs)
+    finally:
+        svc.stop()
+        sock.settimeout(2.0)
+        assert any(sock.recv(4096).decode().startswith("STOPPING") for _ in range(3))
+        sock.close()
