@@ -236,7 +236,9 @@ class StationService:
             "unit": self.cfg.unit.unit_id, "role": "station", "display": self.cfg.display_id,
             "version": software_version(), "uptime_s": round(mono - self._t0, 1),
             "data_time": None if now is None else iso_utc_ms(now),
-            "clock": {"source": cs.source, "synced": cs.synced, "rate": self.clock.rate},
+            # "gnss" anchors of a display are the vehicles' GNSS times carried by their predictions
+            "clock": {"source": "predictions" if cs.source == "gnss" else cs.source, "synced": cs.synced,
+                      "rate": self.clock.rate},
             "broker_connected": bool(self.sub is not None and self.sub.connected.is_set()),
             "predictions": None if store is None else dataclasses.asdict(store.counters),
             "frames": self.frames, "sink_open": self.sink is not None,

@@ -98,7 +98,7 @@ def test_services_against_the_live_simulator(tmp_path: Path, broker: Mosquitto) 
 
         # the station shows a countdown (before SIGTERM blanks it)
         station_health = json.loads((tmp_path / "station-state" / "health.json").read_text())
-        assert station_health["frames"] > 5 and station_health["clock"]["source"] == "gnss"
+        assert station_health["frames"] > 5 and station_health["clock"]["source"] == "predictions"
         with Image.open(tmp_path / "countdown.png") as im:
             assert im.size == (256, 64)
             assert im.convert("L").getbbox() is not None  # something is drawn
