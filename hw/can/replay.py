@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,10 @@ from transit.errors import DeviceError
 from transit.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
+
+#: A jump in a log's receive times larger than this (or backwards) is a discontinuity for pacing: a
+#: bad timestamp or a log stitched from two runs, not an hour to wait for.
+MAX_JUMP_S = 3600.0
 
 CAN_ERR_FLAG = 0x20000000
 
@@ -71,6 +76,7 @@ class ReplayBus(can.BusABC):
         self._frames = self._iter_frames()
         self._pending: can.Message | None = None
         self._t0_data: float | None = None
+        self._last_ts = 0.0
         self._t0_mono = 0.0
         self.channel_info = f"replay {self.path}"
         super().__init__(channel=channel or str(self.path), can_filters=can_filters, **kwargs)
@@ -99,9 +105,17 @@ class ReplayBus(can.BusABC):
         msg = self._pending
         if self.speed > 0:
             now = time.monotonic()
-            if self._t0_data is None:
-                self._t0_data, self._t0_mono = msg.timestamp, now
-            due = self._t0_mono + (msg.timestamp - self._t0_data) / self.speed
+            ts = msg.timestamp
+            if self._t0_data is None or not self._plausible(ts):
+                # first frame, or a time jump (backwards, non-finite, more than MAX_JUMP_S ahead): pace
+                # from here on, rather than sleeping for hours or stalling every frame behind it
+                if self._t0_data is not None:
+                    self._rlog.warn("time_jump", "%s: CAN log time jumps to %r; pacing restarts there",
+                                    self.path, ts, t=ts if math.isfinite(ts) else None)
+                self._t0_data, self._t0_mono = ts, now
+                self._last_ts = ts
+            self._last_ts = max(self._last_ts, ts)
+            due = self._t0_mono + (ts - self._t0_data) / self.speed
             wait = due - now
             if wait > 0:
                 if timeout is not None and wait > timeout:
@@ -110,6 +124,9 @@ class ReplayBus(can.BusABC):
                 time.sleep(wait)
         self._pending = None
         return msg, False
+
+    def _plausible(self, ts: float) -> bool:
+        return math.isfinite(ts) and -1.0 <= ts - self._last_ts <= MAX_JUMP_S  # 1 s: multi-channel jitter
 
     def send(self, msg: can.Message, timeout: float | None = None) -> None:
         raise can.CanOperationError("a replayed log is read-only")

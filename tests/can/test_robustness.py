@@ -105,3 +105,23 @@ def test_replay_skips_garbage_lines_and_keeps_good_ones(tmp_path: Path, noise: l
     assert tr.stats().get("decoded", 0) >= 4
     assert tr.state is not None and tr.state.speed_mps == pytest.approx(3.0, abs=0.01)
     assert tr.state.t.timestamp() == pytest.approx(T0 + 3)
+
+
+def test_paced_replay_is_not_stalled_by_a_wild_timestamp(tmp_path: Path) -> None:
+    # one frame claims to be 11 days later, one is from before the log began: pacing restarts at each
+    # jump instead of waiting for them, so the good frames behind them still come out
+    times = [T0, T0 + 0.01, T0 + 1e6, T0 + 0.02, T0 - 5000.0, T0 + 0.03]
+    p = tmp_path / "jumps.log"
+    p.write_text("".join(_lines([ENC.ccvs1(float(i), timestamp=t) for i, t in enumerate(times)])), encoding="utf-8")
+    bus = ReplayBus(file=p, speed=1.0)
+    got = []
+    try:
+        for _ in range(40):  # each recv waits at most 0.5 s; a stalled replay returns None every time
+            m = bus.recv(0.5)
+            if m is not None:
+                got.append(m.timestamp)
+            if bus.exhausted:
+                break
+    finally:
+        bus.shutdown()
+    assert got == pytest.approx(times)

@@ -17,6 +17,7 @@ from transit.messages import (
     DEFAULT_PREFIX,
     Assignment,
     decode_assignment,
+    deliveries_for_record,
     encode_prediction,
     prediction_topic,
     predictions_from_record,
@@ -95,3 +96,22 @@ def test_a_valid_eta_record_with_one_bad_field_only_raises_decode_error(key: str
     except DecodeError:
         return
     assert isinstance(out, list)
+
+
+RECORDS = trip_records(120)
+ANY_KEY = sorted({k for r in RECORDS for k in r})
+
+
+@given(st.integers(0, len(RECORDS) - 1), st.sampled_from(ANY_KEY), values, st.sampled_from(["bus", "train"]))
+@settings(max_examples=400, deadline=None)
+def test_a_record_with_one_bad_field_is_published_or_refused_with_decode_error(i: int, key: str, value: Any,
+                                                                             mode: str) -> None:
+    rec = json.loads(json.dumps(RECORDS[i]))
+    rec[key] = value
+    try:
+        ds = deliveries_for_record(rec, prefix=DEFAULT_PREFIX, mode=mode)
+    except DecodeError:
+        return
+    for d in ds:  # what is accepted is publishable: a topic without wildcards, a JSON payload
+        assert "+" not in d.topic and "#" not in d.topic and "\x00" not in d.topic
+        assert d.payload == b"" or isinstance(json.loads(d.payload), dict)
