@@ -43,12 +43,28 @@ _TIME_ERROR = 5
 TIMESYNC_FLAG = "/run/systemd/timesync/synchronized"
 
 
+def _seccomp_filtered() -> bool:
+    """Whether a seccomp filter confines this process (``/proc/self/status`` ``Seccomp: 2``)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Seccomp:"):
+                    return line.split()[1] != "0"
+    except (OSError, IndexError):
+        return True  # cannot tell: assume confined
+    return False
+
+
 def system_clock_synchronised(flag_file: str = TIMESYNC_FLAG) -> bool:
     """Whether NTP has synchronised the system clock: systemd-timesyncd's flag file, else the
-    kernel's ``STA_UNSYNC`` state read with ``adjtimex(2)`` (modes 0: read only). Under systemd's
-    ``ProtectClock=`` the call is refused; then only the flag file counts. Unknown means no."""
+    kernel's ``STA_UNSYNC`` state read with ``adjtimex(2)`` (modes 0: read only). Under a seccomp
+    filter (our units' ``SystemCallFilter=@system-service`` does not allow ``@clock``, and a refused
+    call would kill the process with SIGSYS) ``adjtimex`` is not tried; then only the flag file
+    counts. Unknown means no."""
     if os.path.exists(flag_file):
         return True
+    if _seccomp_filtered():
+        return False
     name = ctypes.util.find_library("c")
     if name is None:
         return False

@@ -80,3 +80,18 @@ def test_system_clock_synchronised_reads_the_timesync_flag(tmp_path) -> None:  #
     assert system_clock_synchronised(str(flag)) is True
     # without the flag the kernel decides; either answer is a bool, never an exception
     assert isinstance(system_clock_synchronised(str(tmp_path / "missing")), bool)
+
+
+def test_no_adjtimex_under_a_seccomp_filter(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import ctypes
+
+    import onboard.clock as clock
+
+    def boom(*a: object, **k: object) -> None:
+        raise AssertionError("adjtimex must not be called under a system-call filter (SIGSYS)")
+
+    monkeypatch.setattr(clock, "_seccomp_filtered", lambda: True)
+    monkeypatch.setattr(ctypes, "CDLL", boom)
+    assert clock.system_clock_synchronised(str(tmp_path / "missing")) is False
+    (tmp_path / "flag").touch()
+    assert clock.system_clock_synchronised(str(tmp_path / "flag")) is True
