@@ -15,6 +15,7 @@ import io
 import logging
 import math
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -91,17 +92,31 @@ class ProblemLog:
 # -- reading CSV from a folder or a zip --------------------------------------------------------------
 
 
+#: What reading a damaged feed can raise: a torn or bit-flipped zip fails in zipfile or zlib, possibly
+#: only at the end of a member (CRC check), after its rows were read; a damaged header can claim an
+#: unsupported method or encryption (NotImplementedError, RuntimeError from zipfile).
+READ_ERRORS = (OSError, csv.Error, UnicodeDecodeError, zipfile.BadZipFile, zlib.error, EOFError,
+               NotImplementedError, RuntimeError)
+
+
 class FeedSource:
-    """A GTFS feed as a folder or a zip file (files at the top level or inside one folder)."""
+    """A GTFS feed as a folder or a zip file (files at the top level or inside one folder).
+
+    ``exists`` is False when the path is neither; ``unreadable`` then says why when it is a file."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._zip: zipfile.ZipFile | None = None
         self._names: dict[str, str] = {}
+        self.unreadable: str | None = None
         if self.path.is_dir():
             self._names = {p.name: str(p) for p in self.path.iterdir() if p.is_file()}
-        elif self.path.is_file() and zipfile.is_zipfile(self.path):
-            self._zip = zipfile.ZipFile(self.path)
+        elif self.path.is_file():
+            try:
+                self._zip = zipfile.ZipFile(self.path)
+            except READ_ERRORS as exc:
+                self.unreadable = f"not a readable zip file: {exc}"
+                return
             for info in self._zip.infolist():
                 if info.is_dir():
                     continue
@@ -154,7 +169,7 @@ class Table:
                 if len(fields) < width:
                     fields = fields + [""] * (width - len(fields))
                 yield line, fields
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except READ_ERRORS as exc:
             log_.add(self.name, getattr(reader, "line_num", None), None, f"unreadable CSV: {exc}")
         finally:
             self._handle.close()
@@ -171,7 +186,7 @@ def open_table(src: FeedSource, name: str, required: tuple[str, ...], log_: Prob
         handle = src.open(name)
         reader = csv.reader(handle)
         header = next(reader, None)
-    except (OSError, csv.Error, UnicodeDecodeError) as exc:
+    except READ_ERRORS as exc:
         log_.add(name, None, None, f"cannot read: {exc}", fatal=must_exist)
         return None
     if header is None:

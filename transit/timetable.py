@@ -496,7 +496,7 @@ def load_with_problems(path: str | Path) -> tuple[Timetable | None, list[FeedPro
     src = FeedSource(path)
     plog = ProblemLog()
     if not src.exists:
-        plog.add(str(path), None, None, "no such GTFS folder or zip file", fatal=True)
+        plog.add(str(path), None, None, src.unreadable or "no such GTFS folder or zip file", fatal=True)
         return None, plog.problems
     try:
         tt = _Loader(src, plog).run()

@@ -39,3 +39,38 @@ def test_damaged_cell_never_crashes(name: str, row: int, col: int, value: str) -
         if res.timetable is not None:  # whatever loaded answers queries
             for trip_id in res.timetable.trips:
                 res.timetable.stop_times(trip_id)
+
+
+def _mini_zip() -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in FILES:
+            z.write(MINI / name, name)
+    return buf.getvalue()
+
+
+MINI_ZIP = _mini_zip()
+
+
+@settings(max_examples=150, deadline=None)
+@given(flips=st.lists(st.tuples(st.integers(0, len(MINI_ZIP) - 1), st.integers(0, 255)), min_size=1, max_size=5),
+       cut=st.one_of(st.none(), st.integers(0, len(MINI_ZIP))))
+def test_damaged_zip_is_a_feed_problem_never_a_crash(flips: list[tuple[int, int]], cut: int | None) -> None:
+    from transit.errors import FeedError
+    from transit.timetable import Timetable
+
+    data = bytearray(MINI_ZIP)
+    for i, v in flips:
+        data[i] = v
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "feed.zip"
+        path.write_bytes(bytes(data[:cut]))
+        res = check_feed(path)
+        assert all(p.message for p in res.problems)
+        try:
+            Timetable.load(path)
+        except FeedError as exc:
+            assert exc.problems
