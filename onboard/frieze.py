@@ -589,26 +589,30 @@ class FriezeTracker:
                     self.ended_at = self.ended_at or tst
             elif event in _LEFT_STOP_EVENTS and rec.get("seq") is not None:
                 seq = int(rec["seq"])
+                delay = self.delay_s if rec.get("dl") is None else int(round(float(rec["dl"])))
                 later = [s for s in self._seqs if s > seq]
                 self.at_stop = False
                 self.next_seq = later[0] if later else None
-                if rec.get("dl") is not None:
-                    self.delay_s = int(round(float(rec["dl"])))
-        except (KeyError, ValueError, TypeError) as exc:
+                self.delay_s = delay
+        except (KeyError, ValueError, TypeError, OverflowError) as exc:  # OverflowError: round(inf)
             self.rejected += 1
             self._rlog.warn("bad_record", "frieze: record %s skipped (%d so far): %s", str(rec.get("id"))[:20],
                             self.rejected, exc)
 
     def _on_eta(self, rec: Mapping[str, Any], tst: datetime) -> None:
+        # everything is read before anything is changed: a bad field rejects the whole record
         stops = rec.get("stops") or []
-        if rec.get("dl") is not None:
-            self.delay_s = int(round(float(rec["dl"])))
+        if not isinstance(stops, list) or not all(isinstance(s, Mapping) for s in stops):
+            raise TypeError("stops is not a list of objects")
+        delay = self.delay_s if rec.get("dl") is None else int(round(float(rec["dl"])))
         if not stops:
+            self.delay_s = delay
             if rec.get("clear"):
                 self.ended_at = self.ended_at or tst
             return
-        self.etas = {int(s["seq"]): parse_iso(s["eta_arr"]) for s in stops if s.get("eta_arr")}
+        etas = {int(s["seq"]): parse_iso(str(s["eta_arr"])) for s in stops if s.get("eta_arr")}
         first = int(stops[0]["seq"])
+        self.delay_s, self.etas = delay, etas
         if not (self.at_stop and self.next_seq == first):
             self.at_stop = False
         self.next_seq = first
