@@ -202,9 +202,9 @@ class PredictionSubscriber:
         expiry = getattr(msg.properties, "MessageExpiryInterval", None) if msg.properties else None
         try:
             topic = msg.topic  # paho decodes UTF-8 here; a broken topic raises
-        except UnicodeDecodeError:
-            with self.lock:
-                self.store.counters.rejected += 1
+        except UnicodeDecodeError as exc:
+            with self.lock:  # same module: the store's counting and rate-limited log
+                self.store._reject("topic", repr(getattr(msg, "_topic", b""))[:200], exc, self.clock())
             return
         with self.lock:
             self.store.handle(topic, bytes(msg.payload), self.clock(), expiry)

@@ -115,3 +115,22 @@ def test_a_record_with_one_bad_field_is_published_or_refused_with_decode_error(i
     for d in ds:  # what is accepted is publishable: a topic without wildcards, a JSON payload
         assert "+" not in d.topic and "#" not in d.topic and "\x00" not in d.topic
         assert d.payload == b"" or isinstance(json.loads(d.payload), dict)
+
+
+def test_a_topic_that_is_not_utf8_is_counted_and_logged(caplog: Any) -> None:
+    from station.predictions import PredictionSubscriber
+    from transit.config import MqttConfig
+
+    class BadTopic:
+        _topic = b"rettid/v1/stop/\xff\xfe/eta"
+        payload = b"{}"
+        properties = None
+
+        @property
+        def topic(self) -> str:
+            return self._topic.decode("utf-8")
+
+    sub = PredictionSubscriber(MqttConfig(), ["8600601"], clock=lambda: NOW)
+    sub._on_message(None, None, BadTopic())
+    assert sub.store.counters.rejected == 1 and sub.store.counters.reasons == {"topic": 1}
+    assert "rejected prediction" in caplog.text
