@@ -96,8 +96,6 @@ def test_scenario_counts_match_truth(path: Path) -> None:
 
 def test_rush_scenario_report_names_rush_departures() -> None:
     path = REPO / "data" / "scenarios" / "910-rush.yaml"
-    if not path.exists():
-        pytest.skip("910-rush scenario not shipped")
     records, _visits, _c = run_scenario(path)
     rep = build_report(records)
     rush = [d for s in rep.lines.values() for d in s.rush]

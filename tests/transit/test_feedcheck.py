@@ -74,8 +74,6 @@ def test_problem_format() -> None:
 
 @pytest.mark.parametrize("feed_dir", [MINI, SAMPLE], ids=["mini", "sample"])
 def test_acceptance_broken_copy(tmp_path: Path, feed_dir: Path) -> None:
-    if not feed_dir.exists():
-        pytest.skip(f"{feed_dir} not generated yet (scripts/make_sample_feed.py)")
     feed = copy_feed(feed_dir, tmp_path)
     lines = break_feed(feed)
     res = check_feed(feed)
@@ -240,8 +238,6 @@ def test_malformed_csv_quoting_is_reported(tmp_path: Path) -> None:
 
 
 def test_cli_sample_feed_is_valid_and_lists_all_line_variants() -> None:
-    if not SAMPLE.exists():
-        pytest.skip("sample feed not generated yet (scripts/make_sample_feed.py)")
     proc = run_cli(str(SAMPLE))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = {row.split()[0] for row in proc.stdout.splitlines()
