@@ -108,15 +108,6 @@ class _Body:
     knots: Knots  # centre trajectory in walker coordinates (0 = first beam on its path)
 
 
-@dataclass
-class _Platoon:
-    direction: str  # in | out
-    bodies: list[_Body]
-    turnback: bool
-    lanes: tuple[int, ...]
-    linger: bool = False
-
-
 _BULKY = {"pram": (1.2, 1.7), "wheelchair": (1.1, 1.3), "bicycle": (1.6, 1.9)}
 
 

@@ -243,10 +243,6 @@ class StopPrediction:
 _TIME_FIELDS = ("sched_arr", "sched_dep", "eta_arr", "eta_dep")
 
 
-def _opt_iso(dt: datetime | None) -> str | None:
-    return None if dt is None else iso_utc_ms(dt)
-
-
 def encode_prediction(p: StopPrediction) -> bytes:
     """JSON payload: the field names as keys, times ISO 8601 UTC ms, plus ``"v": 1``."""
     body: dict[str, Any] = {"v": SCHEMA_VERSION}

@@ -48,7 +48,7 @@ LOADERS = _loaders()
 
 @pytest.mark.parametrize("path,error,load", LOADERS, ids=[p.name for p, _, _ in LOADERS])
 def test_the_shipped_files_load(path: Path, error: type[Exception], load: object) -> None:
-    load(parse_yaml(path.read_text(encoding="utf-8"), str(path), error), path)  # type: ignore[operator]
+    assert load(parse_yaml(path.read_text(encoding="utf-8"), str(path), error), path) is not None  # type: ignore[operator]
 
 
 @pytest.mark.parametrize("path,error,load", LOADERS, ids=[p.name for p, _, _ in LOADERS])
