@@ -27,6 +27,7 @@ wraps past midnight). Epochs before any date is known cannot be placed in time a
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from functools import reduce
@@ -34,7 +35,7 @@ from math import hypot, isfinite
 from operator import xor
 
 from hw.gnss.fix import Fix, FixMode
-from hw.gnss.ratelimit import RateLimitedLog
+from transit.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +163,9 @@ class FixAssembler:
                  warn: RateLimitedLog | None = None) -> None:
         self.config = config or NmeaConfig()
         self.stats = stats if stats is not None else NmeaStats()
-        self.warn = warn or RateLimitedLog(log, self.config.log_interval_s)
+        # paced by the monotonic clock, not data time: garbage comes when there is no data time (see
+        # transit.ratelimit); it only decides what is logged, never what is decoded
+        self.warn = warn or RateLimitedLog(log, self.config.log_interval_s, clock=time.monotonic)
         self._ep = _Epoch()
         self._date: date | None = None  # last known date (carried to epochs without RMC/ZDA)
         self._day0: datetime | None = None  # midnight UTC of _date

@@ -19,8 +19,8 @@ from datetime import datetime
 
 from hw.gnss.config import GnssConfig
 from hw.gnss.fix import Fix, FixMode
-from hw.gnss.ratelimit import RateLimitedLog
 from hw.gnss.source import Backoff, GnssSource
+from transit.ratelimit import RateLimitedLog
 from transit.timeutil import parse_iso
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class GpsdSource(GnssSource):
         self._sock: socket.socket | None = None
         self._buf = b""
         self._backoff = Backoff(config.reconnect_min_s, config.reconnect_max_s)
-        self._warn = RateLimitedLog(log, config.nmea.log_interval_s)
+        self._warn = RateLimitedLog(log, config.nmea.log_interval_s, clock=time.monotonic)
         self._pending: Fix | None = None
         self._pending_since = 0.0
         self._last_time: datetime | None = None

@@ -12,10 +12,10 @@ import serial  # pyserial: imported only when this backend is chosen
 
 from hw.gnss.config import GnssConfig
 from hw.gnss.fix import Fix
-from hw.gnss.ratelimit import RateLimitedLog
 from hw.gnss.source import Backoff, GnssSource
 from hw.gnss.stream import NmeaStream
 from transit.errors import ConfigError
+from transit.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ class SerialSource(GnssSource):
         self.stream = NmeaStream(config.nmea)
         self._port: serial.Serial | None = None
         self._backoff = Backoff(config.reconnect_min_s, config.reconnect_max_s)
-        self._warn = RateLimitedLog(log, config.nmea.log_interval_s)
+        self._warn = RateLimitedLog(log, config.nmea.log_interval_s, clock=time.monotonic)
         self._closed = False
         self.bytes_read = 0
         self.connects = 0
