@@ -21,13 +21,10 @@ def _operator_type(sim: Simulation) -> str | None:
     v = sim.scenario.vehicle
     if v.operator_type is not None or sim.scenario.operator is None:
         return v.operator_type
-    try:
-        doc = yaml.safe_load(sim.scenario.operator.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return None
-    lines = doc.get("line_vehicle_types") or {}
-    t = lines.get(sim.plans[0].route)
-    return str(t) if t is not None else None
+    from transit.operator import load_operator
+
+    # the operator file was checked when the scenario loaded; a ConfigError here is a real error
+    return load_operator(sim.scenario.operator).line_vehicle_types.get(sim.plans[0].route)
 
 
 def onboard_config(sim: Simulation) -> dict[str, Any]:
