@@ -340,8 +340,8 @@ class Publisher:
                            self.host, self.port, why, delay, len(self.outbox))
         try:
             self._client._sock_close()  # make sure a half-open socket does not linger
-        except Exception:  # best effort; paho's private helper may change
-            pass
+        except Exception as exc:  # best effort; paho's private helper may change
+            log.debug("closing the half-open socket failed: %r", exc)
 
     def _cursor_behind(self) -> bool:
         return len(self._inflight) < self._effective_window and len(self.outbox) > len(self._inflight)
