@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from transit.config import resolve_path
 from transit.errors import BackendError, DecodeError, DeviceError
 from transit.ratelimit import RateLimitedLog
 from transit.yamlconf import Node
@@ -54,11 +55,10 @@ class GpioConfig:
             own = [p.as_int(min=0, max=1023) for p in pn.as_list()]
         allp = tuple(dict.fromkeys(own + list(pins)))
         pull = node.child("pull").choice(("up", "down", "none")) if node.opt("pull") else "none"
-        file = node.get_str("file", None)
-        if backend == "replay" and file is None:
+        fnode = node.opt("file")
+        if backend == "replay" and fnode is None:
             raise node.error("backend replay needs file: path of a gpio.csv")
-        if file is not None and not Path(file).is_absolute():
-            file = str(Path(node.file).parent / file)
+        file = None if fnode is None else str(resolve_path(fnode))  # relative to the config file
         return cls(backend, allp, pull, node.get_int("chip", 0, min=0), file)
 
 
