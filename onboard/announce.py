@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from onboard.frieze import FriezeView
+from transit.config import base_dir, resolve_path
 from transit.errors import DeviceError
 from transit.timeutil import COPENHAGEN
 from transit.yamlconf import Node
@@ -120,11 +121,10 @@ class SpeechConfig:
         if node is None:
             return cls()
         node.reject_unknown({"enabled", "voice", "speed", "out_dir", "program"})
-        out = node.get_str("out_dir", "out/announce")
-        base = Path(node.file).parent if node.file and not node.file.startswith("<") else Path(".")
+        out = node.opt("out_dir")  # relative to the config file, like every path in it
         return cls(enabled=node.get_bool("enabled", True), voice=node.get_str("voice", "da"),
                    speed=node.get_int("speed", 150, min=80, max=450),
-                   out_dir=Path(out) if Path(out).is_absolute() else base / out,
+                   out_dir=base_dir(node) / "out/announce" if out is None else resolve_path(out),
                    program=node.get_str("program", "espeak-ng"))
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from PIL import Image
 
 from hw.display.sink import Sink
+from transit.config import resolve_path
 from transit.errors import DeviceError
 from transit.yamlconf import Node
 
@@ -28,10 +29,7 @@ class PngSink(Sink):
     @classmethod
     def from_node(cls, node: Node) -> PngSink:
         node.reject_unknown({"backend", "path", "scale", "width", "height"})
-        path = node.child("path").as_str()
-        base = Path(node.file).parent if node.file and not node.file.startswith("<") else Path(".")
-        p = Path(path)
-        sink = cls(p if p.is_absolute() else base / p, node.get_int("scale", 1, min=1, max=16))
+        sink = cls(resolve_path(node.child("path")), node.get_int("scale", 1, min=1, max=16))
         if node.has("width") or node.has("height"):  # a PNG has no size of its own; this documents the panel
             sink.size = (node.get_int("width", min=1), node.get_int("height", min=1))
         return sink
