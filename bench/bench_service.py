@@ -3,8 +3,9 @@ at real time, measured from ``/proc/<pid>`` of the service process.
 
 Load: the 920R standing at Hillerød St. while passengers board through 4 counted doors (the first
 simulated minute, 06:13-06:14), a 10 Hz multi-GNSS receiver at 115200 baud on a pty, CAN through the
-emulated SLCAN adapter at 1,500 frames/s, the frieze on a PNG sink (rendered when its picture changes,
-at most 1 frame/s), every record through the outbox to a local Mosquitto.
+emulated SLCAN adapter at 1,500 frames/s, the frieze on a framebuffer sink (RGB565 1920x360, into a
+file; rendered when its picture changes, at most 1 frame/s), every record through the outbox to a
+local Mosquitto.
 
 What the simulator cannot give: ``sim_bus`` sends CCVS1 at most every 10 ms, DC1/DC2 at most every
 50 ms and VDHR every 100 ms, so of the 1,500 frames/s only ~150 (10 %) are frames the unit needs, not
@@ -67,9 +68,14 @@ def service_cost() -> list[Metric]:
             can={"background_fps": 1340, "ccvs1_ms": 10, "dc1_ms": 50, "dc2_ms": 50, "vdhr_ms": 100})
         gnss, can, fifo = work / "gnss", work / "can", work / "gpio.fifo"
         os.mkfifo(fifo)
+        # the frieze on a framebuffer as on the unit (RGB565, 1920x360), here a file of that size
+        fb = work / "fb0"
+        fb.write_bytes(bytes(1920 * 360 * 2))
+        display = {"backend": "framebuffer", "device": str(fb), "format": "rgb565", "width": 1920, "height": 360,
+                   "sysfs": str(work / "no-sysfs")}
         cfg = write_yaml(live_onboard_config(scenario, gnss_url=str(gnss), can_channel=str(can), gpio_file=fifo,
-                                             state_dir=work / "state", frieze_png=work / "frieze.png",
-                                             baudrate=115200), work / "onboard.yaml")
+                                             state_dir=work / "state", display=display, baudrate=115200),
+                         work / "onboard.yaml")
         sim = subprocess.Popen([sys.executable, "-m", "sim_bus", "live", str(scenario), "--speed", "1",
                                 "--start", str(START_S), "--duration", str(RUN_S + 15), "--pty-link", str(gnss),
                                 "--can", f"slcan:{can}", "--gpio", f"file:{fifo}", "--no-progress"],

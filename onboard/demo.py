@@ -209,7 +209,8 @@ def derive_scenario(name_or_path: str | Path, out: Path, **overrides: Any) -> Pa
 
 def live_onboard_config(scenario: Path, *, gnss_url: str, can_channel: str | None, gpio_file: Path | None,
                         state_dir: Path, frieze_png: Path | None = None, baudrate: int | None = None,
-                        frieze: dict[str, Any] | None = None) -> dict[str, Any]:
+                        frieze: dict[str, Any] | None = None, display: dict[str, Any] | None = None
+                        ) -> dict[str, Any]:
     """``onboard.yaml`` for a unit attached to ``sim_bus live`` of ``scenario``: NMEA on a pty (serial
     backend), CAN through the emulated SLCAN adapter, door beams from the simulator's GPIO FIFO
     (replay backend: edges with their simulated times), the scenario's vehicle, doors and trips."""
@@ -232,7 +233,9 @@ def live_onboard_config(scenario: Path, *, gnss_url: str, can_channel: str | Non
         cfg["counting"] = {"doors": [{"index": d["index"], "beams": d["beams"], "gate": "can"} for d in v["doors"]],
                            "blocked_level": 1}
         cfg["gpio"] = {"backend": "replay", "file": str(gpio_file)}
-    if frieze_png is not None:
+    if display is not None:  # any hw.display sink section, e.g. a framebuffer
+        cfg["displays"] = {"frieze": display}
+    elif frieze_png is not None:
         cfg["displays"] = {"frieze": {"backend": "png", "path": str(frieze_png)}}
     if frieze:
         cfg["frieze"] = frieze

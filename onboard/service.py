@@ -308,7 +308,7 @@ class OnboardService:
     def run(self) -> None:
         """The core thread: until :meth:`request_stop` (SIGTERM)."""
         while not self.stop_event.is_set():
-            self.step(0.05)
+            self.step(0.1)
         self._drain_inputs(final=True)
 
     def request_stop(self) -> None:
