@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from onboard.demo import Collector, derive_scenario, live_onboard_config, station_config, write_yaml
-from tests.conftest import REPO
-from tests.mqtt.conftest import Mosquitto
+from onboard.demo import Collector, LocalBroker, derive_scenario, live_onboard_config, station_config, write_yaml
+from tests.conftest import REPO, require_binary
 
 SPEED = 20.0
 DURATION_S = 300.0
@@ -46,13 +45,13 @@ def _stop(proc: subprocess.Popen[bytes], log: Path) -> int:
 
 @pytest.fixture
 def broker(tmp_path: Path):  # type: ignore[no-untyped-def]
-    m = Mosquitto(tmp_path / "broker")
+    m = LocalBroker(tmp_path / "broker", require_binary("mosquitto"))
     m.start()
     yield m
     m.stop()
 
 
-def test_services_against_the_live_simulator(tmp_path: Path, broker: Mosquitto) -> None:
+def test_services_against_the_live_simulator(tmp_path: Path, broker: LocalBroker) -> None:
     # The scenario without the 300 frames/s of unrelated CAN traffic: at 20x that would be 6,000
     # frames/s through python-can's byte-by-byte SLCAN reader (the load test is bench_service).
     scenario = derive_scenario("920R-weekday", tmp_path / "scenario.yaml", can={"background_fps": 0})
