@@ -17,7 +17,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from onboard.demo import Collector, LocalBroker, derive_scenario, live_onboard_config, station_config, write_yaml
+from onboard.demo import (
+    Collector,
+    LocalBroker,
+    derive_scenario,
+    live_onboard_config,
+    station_config,
+    write_yaml,
+)
 from tests.conftest import REPO, require_binary
 
 SPEED = 20.0
