@@ -96,7 +96,7 @@ class CanReader:
             return None
         except (ValueError, IndexError) as exc:  # an adapter sent a line python-can cannot parse
             self.counters["bad_input"] += 1
-            log.debug("unparsable frame from %s: %s", self.cfg.channel, exc)
+            self._rlog.warn("bad_input", "CAN %s: unparsable input skipped (%s)", self.cfg.channel, exc)
             return None
         if msg is None:
             return None

@@ -26,8 +26,9 @@ from transit.ratelimit import RateLimitedLog
 log = logging.getLogger(__name__)
 
 #: A jump in a log's receive times larger than this (or backwards) is a discontinuity for pacing: a
-#: bad timestamp or a log stitched from two runs, not an hour to wait for.
-MAX_JUMP_S = 3600.0
+#: bad timestamp or a log stitched from two days, not half a day to wait for. A real pause (an hour
+#: with the ignition off) is still waited for.
+MAX_JUMP_S = 12 * 3600.0
 
 CAN_ERR_FLAG = 0x20000000
 
@@ -75,6 +76,7 @@ class ReplayBus(can.BusABC):
         self._rlog = RateLimitedLog(log, log_interval_s)
         self._frames = self._iter_frames()
         self._pending: can.Message | None = None
+        self._ahead: list[can.Message] = []  # at most one frame read ahead (time-jump check)
         self._t0_data: float | None = None
         self._last_ts = 0.0
         self._t0_mono = 0.0
@@ -98,7 +100,7 @@ class ReplayBus(can.BusABC):
 
     def _recv_internal(self, timeout: float | None) -> tuple[can.Message | None, bool]:
         if self._pending is None:
-            self._pending = next(self._frames, None)
+            self._pending = self._next_frame()
             if self._pending is None:
                 self.exhausted = True
                 return None, False
@@ -106,17 +108,24 @@ class ReplayBus(can.BusABC):
         if self.speed > 0:
             now = time.monotonic()
             ts = msg.timestamp
-            if self._t0_data is None or not self._plausible(ts):
-                # first frame, or a time jump (backwards, non-finite, more than MAX_JUMP_S ahead): pace
-                # from here on, rather than sleeping for hours or stalling every frame behind it
-                if self._t0_data is not None:
-                    self._rlog.warn("time_jump", "%s: CAN log time jumps to %r; pacing restarts there",
-                                    self.path, ts, t=ts if math.isfinite(ts) else None)
-                self._t0_data, self._t0_mono = ts, now
-                self._last_ts = ts
+            if self._t0_data is None:
+                self._t0_data, self._t0_mono, self._last_ts = ts, now, ts
+            elif not self._plausible(ts):
+                # A time jump (backwards, non-finite, beyond MAX_JUMP_S ahead). If the frame after it is
+                # back on the old timeline, this one is an outlier: hand it over at once and keep pacing.
+                # Otherwise the log really jumps (stitched from two days): pace from here on. Either way
+                # nothing waits for hours and no good frame behind it is held back.
+                nxt = self._peek_frame()
+                outlier = nxt is not None and self._plausible(nxt.timestamp)
+                self._rlog.warn("time_jump", "%s: CAN log time jumps to %r%s", self.path, ts,
+                                "; handed over unpaced" if outlier else "; pacing restarts there",
+                                t=ts if math.isfinite(ts) else None)
+                if outlier or not math.isfinite(ts):
+                    self._pending = None
+                    return msg, False
+                self._t0_data, self._t0_mono, self._last_ts = ts, now, ts
             self._last_ts = max(self._last_ts, ts)
-            due = self._t0_mono + (ts - self._t0_data) / self.speed
-            wait = due - now
+            wait = self._t0_mono + (ts - self._t0_data) / self.speed - now
             if wait > 0:
                 if timeout is not None and wait > timeout:
                     time.sleep(timeout)
@@ -124,6 +133,17 @@ class ReplayBus(can.BusABC):
                 time.sleep(wait)
         self._pending = None
         return msg, False
+
+    def _next_frame(self) -> can.Message | None:
+        return self._ahead.pop(0) if self._ahead else next(self._frames, None)
+
+    def _peek_frame(self) -> can.Message | None:
+        if not self._ahead:
+            nxt = next(self._frames, None)
+            if nxt is None:
+                return None
+            self._ahead.append(nxt)
+        return self._ahead[0]
 
     def _plausible(self, ts: float) -> bool:
         return math.isfinite(ts) and -1.0 <= ts - self._last_ts <= MAX_JUMP_S  # 1 s: multi-channel jitter

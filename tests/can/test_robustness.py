@@ -125,3 +125,22 @@ def test_paced_replay_is_not_stalled_by_a_wild_timestamp(tmp_path: Path) -> None
     finally:
         bus.shutdown()
     assert got == pytest.approx(times)
+
+
+def test_paced_replay_of_a_log_stitched_from_two_days_restarts_pacing(tmp_path: Path) -> None:
+    day2 = T0 + 2 * 86400
+    times = [T0, T0 + 0.01, day2, day2 + 0.01, day2 + 0.02]
+    p = tmp_path / "stitched.log"
+    p.write_text("".join(_lines([ENC.ccvs1(1.0, timestamp=t) for t in times])), encoding="utf-8")
+    bus = ReplayBus(file=p, speed=1.0)
+    got = []
+    try:
+        for _ in range(40):
+            m = bus.recv(0.5)
+            if m is not None:
+                got.append(m.timestamp)
+            if bus.exhausted:
+                break
+    finally:
+        bus.shutdown()
+    assert got == pytest.approx(times)
