@@ -19,7 +19,7 @@ from functools import lru_cache
 from hw.can.fms import FmsEncoder
 from hw.can.j1939 import make_id
 from hw.can.state import DoorState
-from sim_bus.motion import MotionResult
+from sim_bus.motion import DoorCycle, MotionResult, Track
 from sim_bus.scenario import CanDef, VehicleDef
 
 ENGINE_SA = 0x00  # engine controller: EEC1, CCVS1
@@ -54,6 +54,34 @@ class Frame:
         return f"({self.t_us // 1_000_000}.{self.t_us % 1_000_000:06d}) {channel} {self.can_id:08X}#{self.data.hex().upper()}"
 
 
+class WheelSensor:
+    """The wheel-based speed a vehicle's gateway reports, not the true speed: the ECU low-pass filters
+    the pulse-derived speed (time constant ``wheel_lag_ms``), refreshes it every ``wheel_update_ms``
+    (held in between), and reads 0 below ``wheel_cutoff_kmh`` where the time between wheel pulses
+    gets too long to measure. Scaled by ``wheel_scale``. Queried at non-decreasing times."""
+
+    def __init__(self, track: Track, cfg: CanDef) -> None:
+        self.track = track
+        self.scale = cfg.wheel_scale
+        self.step = cfg.wheel_update_ms / 1000.0
+        # exact discretisation of a first-order lag for an input held over one update interval
+        self.alpha = 1.0 - math.exp(-self.step / (cfg.wheel_lag_ms / 1000.0)) if cfg.wheel_lag_ms > 0 else 1.0
+        self.cutoff = cfg.wheel_cutoff_kmh / 3.6
+        self.t0 = track.t[0] if track.t else 0.0
+        self.k = 0
+        self.y = track.at(self.t0).v * self.scale if track.t else 0.0
+        self.out = self.y if self.y >= self.cutoff else 0.0
+
+    def at(self, t: float) -> float:
+        """The value last published at or before ``t`` (m/s)."""
+        while self.t0 + (self.k + 1) * self.step <= t:
+            self.k += 1
+            v = self.track.at(self.t0 + self.k * self.step).v * self.scale
+            self.y += self.alpha * (v - self.y)
+            self.out = self.y if self.y >= max(self.cutoff, 1e-4) else 0.0
+        return self.out
+
+
 class CanModel:
     def __init__(self, motion: MotionResult, cfg: CanDef, vehicle: VehicleDef, seed: int) -> None:
         self.m = motion
@@ -68,7 +96,10 @@ class CanModel:
         self.t1_us = round(motion.t_end * 1e6)
         # door state changes: (t, door, open, enabled, closing)
         ev: list[tuple[float, int, str, bool]] = []
-        for c in motion.doors:
+        # the body controller learns of a door's state change door_latency_ms late (DC1 and DC2 alike)
+        lat = cfg.door_latency_ms / 1000.0
+        for c0 in motion.doors:
+            c = DoorCycle(c0.door, c0.enabled + lat, c0.opened + lat, c0.closing + lat, c0.closed + lat)
             ev += [(c.enabled, c.door, "enabled", True), (c.opened, c.door, "open", True),
                    (c.closing, c.door, "enabled", False), (c.closing, c.door, "closing", True),
                    (c.closed, c.door, "open", False), (c.closed, c.door, "closing", False)]
@@ -87,12 +118,13 @@ class CanModel:
     def ccvs1(self) -> Iterator[Frame]:
         rng = random.Random(f"{self.seed}:can:ccvs1")
         parked = self.m.parked
+        wheel = WheelSensor(self.m.track, self.cfg)
         for t_us in self._periodic(self.cfg.ccvs1_ms, 3.0, rng):
             t = t_us / 1e6
             p = self.m.track.at(t)
             pb = any(a <= t < b for a, b in parked)
             brake = self.m.track.accel_at(t) < -0.05 or (p.v < 0.01 and not pb)
-            msg = _ccvs1(self.engine, round(p.v * self.cfg.wheel_scale * 3.6 * 256), pb, brake)
+            msg = _ccvs1(self.engine, round(wheel.at(t) * 3.6 * 256), pb, brake)
             yield Frame(t_us, 1, msg[0], msg[1])
 
     def vdhr(self) -> Iterator[Frame]:
@@ -148,8 +180,9 @@ class CanModel:
     def tco1(self, period_ms: float) -> Iterator[Frame]:
         """TCO1 from the tachograph: its own speed (same wheel sensor) and vehicle motion."""
         rng = random.Random(f"{self.seed}:can:tco1")
+        wheel = WheelSensor(self.m.track, self.cfg)
         for t_us in self._periodic(period_ms, 7.0, rng):
-            v = self.m.track.at(t_us / 1e6).v * self.cfg.wheel_scale
+            v = wheel.at(t_us / 1e6)
             cid, data = _tco1(self.tacho, round(v * 3.6 * 256), v > 0.1)
             yield Frame(t_us, 6, cid, data)
 

@@ -430,7 +430,10 @@ def generate_nmea(motion: MotionResult, g: GnssDef, vehicle: VehicleDef, seed: i
                 dn, de = dn + out_n, de + out_e
                 out_left -= 1
             flat, flon = offset_m(lat, lon, dn, de)
-            speed = max(0.0, p.v + rng.gauss(0, 0.03)) if p.v > 0.05 else abs(rng.gauss(0, 0.02))
+            # Doppler velocity noise is a horizontal vector: the reported speed is its magnitude, so a
+            # standing receiver reports a small positive speed (Rayleigh-distributed), never exactly 0
+            sv = g.speed_sigma_mps
+            speed = math.hypot(p.v + rng.gauss(0, sv), rng.gauss(0, sv))
             course = (brg + rng.gauss(0, 0.4)) % 360 if p.v > 0.5 else last_course
             last_course = course
             e = Epoch(t, True, flat, flon, g.altitude_m + un * sigma_scale, speed, course, sky, True,

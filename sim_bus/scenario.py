@@ -145,6 +145,7 @@ class GnssDef:
     outlier_rate: float  # per epoch
     outlier_m: tuple[float, float]
     outlier_epochs: tuple[int, int]
+    speed_sigma_mps: float  # Doppler velocity noise per horizontal axis (speed = its magnitude)
     outages: tuple[OutageZone, ...]
     degraded: tuple[DegradedZone, ...]
     corrupt_count: int
@@ -164,6 +165,11 @@ class CanDef:
     vdhr_ms: float
     jitter_ms: float
     wheel_scale: float  # CCVS1 speed and VDHR distance = truth x this (tyre wear, calibration)
+    # The wheel-speed sensor as a real gateway reports it (docs/simulator.md, "can"):
+    wheel_cutoff_kmh: float = 2.0  # below this the pulse period is too long: the speed reads 0
+    wheel_update_ms: float = 100.0  # the ECU refreshes the value this often (held in between)
+    wheel_lag_ms: float = 100.0  # first-order filter time constant of the speed signal
+    door_latency_ms: float = 100.0  # door controller -> DC1/DC2: state changes are reported this late
 
 
 @dataclass(frozen=True)
@@ -473,7 +479,8 @@ def _gnss(n0: Node | None) -> GnssDef:
     if not ({"RMC", "GGA", "GNS"} & set(sentences)):
         raise (sent_node or n).error("need at least one of RMC, GGA, GNS to carry a position")
     noise = _empty(n.opt("noise"))
-    noise.reject_unknown({"sigma_m", "correlation_s", "outlier_rate", "outlier_m", "outlier_epochs"})
+    noise.reject_unknown({"sigma_m", "correlation_s", "outlier_rate", "outlier_m", "outlier_epochs",
+                          "speed_sigma_mps"})
     om = _pair(noise.opt("outlier_m"), (30.0, 80.0), 1.0, 1000.0)
     oe = _pair(noise.opt("outlier_epochs"), (1, 3), 1, 100)
     zones: list[OutageZone] = []
@@ -503,6 +510,7 @@ def _gnss(n0: Node | None) -> GnssDef:
         outlier_rate=noise.get_float("outlier_rate", 0.0, min=0.0, max=0.5),
         outlier_m=(float(om[0]), float(om[1])),
         outlier_epochs=(int(oe[0]), int(oe[1])),
+        speed_sigma_mps=noise.get_float("speed_sigma_mps", 0.05, min=0.0, max=2.0),
         outages=tuple(zones),
         degraded=tuple(degraded),
         corrupt_count=corrupt.get_int("count", 0, min=0, max=10_000),
@@ -565,7 +573,8 @@ def estimate_bytes_per_second(g: GnssDef) -> float:
 
 
 _CAN = frozenset({"channel", "bitrate", "background_fps", "ccvs1_ms", "dc1_ms", "dc2_ms", "vdhr_ms",
-                  "jitter_ms", "wheel_scale"})
+                  "jitter_ms", "wheel_scale", "wheel_cutoff_kmh", "wheel_update_ms", "wheel_lag_ms",
+                  "door_latency_ms"})
 
 
 def _can(n0: Node | None) -> CanDef:
@@ -589,6 +598,10 @@ def _can(n0: Node | None) -> CanDef:
         vdhr_ms=n.get_float("vdhr_ms", 1000.0, min=100.0, max=5000.0),
         jitter_ms=n.get_float("jitter_ms", 0.5, min=0.0, max=20.0),
         wheel_scale=n.get_float("wheel_scale", 1.0, min=0.9, max=1.1),
+        wheel_cutoff_kmh=n.get_float("wheel_cutoff_kmh", 2.0, min=0.0, max=10.0),
+        wheel_update_ms=n.get_float("wheel_update_ms", 100.0, min=1.0, max=1000.0),
+        wheel_lag_ms=n.get_float("wheel_lag_ms", 100.0, min=0.0, max=2000.0),
+        door_latency_ms=n.get_float("door_latency_ms", 100.0, min=0.0, max=2000.0),
     )
 
 

@@ -148,3 +148,37 @@ def test_check_command_reports_errors(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main("sim_bus", "t", COMMANDS, ["check", str(p)]) == 2
     err = capsys.readouterr().err
     assert "bad.yaml:" in err and "trips[0]: unknown trip_id 'nope'" in err
+
+
+def test_sensor_knobs_default_realistic_and_parse(tmp_path: Path, short_scenario: Path) -> None:
+    sc = load_scenario(short_scenario)
+    # a real wheel-speed sensor reads 0 below a few km/h, is filtered and reports doors late
+    assert 1.5 <= sc.can.wheel_cutoff_kmh <= 3.0
+    assert sc.can.wheel_lag_ms > 0 and sc.can.wheel_update_ms == 100.0 and sc.can.door_latency_ms > 0
+    assert sc.gnss.speed_sigma_mps > 0
+    text = SHORT.replace("can: {background_fps: 60}",
+                         "can: {background_fps: 60, wheel_cutoff_kmh: 3.5, wheel_lag_ms: 250, "
+                         "wheel_update_ms: 50, door_latency_ms: 400}").replace(
+        "noise: {sigma_m: 1.5, outlier_rate: 0.01}", "noise: {sigma_m: 1.5, outlier_rate: 0.01, speed_sigma_mps: 0.2}")
+    p = tmp_path / "knobs.yaml"
+    p.write_text(text, encoding="utf-8")
+    sc = load_scenario(p)
+    assert (sc.can.wheel_cutoff_kmh, sc.can.wheel_lag_ms, sc.can.wheel_update_ms, sc.can.door_latency_ms) == (
+        3.5, 250.0, 50.0, 400.0)
+    assert sc.gnss.speed_sigma_mps == 0.2
+
+
+@pytest.mark.parametrize(("knob", "value"), [("wheel_cutoff_kmh", "-1"), ("wheel_cutoff_kmh", "slow"),
+                                             ("wheel_lag_ms", "5000"), ("wheel_update_ms", "0"),
+                                             ("door_latency_ms", "-5")])
+def test_sensor_knob_out_of_range_names_key(tmp_path: Path, knob: str, value: str) -> None:
+    text = SHORT.replace("can: {background_fps: 60}", f"can: {{background_fps: 60, {knob}: {value}}}")
+    e = _err(text, tmp_path)
+    assert e.key == f"can.{knob}"
+    assert e.line == next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith("can:"))
+
+
+def test_gnss_speed_noise_out_of_range_names_key(tmp_path: Path) -> None:
+    text = SHORT.replace("noise: {sigma_m: 1.5, outlier_rate: 0.01}",
+                         "noise: {sigma_m: 1.5, outlier_rate: 0.01, speed_sigma_mps: 7}")
+    assert _err(text, tmp_path).key == "gnss.noise.speed_sigma_mps"
