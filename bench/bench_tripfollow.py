@@ -150,7 +150,8 @@ def variants(n_random: int, seed: int = 2026) -> list[tuple[str, dict[str, Any]]
 def randomise(sc: Any, tt: Any, rng: random.Random) -> Any:
     """A physically plausible variant of a shipped scenario: another trip of its line on the same day,
     signal stops before stations, GNSS outages around stations (up to about 60 s), more multipath,
-    a 1 Hz or 10 Hz receiver, a worn or recalibrated wheel (odometer scale)."""
+    a 1 Hz or 10 Hz receiver with Doppler speed noise, a worn or recalibrated wheel (odometer scale), a
+    wheel-speed sensor with a low-speed cutoff, filter lag and update interval, late door reports."""
     from sim_bus.plan import build_plans
     from sim_bus.scenario import OutageZone, SignalStop
 
@@ -176,10 +177,17 @@ def randomise(sc: Any, tt: Any, rng: random.Random) -> Any:
                                       radius_m=rng.uniform(40.0, 150.0 if bus else 400.0), trip_id=p.trip_id))
     g = sc.gnss
     gnss = dataclasses.replace(g, rate_hz=rng.choice((1, 1, 10)), outlier_rate=rng.uniform(0.005, 0.04),
-                               outlier_m=(30.0, 80.0), outlier_epochs=(1, 4), outages=g.outages + tuple(outages))
+                               outlier_m=(30.0, 80.0), outlier_epochs=(1, 4), outages=g.outages + tuple(outages),
+                               # Doppler speed noise: a standing receiver reads 0.03-0.3 m/s
+                               speed_sigma_mps=rng.uniform(0.02, 0.15))
     if gnss.rate_hz == 10:
         gnss = dataclasses.replace(gnss, baud=max(g.baud, 115200))
-    can = dataclasses.replace(sc.can, wheel_scale=rng.uniform(0.98, 1.02))
+    # the wheel-speed sensor as gateways report it: 0 below a cutoff of 0.5-4 km/h, filtered (0-300 ms),
+    # refreshed every 20-200 ms; door states reach DC1/DC2 0-500 ms late
+    can = dataclasses.replace(sc.can, wheel_scale=rng.uniform(0.98, 1.02),
+                              wheel_cutoff_kmh=rng.uniform(0.5, 4.0), wheel_lag_ms=rng.uniform(0.0, 300.0),
+                              wheel_update_ms=rng.choice((20.0, 50.0, 100.0, 100.0, 200.0)),
+                              door_latency_ms=rng.uniform(0.0, 500.0))
     # keep the scenario's own signal stops only where they still name a stop of the trip(s)
     served = {s.stop_id for p in plans for s in p.served}
     own = tuple(s for s in sc.signal_stops if s.before in served and s.trip_id in (None, *[p.trip_id for p in plans]))
