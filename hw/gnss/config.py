@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
-from pathlib import Path
 
 from hw.gnss.decoder import DEFAULT_NOT_BEFORE, NmeaConfig
+from transit.config import resolve_path
 from transit.yamlconf import Node
 
 _COMMON = frozenset({"backend", "require_checksum", "not_before", "max_line", "log_interval_s",
@@ -75,18 +75,9 @@ class GnssConfig:
                            baudrate=node.get_int("baudrate", 38400, min=300, max=4_000_000),
                            read_chunk=node.get_int("read_chunk", 4096, min=64, max=1 << 20))
         if backend == "file":
-            return replace(base, path=_relative_to_file(node, node.get_str("path")),
+            # relative to the config file (``sim_bus record`` writes ``path: gnss.nmea`` beside it)
+            return replace(base, path=str(resolve_path(node.child("path"))),
                            speed=node.get_float("speed", 0.0, min=0.0))
         return replace(base, host=node.get_str("host", "127.0.0.1"),
                        port=node.get_int("port", 2947, min=1, max=65535),
                        hold_s=node.get_float("hold_s", 0.3, min=0.0))
-
-
-def _relative_to_file(node: Node, path: str) -> str:
-    """A relative ``path`` in a configuration file means next to that file (``sim_bus record`` writes
-    ``onboard.yaml`` with ``path: gnss.nmea`` beside it)."""
-    p = Path(path)
-    cfg = Path(node.file)
-    if p.is_absolute() or not cfg.is_file():
-        return path
-    return str(cfg.parent / p)
