@@ -198,7 +198,10 @@ def parse_operator(root: Node, path: Path) -> Operator:
     tz = parse_timezone(o.child("timezone"))
 
     feed_node = root.child("feed")
-    feed = (path.parent / resolve_path(feed_node)).resolve()  # resolve_path refuses empty and NUL paths
+    feed = resolve_path(feed_node)  # relative to the file the node came from; refuses empty and NUL paths
+    if not feed_node.file or feed_node.file.startswith("<"):  # parsed text: relative to ``path`` then
+        feed = path.parent / feed
+    feed = feed.resolve()
     if not feed.exists():
         raise feed_node.error(f"GTFS feed not found: {feed}")
 

@@ -74,3 +74,14 @@ def test_one_damaged_value_is_a_config_error(path: Path, error: type[Exception],
     except ConfigError as exc:
         assert isinstance(exc, error)
         assert exc.file is not None and str(exc)  # the message names the file
+
+
+def test_relative_paths_in_a_config_named_relative_to_the_working_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    from transit.operator import load_operator
+
+    monkeypatch.chdir(REPO)
+    op = load_operator("data/operators/lokaltog.yaml")
+    assert Path(op.feed) == (REPO / "data/gtfs/lokaltog-sample").resolve()
+    cfg = StationConfig.load("data/config/station-hilleroed.yaml")
+    assert cfg.feed.resolve() == (REPO / "data/gtfs/lokaltog-sample").resolve()
+    assert OnboardConfig.load("data/config/onboard-train-920.yaml").operator.feed == op.feed
