@@ -130,7 +130,11 @@ def run(args: argparse.Namespace) -> int:
     preds: list[StopPrediction] = []
     expires: dict[Any, datetime] = {}
     if args.predictions:
-        with open(args.predictions, encoding="utf-8", errors="replace") as fh:
+        try:
+            fh = open(args.predictions, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror or exc}", file=args.predictions) from None
+        with fh:
             preds, expires, _ = replay_predictions(fh, at, watched)
     if args.broker:
         preds += broker_predictions(cfg, args.broker, watched, at, args.wait)

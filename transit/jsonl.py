@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from transit.errors import ConfigError
 from transit.ratelimit import RateLimitedLog
 
 __all__ = ["JsonlCounts", "parse_jsonl", "read_jsonl"]
@@ -82,10 +83,15 @@ def parse_jsonl(lines: Iterable[str], source: str = "<input>", counts: JsonlCoun
 
 def read_jsonl(paths: str | Path | Iterable[str | Path], counts: JsonlCounts | None = None, *,
                placeholders: bool = False) -> Iterator[dict[str, Any]]:
-    """:func:`parse_jsonl` over one file or several, in order (undecodable bytes become U+FFFD)."""
+    """:func:`parse_jsonl` over one file or several, in order (undecodable bytes become U+FFFD); a file
+    that cannot be opened is a :class:`ConfigError` naming it."""
     if isinstance(paths, str | Path):
         paths = [paths]
     rl = RateLimitedLog(log)
     for p in paths:
-        with open(p, encoding="utf-8", errors="replace") as fh:
+        try:
+            fh = open(p, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed below
+        except OSError as exc:  # a missing or unreadable file is the caller's mistake, said in one line
+            raise ConfigError(f"cannot read: {exc.strerror or exc}", file=str(p)) from None
+        with fh:
             yield from parse_jsonl(fh, str(p), counts, placeholders=placeholders, ratelog=rl)

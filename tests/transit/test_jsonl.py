@@ -73,3 +73,10 @@ def test_good_lines_are_never_lost(items: list[tuple[str, object]]) -> None:
     assert list(parse_jsonl(lines, counts=counts)) == expected
     assert counts.records == len(expected)
     assert counts.records + counts.bad == sum(1 for line in lines if line.strip())
+
+
+def test_a_missing_file_is_a_config_error_naming_it(tmp_path: Path) -> None:
+    from transit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="missing.jsonl: cannot read"):
+        list(read_jsonl(tmp_path / "missing.jsonl"))
