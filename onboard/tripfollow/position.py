@@ -226,17 +226,30 @@ class SpeedConfig:
     can_fresh_s: float = 1.0
     default_decel_mps2: float = 0.8
     default_accel_mps2: float = 0.8
+    decel_window_s: float = 2.5  # the deceleration is fitted to the moving samples this far back
+    decel_min_mps2: float = 0.15  # plausible service braking near a stop (a fit outside is not trusted)
+    decel_max_mps2: float = 2.5
+    # a speed source reading 0 while the vehicle still rolls (wheel sensors read 0 below a cutoff of up
+    # to ~5 km/h) does so for at most this long: the extrapolated stop lies at most this far after it
+    max_roll_s: float = 4.0
 
 
 class StandstillDetector:
-    """Standstill from speed samples; reports the interpolated moments of stopping and moving off."""
+    """Standstill from speed samples; reports the interpolated moments of stopping and moving off.
+
+    A wheel-speed sensor reads 0 below its cutoff (a few km/h) while the vehicle is still rolling, and
+    its value is filtered and refreshed only every 20-200 ms (repeated in the frames between). So the
+    moment of stopping is extrapolated from the deceleration fitted (least squares) to the distinct
+    moving samples of the last seconds: t_last + v_last / a. Moving off is placed back the same way
+    from the first reading above the cutoff with a typical acceleration.
+    """
 
     def __init__(self, cfg: SpeedConfig | None = None) -> None:
         self.cfg = cfg or SpeedConfig()
         self.stopped: bool | None = None
         self.since: float | None = None  # when the current state began (interpolated)
         self.can_t: float | None = None
-        self._prev: list[tuple[float, float]] = []  # last samples of the active source
+        self._prev: list[tuple[float, float]] = []  # recent samples of the active source (time order)
 
     def source_is_can(self, t: float) -> bool:
         return self.can_t is not None and t - self.can_t <= self.cfg.can_fresh_s
@@ -250,8 +263,28 @@ class StandstillDetector:
             return None
         return self._sample(t, v, self.cfg.gnss_stop_mps, self.cfg.gnss_move_mps)
 
+    def _decel(self, moving: list[tuple[float, float]]) -> float:
+        """Deceleration fitted to the moving samples (first frame of each repeated value only)."""
+        pts: list[tuple[float, float]] = []
+        for tv in moving:
+            if not pts or tv[1] != pts[-1][1]:
+                pts.append(tv)
+        if len(pts) < 2:
+            return self.cfg.default_decel_mps2
+        n = len(pts)
+        mt = sum(p[0] for p in pts) / n
+        mv = sum(p[1] for p in pts) / n
+        stt = sum((p[0] - mt) ** 2 for p in pts)
+        if stt <= 0.0:
+            return self.cfg.default_decel_mps2
+        a = -sum((p[0] - mt) * (p[1] - mv) for p in pts) / stt
+        if not self.cfg.decel_min_mps2 <= a <= self.cfg.decel_max_mps2:
+            return self.cfg.default_decel_mps2 if a < self.cfg.decel_min_mps2 else self.cfg.decel_max_mps2
+        return a
+
     def _sample(self, t: float, v: float, stop_thr: float, move_thr: float) -> tuple[str, float] | None:
         prev = self._prev
+        cfg = self.cfg
         out: tuple[str, float] | None = None
         if self.stopped is None:
             self.stopped = v <= stop_thr
@@ -259,29 +292,36 @@ class StandstillDetector:
             out = ("stop", t) if self.stopped else None
         elif not self.stopped and v <= stop_thr:
             t0 = t
-            if prev:
-                tp, vp = prev[-1]
-                a = self.cfg.default_decel_mps2
-                if len(prev) >= 2:
-                    tq, vq = prev[-2]
-                    if tp > tq and vq > vp:
-                        a = max((vq - vp) / (tp - tq), 0.05)
-                # where the deceleration leads to zero; a wheel-speed sensor reads 0 below its cutoff
-                # (a few km/h), so that moment may lie after the first zero sample (at most 1.5 s)
+            moving = [p for p in prev if p[1] > stop_thr and p[0] >= t - cfg.decel_window_s]
+            if moving:
+                a = self._decel(moving)
+                # the last distinct moving value, at the first frame that carried it
+                k = len(moving) - 1
+                while k > 0 and moving[k - 1][1] == moving[-1][1]:
+                    k -= 1
+                tp, vp = moving[k]
                 t0 = max(tp + max(vp - v, 0.0) / a, tp)
-                t0 = min(t0, t + 1.5) if v <= 0.0 and t0 > t else min(t0, t)
+                # a reading of exactly 0 may be a sensor below its cutoff: the vehicle may roll on
+                t0 = min(t0, t + cfg.max_roll_s) if v <= 0.0 and t0 > t else min(t0, t)
             self.stopped, self.since = True, t0
             out = ("stop", t0)
         elif self.stopped and v >= move_thr:
             t0 = t
             if prev:
                 tp, vp = prev[-1]
-                t0 = min(max(t - (v - min(vp, v)) / self.cfg.default_accel_mps2, tp), t)
+                back = (v - min(vp, v)) / cfg.default_accel_mps2
+                # after readings of 0 (below a wheel sensor's cutoff) the start lies further back than
+                # the previous sample, but not before the standstill began
+                floor = tp if vp > 0.0 else max(self.since if self.since is not None else tp,
+                                                t - cfg.max_roll_s)
+                t0 = min(max(t - back, floor), t)
             self.stopped, self.since = False, t0
             out = ("move", t0)
         prev.append((t, v))
-        if len(prev) > 3:
+        while prev and prev[0][0] < t - cfg.decel_window_s - 0.5:
             del prev[0]
+        if len(prev) > 200:  # a 100 Hz source: keep the window bounded
+            del prev[:-200]
         return out
 
 
