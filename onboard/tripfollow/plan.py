@@ -70,8 +70,9 @@ class TripPlan:
         return s.sched_arr
 
     def sched_time_at(self, chainage_m: float) -> float:
-        """Scheduled time at a chainage between stops: linear in distance from the departure of one
-        served stop to the arrival at the next (the timetable says nothing finer)."""
+        """Scheduled time at a chainage between stops, from the departure of one served stop to the
+        arrival at the next. The timetable says nothing finer, but a vehicle that has just left is slow:
+        the run is taken as accelerate, cruise, brake (:func:`run_time`), not linear in distance."""
         xs, ts = self._knots if self._knots[0] else _knots(self.served)
         if not xs:
             return self.first_departure
@@ -81,7 +82,33 @@ class TripPlan:
         if i >= len(xs):
             return ts[-1]
         x0, x1, t0, t1 = xs[i - 1], xs[i], ts[i - 1], ts[i]
-        return t0 if x1 <= x0 else t0 + (t1 - t0) * (chainage_m - x0) / (x1 - x0)
+        return t0 if x1 <= x0 else t0 + run_time(chainage_m - x0, x1 - x0, t1 - t0)
+
+
+#: Acceleration and braking assumed for a scheduled run between two stops. Regional trains and city
+#: buses accelerate at about 0.5-1.2 m/s2 in service; below the middle, so that a long run is not assumed
+#: to be flat out: the profile needs only the shape of the run, the timetable sets its length.
+RUN_ACCEL_MPS2 = 0.7
+
+
+def run_time(d: float, dist: float, dur: float, a: float = RUN_ACCEL_MPS2) -> float:
+    """Seconds after the departure at which a vehicle is ``d`` metres along a run of ``dist`` metres
+    scheduled to take ``dur`` seconds: a trapezoid (accelerate at ``a``, cruise at the speed that makes
+    the run last ``dur``, brake at ``a``). Where ``dur`` is too short for that (the timetable's whole
+    minutes), linear in distance."""
+    if dist <= 0.0 or dur <= 0.0:
+        return 0.0
+    d = min(max(d, 0.0), dist)
+    disc = a * a * dur * dur - 4.0 * a * dist
+    if disc < 0.0:
+        return dur * d / dist
+    v = (a * dur - disc ** 0.5) / 2.0  # dur = dist / v + v / a
+    da = v * v / (2.0 * a)
+    if d < da:
+        return (2.0 * d / a) ** 0.5
+    if d <= dist - da:
+        return v / a + (d - da) / v
+    return dur - (2.0 * (dist - d) / a) ** 0.5
 
 
 def _knots(served: tuple[PlanStop, ...]) -> tuple[tuple[float, ...], tuple[float, ...]]:

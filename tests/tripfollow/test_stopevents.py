@@ -98,9 +98,10 @@ def test_trip_that_starts_late_has_its_delay_everywhere() -> None:
     eta = [r for r in events(recs, "eta") if r["clear"] == ["hilleroed"]][0]
     pred = {s["stop_id"]: s for s in eta["stops"]}
     late = parse_iso(pred["grimstrup"]["eta_arr"]).timestamp() - parse_iso(pred["grimstrup"]["sched_arr"]).timestamp()
-    # the schedule is linear in distance between stops, so a train still accelerating out of the zone
-    # looks a few seconds later than its departure delay
-    assert 300 <= late <= 310
+    # between stops the schedule is taken as accelerate-cruise-brake (0.7 m/s2), so a train still
+    # accelerating out of the zone (at 0.9 m/s2 here) shows about its departure delay (linear in distance
+    # it looked up to 10 s later)
+    assert 295 <= late <= 303
     late_c = parse_iso(pred["frederiksvaerk"]["eta_arr"]).timestamp() - T0 - 400
     assert late_c == pytest.approx(late - (30 - 20), abs=0.01)  # 10 s dwell slack recovered at grimstrup
 
