@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
@@ -102,13 +103,13 @@ def run_time(d: float, dist: float, dur: float, a: float = RUN_ACCEL_MPS2) -> fl
     disc = a * a * dur * dur - 4.0 * a * dist
     if disc < 0.0:
         return dur * d / dist
-    v = (a * dur - disc ** 0.5) / 2.0  # dur = dist / v + v / a
+    v = (a * dur - math.sqrt(disc)) / 2.0  # dur = dist / v + v / a
     da = v * v / (2.0 * a)
     if d < da:
-        return (2.0 * d / a) ** 0.5
+        return math.sqrt(2.0 * d / a)
     if d <= dist - da:
         return v / a + (d - da) / v
-    return dur - (2.0 * (dist - d) / a) ** 0.5
+    return dur - math.sqrt(2.0 * (dist - d) / a)
 
 
 def _knots(served: tuple[PlanStop, ...]) -> tuple[tuple[float, ...], tuple[float, ...]]:
