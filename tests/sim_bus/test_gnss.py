@@ -97,3 +97,22 @@ def test_degraded_zone_worsens_the_fix(sim: Simulation) -> None:
     assert inside and outside
     assert max(s for s, _, q in inside if q) < min(s for s, _, _ in outside)
     assert min(h for _, h, q in inside if q) > max(h for _, h, _ in outside) * 0.9
+
+
+@pytest.mark.parametrize("sigma", [0.05, 0.2])
+def test_doppler_speed_noise_at_standstill(sim: Simulation, sigma: float) -> None:
+    """A standing receiver reports the magnitude of a noisy velocity: positive, Rayleigh-distributed
+    with mean sigma * sqrt(pi / 2); a moving one the true speed within a few sigma."""
+    g = dataclasses.replace(sim.scenario.gnss, corrupt_count=0, outages=(), outlier_rate=0.0, ttff_s=0.0,
+                            sentences=("RMC", "GGA"), speed_sigma_mps=sigma)
+    out = generate_nmea(sim.motion, g, sim.scenario.vehicle, 5, {})
+    fa = FixAssembler()
+    fixes = [f for line in out.lines for f in fa.feed(line)] + fa.flush()
+    track = sim.motion.track
+    standing = [f.speed for f in fixes if f.speed is not None and track.at(f.time.timestamp()).v == 0.0]
+    moving = [(f.speed, track.at(f.time.timestamp()).v) for f in fixes
+              if f.speed is not None and track.at(f.time.timestamp()).v > 5.0]
+    assert len(standing) > 100 and len(moving) > 100
+    assert sum(standing) / len(standing) == pytest.approx(sigma * 1.2533, rel=0.2)
+    assert sum(s > 0.0 for s in standing) > 0.9 * len(standing)  # RMC knots with 3 decimals: rarely 0
+    assert all(abs(s - v) < 6 * sigma + 0.01 for s, v in moving)
