@@ -169,6 +169,8 @@ class Core:
             opened = any(flags) if flags else None
         if opened is not None and opened != self.doors_open:
             self.doors_open = opened
+            if opened:
+                self.still.doors_opened(t)
             out += self._door_event(t, opened)
         out += self._step(t)
         return out

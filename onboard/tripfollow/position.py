@@ -263,6 +263,11 @@ class StandstillDetector:
             return None
         return self._sample(t, v, self.cfg.gnss_stop_mps, self.cfg.gnss_move_mps)
 
+    def doors_opened(self, t: float) -> None:
+        """Doors open only at a standstill: an extrapolated stop later than that is corrected."""
+        if self.stopped and self.since is not None and self.since > t:
+            self.since = t
+
     def _decel(self, moving: list[tuple[float, float]]) -> float:
         """Deceleration fitted to the moving samples (first frame of each repeated value only)."""
         pts: list[tuple[float, float]] = []

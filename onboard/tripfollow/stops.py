@@ -129,7 +129,10 @@ class TripFollower:
             if st.served and v.ars is None and (stopped or near_door):
                 # open doors mean standing even when no speed source says so (no CAN speed and a
                 # stale GNSS speed under a roof): then the door time is the best arrival time known
-                if (in_zone and stopped) or near_door:
+                # the extrapolated standstill may lie ahead of the data (a wheel sensor reads 0 below its
+                # cutoff while the vehicle still rolls): wait for it, doors opening may correct it
+                settled = stand_since is None or stand_since <= t
+                if (in_zone and stopped and settled) or near_door:
                     t_ars = max(stand_since if stopped and stand_since is not None else t, self.t_active)
                     if k == self.origin:
                         t_ars = max(t_ars, self.t_active)

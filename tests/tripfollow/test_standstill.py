@@ -100,3 +100,16 @@ def test_gnss_speed_noisy_at_rest_gives_one_stop_and_no_move() -> None:
     evs = run(samples, can=False)
     assert [name for name, _t in evs] == ["stop"]  # moving at the start: no event until the stop
     assert evs[0][1] == pytest.approx(t_stop, abs=1.0)
+
+
+def test_doors_opening_caps_an_extrapolated_stop() -> None:
+    """A slow final ease-off fools the extrapolation late; doors open only at a standstill."""
+    det = StandstillDetector()
+    for k in range(20):
+        det.on_can(T0 + k * 0.1, 1.5 - k * 0.02)  # gentle: 0.2 m/s2, 1.12 m/s at the last moving reading
+    ev = det.on_can(T0 + 2.0, 0.0)
+    assert ev is not None and ev[0] == "stop" and ev[1] > T0 + 3.0  # rolling on behind the cutoff
+    det.doors_opened(T0 + 2.5)
+    assert det.stopped and det.since == T0 + 2.5
+    det.doors_opened(T0 + 9.0)  # a later door cycle does not move the standstill
+    assert det.since == T0 + 2.5
