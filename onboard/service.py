@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from hw.can.state import VehicleState
 from hw.gnss.fix import Fix
 from onboard.clock import ClockDiscipline, system_clock_synchronised
 from onboard.config import OnboardConfig
@@ -229,10 +228,14 @@ class OnboardService:
 
     def _open_can(self) -> None:
         from hw.can.config import CanConfig
+        from hw.can.reader import CanReader
 
         assert self.cfg.can is not None
         ccfg = CanConfig.from_node(self.cfg.can)
-        self._can = _LiveCanReader(ccfg, restamp=ccfg.backend != "replay")
+        # live frames are stamped on arrival with the monotonic clock (+ MONO_BASE: the tracker refuses
+        # pre-2000 times); recorded logs keep their own UTC times
+        self._can_restamp = ccfg.backend != "replay"
+        self._can = CanReader(ccfg, stamp=_mono_stamp if self._can_restamp else None)
         try:
             _ = self._can.bus
         except DeviceError as exc:
@@ -289,17 +292,16 @@ class OnboardService:
                 return
 
     def _can_loop(self, stop: threading.Event) -> None:
+        """Everything received per wake-up goes on the queue as one batch of (time, state, speed
+        sample?) — one hand-off per batch, not per frame."""
         reader = self._can
+        kind = "can_batch" if self._can_restamp else "can_utc_batch"
+        base = MONO_BASE if self._can_restamp else 0.0
         while not stop.is_set():
-            st = reader.poll(0.5)
+            got = reader.poll_batch(0.5)
             self._beat("can")
-            if st is not None:
-                seen = reader.tracker.last_seen("CCVS1")
-                sp = seen is not None and seen == st.t
-                if reader.restamp:
-                    self.q.put(("can", st.t.timestamp() - MONO_BASE, (st, sp)))
-                else:
-                    self.q.put(("can_utc", st.t.timestamp(), (st, sp)))
+            if got:
+                self.q.put((kind, 0.0, [(st.t.timestamp() - base, st, name == "CCVS1") for st, name in got]))
             elif reader.exhausted:
                 log.info("CAN source finished (end of a recorded log)")
                 return
@@ -354,16 +356,22 @@ class OnboardService:
             self._push(fix.time.timestamp(), 1, "fix", fix, rx)
             for tu, (k, p) in self.clock.release():
                 self._push(tu, 0 if k == "can" else 2, k, p, rx - self.opts.hold_s)
-        elif kind in ("can", "edge"):
+        elif kind == "can_batch":  # (monotonic time, state, speed sample?) of one CAN read
+            self._last_can_rx = rx
+            for tm, st, sp in payload:
+                for tu, (k, p) in self.clock.stamp_or_hold(tm, ("can", (st, sp))):
+                    self._push(tu, 0 if k == "can" else 2, k, p, rx)
+        elif kind in ("can", "edge"):  # one input stamped monotonic: payload (state, speed sample?) / (pin, level)
             if kind == "can":
                 self._last_can_rx = rx
             else:
                 self._edges += 1
             for tu, (k, p) in self.clock.stamp_or_hold(t, (kind, payload)):
                 self._push(tu, 0 if k == "can" else 2, k, p, rx)
-        elif kind == "can_utc":
+        elif kind == "can_utc_batch":  # (UTC time, state, speed sample?) of one read of a recorded log
             self._last_can_rx = rx
-            self._push(t, 0, "can", payload, rx)
+            for tu, st, sp in payload:
+                self._push(tu, 0, "can", (st, sp), rx)
         elif kind == "edge_utc":
             self._edges += 1
             self._push(t, 2, "edge", payload, rx)
@@ -636,132 +644,9 @@ class OnboardService:
                 log.debug("closing display: %s", exc)
 
 
-class _LiveCanReader:
-    """:class:`hw.can.reader.CanReader` whose frames are re-stamped with ``time.monotonic()`` on
-    arrival (python-can stamps SLCAN frames with the wall clock and SocketCAN ones with the kernel's
-    realtime clock: neither is trusted before GNSS/NTP). Recorded logs keep their own times. An SLCAN
-    adapter is read with :func:`_open_chunked_slcan`."""
-
-    def __init__(self, cfg: Any, *, restamp: bool) -> None:
-        from hw.can.reader import CanReader
-
-        class _Reader(CanReader):
-            @property
-            def bus(self) -> Any:
-                if self._bus is None and self.cfg.backend == "slcan":
-                    self._bus = _open_chunked_slcan(self.cfg, self.filters)
-                    self.counters["opens"] += 1
-                    log.info("CAN slcan %s open (chunked reader, %d PGN filters)", self.cfg.channel,
-                             len(self.filters))
-                return super().bus
-
-        self.reader = _Reader(cfg)
-        self.restamp = restamp
-        self.tracker = self.reader.tracker
-        if restamp:
-            original_feed = self.tracker.feed
-
-            def feed(msg: Any) -> VehicleState | None:
-                msg.timestamp = time.monotonic() + MONO_BASE
-                return original_feed(msg)
-            # the reader calls tracker.feed right after recv: stamping there is stamping on arrival
-            self.tracker.feed = feed  # type: ignore[method-assign]
-
-    @property
-    def bus(self) -> Any:
-        return self.reader.bus
-
-    @property
-    def exhausted(self) -> bool:
-        return self.reader.exhausted
-
-    def poll(self, timeout: float) -> VehicleState | None:
-        return self.reader.poll(timeout)
-
-    def stats(self) -> dict[str, int]:
-        out = self.reader.stats()
-        filtered = getattr(self.reader._bus, "filtered", None)
-        if filtered is not None:
-            out["filtered_in_reader"] = int(filtered)
-        return out
-
-    def close(self) -> None:
-        self.reader.close()
-
-
-def _open_chunked_slcan(cfg: Any, filters: list[dict[str, Any]]) -> Any:
-    """python-can's SLCAN bus, reading what the port has in one call instead of one byte per call.
-
-    Hand-written because python-can 4.6 reads SLCAN byte by byte (a select and a read per byte): at
-    1,500 frames/s that alone costs ~0.2 CPU seconds per second (``python -m bench service``). Complete
-    lines beyond the first go to python-can's own line queue, which ``_recv_internal`` drains first; the
-    parsing of each line stays python-can's. Extended frames whose identifier no J1939 filter accepts
-    are dropped here, before python-can builds a message for them (what SocketCAN's kernel filters do
-    for a CAN HAT), and counted in ``bus.filtered``. Belongs in ``hw/can/backends.py`` (an adapter here
-    until then).
-    """
-    import re
-    import select
-
-    import can
-    from can.exceptions import error_check
-    from can.interfaces.slcan import slcanBus
-
-    line = re.compile(rb"[^\r\a]*[\r\a]")
-    BATCH_S = 0.01  # noqa: N806 - a constant of this reader
-    masks = [(int(f["can_id"]) & int(f["can_mask"]), int(f["can_mask"])) for f in filters if f.get("extended", True)]
-    wanted: dict[bytes, bool] = {}
-
-    def want(text: bytes) -> bool:
-        if len(text) < 10 or text[:1] != b"T" or not masks:
-            return True  # replies, standard and FD frames: python-can decides
-        ident = text[1:9]
-        w = wanted.get(ident)
-        if w is None:
-            try:
-                cid = int(ident, 16)
-            except ValueError:
-                return True  # python-can reports it
-            w = any(cid & m == v for v, m in masks)
-            if len(wanted) < 8192:
-                wanted[ident] = w
-        return w
-
-    class ChunkedSlcanBus(slcanBus):
-        filtered = 0
-
-        def _read(self, timeout: float | None) -> str | None:
-            port = self.serialPortOrig
-            deadline = None if timeout is None else time.monotonic() + timeout
-            with error_check("Could not read from serial device"):
-                while True:
-                    n = port.in_waiting
-                    if n:
-                        self._buffer.extend(port.read(n))
-                        end = max(self._buffer.rfind(b"\r"), self._buffer.rfind(b"\a"))
-                        if end >= 0:
-                            done = bytes(self._buffer[:end + 1])
-                            del self._buffer[:end + 1]
-                            lines = [x for x in line.findall(done) if want(x)]
-                            self.filtered += done.count(b"\r") + done.count(b"\a") - len(lines)
-                            if lines:
-                                for extra in lines[1:]:
-                                    self._queue.put_nowait(extra.decode("ascii", "replace"))
-                                return str(lines[0].decode("ascii", "replace"))
-                    left = None if deadline is None else deadline - time.monotonic()
-                    if left is not None and left <= 0:
-                        return None
-                    ready, _, _ = select.select([port.fileno()], [], [], left)
-                    if ready and BATCH_S > 0:
-                        # let a few frames gather: one wake-up per ~10 ms instead of one per frame
-                        # (frames are stamped on arrival here, so they may be up to BATCH_S late)
-                        time.sleep(BATCH_S)
-
-    try:
-        return ChunkedSlcanBus(channel=cfg.channel, bitrate=cfg.bitrate, tty_baudrate=cfg.tty_baudrate,
-                               sleep_after_open=cfg.sleep_after_open, can_filters=filters or None)
-    except (can.CanError, OSError, ValueError) as exc:
-        raise DeviceError(f"cannot open CAN slcan {cfg.channel}: {exc}") from exc
+def _mono_stamp() -> float:
+    """A live CAN frame's receive time: the monotonic clock, plus :data:`MONO_BASE`."""
+    return time.monotonic() + MONO_BASE
 
 
 def run_service(cfg: OnboardConfig, opts: ServiceOptions, *, install_signals: bool = True) -> int:

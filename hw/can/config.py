@@ -5,7 +5,9 @@ can:
   backend: socketcan        # socketcan | slcan | virtual | replay
   channel: can0             # interface; serial port, pty or pyserial URL (slcan); bus name (virtual)
   bitrate: 250000           # J1939 buses run at 250 kbit/s (some at 500)
-  # slcan only:  tty_baudrate: 115200,  sleep_after_open: 2.0
+  # slcan only:  tty_baudrate: 115200,  sleep_after_open: 2.0,
+  #               reader: chunked (hw.can.slcan: chunk reads, J1939 filter before parsing) | python-can,
+  #               batch_ms: 10 (chunked: wait this long after a chunk so frames arrive in batches)
   # replay only: file: can.log,  speed: 1.0  (0 = as fast as possible)
   speed_source: ccvs1       # or tco1 (tachograph speed)
   doors: 3                  # the vehicle's doors (DC2 lists up to 10)
@@ -24,13 +26,14 @@ from transit.config import resolve_path
 from transit.yamlconf import Node
 
 BACKENDS = ("socketcan", "slcan", "virtual", "replay")
+SLCAN_READERS = ("chunked", "python-can")
 _SLCAN_BITRATES = (10000, 20000, 50000, 100000, 125000, 250000, 500000, 750000, 1000000, 83300)
 _COMMON = {"backend", "channel", "bitrate", "speed_source", "doors", "source_address", "extra_messages",
            "dbc", "log_interval_s", "reopen_max_s"}
 _ALLOWED = {
     "socketcan": _COMMON,
     "virtual": _COMMON | {"receive_own_messages"},
-    "slcan": _COMMON | {"tty_baudrate", "sleep_after_open"},
+    "slcan": _COMMON | {"tty_baudrate", "sleep_after_open", "reader", "batch_ms"},
     "replay": _COMMON | {"file", "speed"},
 }
 
@@ -50,6 +53,8 @@ class CanConfig:
     receive_own_messages: bool = False  # virtual
     tty_baudrate: int = 115200  # slcan
     sleep_after_open: float = 2.0  # slcan: adapters need a moment after the port opens
+    slcan_reader: str = "chunked"  # slcan: chunked (hw.can.slcan) | python-can (its byte-by-byte reader)
+    batch_ms: float = 10.0  # slcan chunked: pause after a chunk (frames are stamped up to this late)
     file: Path | None = None  # replay
     speed: float = 1.0  # replay pacing factor; 0 = as fast as possible
 
@@ -90,6 +95,8 @@ class CanConfig:
             receive_own_messages=node.get_bool("receive_own_messages", False),
             tty_baudrate=node.get_int("tty_baudrate", 115200, min=1200),
             sleep_after_open=node.get_float("sleep_after_open", 2.0, min=0.0),
+            slcan_reader="chunked" if node.opt("reader") is None else node.child("reader").choice(SLCAN_READERS),
+            batch_ms=node.get_float("batch_ms", 10.0, min=0.0, max=100.0),
             file=file,
             speed=node.get_float("speed", 1.0, min=0.0),
         )

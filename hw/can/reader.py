@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import can
 
@@ -30,10 +30,18 @@ log = logging.getLogger(__name__)
 
 
 class CanReader:
-    """Reads the configured bus; ``updates()`` yields snapshots, ``stats()`` the counters."""
+    """Reads the configured bus; ``updates()`` yields snapshots, ``poll_batch()`` gives what has
+    arrived in one call, ``stats()`` the counters.
 
-    def __init__(self, cfg: CanConfig, bus: can.BusABC | None = None) -> None:
+    ``stamp``: when given, every frame is re-stamped with ``stamp()`` as it is read (python-can stamps
+    SLCAN frames with the wall clock and SocketCAN ones with the kernel's realtime clock; a unit without
+    RTC trusts neither and passes its own clock).
+    """
+
+    def __init__(self, cfg: CanConfig, bus: can.BusABC | None = None, *,
+                 stamp: Callable[[], float] | None = None) -> None:
         self.cfg = cfg
+        self.stamp = stamp
         dbc = load_dbc(cfg.dbc)
         names = messages_for(cfg.speed_source, cfg.extra_messages)
         self.tracker = VehicleTracker(J1939Decoder(dbc, names), speed_source=cfg.speed_source,
@@ -87,8 +95,7 @@ class CanReader:
         self._backoff = min(self._backoff * 2, self.cfg.reopen_max_s)
 
     # -- reading -----------------------------------------------------------------------------------
-    def poll(self, timeout: float = 0.5) -> VehicleState | None:
-        """Receive at most one frame; a snapshot if it carried vehicle state."""
+    def _recv(self, timeout: float) -> can.Message | None:
         try:
             msg = self.bus.recv(timeout)
         except (can.CanOperationError, OSError, DeviceError) as exc:
@@ -98,10 +105,34 @@ class CanReader:
             self.counters["bad_input"] += 1
             self._rlog.warn("bad_input", "CAN %s: unparsable input skipped (%s)", self.cfg.channel, exc)
             return None
-        if msg is None:
-            return None
-        self._backoff = 0.5
-        return self.tracker.feed(msg)
+        if msg is not None:
+            self._backoff = 0.5
+            if self.stamp is not None:
+                msg.timestamp = self.stamp()
+        return msg
+
+    def poll(self, timeout: float = 0.5) -> VehicleState | None:
+        """Receive at most one frame; a snapshot if it carried vehicle state."""
+        msg = self._recv(timeout)
+        return None if msg is None else self.tracker.feed(msg)
+
+    def poll_batch(self, timeout: float = 0.5, limit: int = 1000) -> list[tuple[VehicleState, str]]:
+        """Wait up to ``timeout`` for a frame, then take every frame already received (at most
+        ``limit``): the snapshots, each with the name of the message that made it (``"CCVS1"`` ...).
+        One call per batch instead of one per frame keeps the per-frame cost down at 1,500 frames/s."""
+        out: list[tuple[VehicleState, str]] = []
+        msg = self._recv(timeout)
+        n = 0
+        tracker = self.tracker
+        while msg is not None:
+            st = tracker.feed(msg)
+            if st is not None:
+                out.append((st, tracker.last_message))
+            n += 1
+            if n >= limit:
+                break
+            msg = self._recv(0.0)
+        return out
 
     def updates(self, stop: threading.Event | None = None, timeout: float = 0.5) -> Iterator[VehicleState]:
         """Snapshots until ``stop`` is set (or a replayed log ends)."""
@@ -113,9 +144,13 @@ class CanReader:
                 return
 
     def stats(self) -> dict[str, int]:
-        """Tracker counters plus opens, interface_errors, bad_input and (replay) bad_lines."""
+        """Tracker counters plus opens, interface_errors, bad_input, (replay) bad_lines and (chunked
+        SLCAN) filtered_in_reader: frames dropped by identifier before they were parsed."""
         out = self.tracker.stats()
         out.update(self.counters)
         if isinstance(self._bus, ReplayBus):
             out["bad_lines"] = self._bus.bad_lines
+        filtered = getattr(self._bus, "filtered", None)
+        if isinstance(filtered, int):
+            out["filtered_in_reader"] = filtered
         return out

@@ -87,6 +87,8 @@ class VehicleTracker:
         self._rpm: float | None = None
         self._state: VehicleState | None = None
         self._seen: dict[str, float] = {}
+        #: the message the latest snapshot came from (``"CCVS1"`` ...), empty before the first
+        self.last_message: str = ""
 
     # -- public ------------------------------------------------------------------------------------
     @property
@@ -145,6 +147,7 @@ class VehicleTracker:
             c["unknown_pgn"] += 1
             return None
         c["decoded"] += 1
+        self.last_message = dec.name
         self._seen[dec.name] = float(ts)
         self._apply(dec.name, dec.signals)
         st = VehicleState(datetime.fromtimestamp(ts, UTC), self._speed, self._odo, self._pbrake,

@@ -1,7 +1,7 @@
 """Contract tests for the CAN interface: the same frames through every backend give the same states.
 
 Always on the simulated backends (python-can ``virtual``, candump replay, SLCAN over a real pty pair
-with an adapter emulation on the master side); on a real SocketCAN interface when
+with an adapter emulation on the master side, with the chunked reader and with python-can's own); on a real SocketCAN interface when
 ``RETTID_CAN_CHANNEL`` names one (e.g. ``vcan0``: ``ip link add vcan0 type vcan && ip link set vcan0 up``).
 """
 
@@ -145,10 +145,10 @@ class SlcanAdapter:
                 pass
 
 
-def _slcan(tmp_path: Path) -> Iterator[Harness]:
+def _slcan(tmp_path: Path, slcan_reader: str = "chunked") -> Iterator[Harness]:
     adapter = SlcanAdapter()
     reader = CanReader(CanConfig(backend="slcan", channel=adapter.path, bitrate=250000, sleep_after_open=0.0,
-                                 doors=3))
+                                 doors=3, slcan_reader=slcan_reader))
     _ = reader.bus
     adapter.drain_commands()
     assert "S5" in adapter.commands and "O" in adapter.commands  # 250 kbit/s, then open
@@ -170,7 +170,13 @@ def _socketcan(tmp_path: Path) -> Iterator[Harness]:
     yield Harness(reader, send, sender.shutdown)
 
 
-HARNESSES = {"virtual": _virtual, "replay": _replay, "slcan": _slcan, "socketcan": _socketcan}
+def _slcan_python_can(tmp_path: Path) -> Iterator[Harness]:
+    """python-can's own (byte-by-byte) SLCAN reader, ``reader: python-can``."""
+    yield from _slcan(tmp_path, "python-can")
+
+
+HARNESSES = {"virtual": _virtual, "replay": _replay, "slcan": _slcan, "slcan-python-can": _slcan_python_can,
+             "socketcan": _socketcan}
 
 
 @pytest.fixture(params=sorted(HARNESSES))
@@ -283,3 +289,14 @@ def test_reader_updates_stop_on_event() -> None:
         finally:
             sender.shutdown()
     assert len(got) == 1
+
+
+def test_poll_batch_gives_the_same_states_with_their_messages(harness: Harness) -> None:
+    msgs, needed = scenario()
+    harness.send(msgs)
+    got: list[tuple[VehicleState, str]] = []
+    deadline = time.monotonic() + WAIT_S
+    while len(got) < needed and time.monotonic() < deadline and not harness.reader.exhausted:
+        got += harness.reader.poll_batch(0.05)
+    check_final([st for st, _ in got], needed)
+    assert [name for _, name in got] == ["CCVS1", "VDHR", "DC1", "DC2", "CCVS1"]
