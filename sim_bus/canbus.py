@@ -42,6 +42,11 @@ _BACKGROUND = [
 ]
 
 
+#: ``Frame.order`` of the messages a unit's vehicle state is built from (CCVS1, DC1, DC2, VDHR): the
+#: frames its J1939 filters let through; EEC1 (5), TCO1 (6) and the background (10+) are not needed
+NEEDED_ORDERS = frozenset({1, 2, 3, 4})
+
+
 @dataclass(frozen=True, order=True)
 class Frame:
     t_us: int  # epoch microseconds

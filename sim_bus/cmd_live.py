@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import signal
 import sys
 import threading
@@ -14,6 +16,7 @@ from sim_bus.live import (
     CanSink,
     FileGpioSink,
     GpioSink,
+    LiveStats,
     MockPinSink,
     PtyWriter,
     SlcanPtySink,
@@ -39,6 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--start", type=float, default=0.0, help="skip this many simulated seconds")
     p.add_argument("--duration", type=float, default=None, help="stop after this many simulated seconds")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--stats", type=Path, default=None,
+                   help="keep the counts sent so far (NMEA bytes, CAN frames and the needed ones, GPIO edges, "
+                        "monotonic time) in this JSON file, rewritten every simulated second")
 
 
 def _can(spec: str) -> tuple[CanSink | None, str]:
@@ -85,14 +91,23 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     total = (sim.t_end - sim.t_start - args.start) if args.duration is None else args.duration
     bar = None if args.no_progress else Progress(max(total, 1.0), label=f"sim_bus live x{args.speed:g}")
+    stats = LiveStats()
+
+    def progress(s: float) -> None:
+        if bar is not None:
+            bar.update(s)
+        if args.stats is not None:
+            _write_stats(args.stats, stats)
+
     try:
-        stats = play(sim, speed=args.speed, nmea=pty, can_sink=can_sink, gpio_sink=gpio_sink,
-                     start_s=args.start, duration_s=args.duration, stop=stop,
-                     on_progress=(lambda s: bar.update(s)) if bar is not None else None)
+        play(sim, speed=args.speed, nmea=pty, can_sink=can_sink, gpio_sink=gpio_sink, start_s=args.start,
+             duration_s=args.duration, stop=stop, stats=stats, on_progress=progress)
     except KeyboardInterrupt:
         stop.set()
         return 130
     finally:
+        if args.stats is not None:
+            _write_stats(args.stats, stats)
         if bar is not None:
             bar.close()
         pty.close()
@@ -104,3 +119,9 @@ def run(args: argparse.Namespace) -> int:
           f"{stats.can_frames} CAN frames, {stats.gpio_edges} GPIO edges, worst lag "
           f"{stats.late_max_s * 1000:.0f} ms", file=sys.stderr)
     return 0
+
+
+def _write_stats(path: Path, stats: LiveStats) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(stats.as_dict()), encoding="utf-8")
+    os.replace(tmp, path)  # readers never see half a file

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from sim_bus.canbus import Frame
+from sim_bus.canbus import NEEDED_ORDERS, Frame
 from sim_bus.engine import Simulation
 from transit.errors import DeviceError
 from transit.ratelimit import RateLimitedLog
@@ -229,9 +229,16 @@ class FileGpioSink:
 class LiveStats:
     nmea_bytes: int = 0
     can_frames: int = 0
+    can_needed: int = 0  # of them CCVS1, DC1, DC2, VDHR: what a unit's filters let through
     gpio_edges: int = 0
     sim_s: float = 0.0
     late_max_s: float = 0.0  # worst lag behind the schedule (wall clock)
+    mono: float = 0.0  # monotonic time of the last datum sent (rates between two snapshots)
+
+    def as_dict(self) -> dict[str, float]:
+        return {"nmea_bytes": self.nmea_bytes, "can_frames": self.can_frames, "can_needed": self.can_needed,
+                "gpio_edges": self.gpio_edges, "sim_s": round(self.sim_s, 3),
+                "late_max_s": round(self.late_max_s, 4), "mono": self.mono}
 
 
 def _events(sim: Simulation, baud: int, with_can: bool, with_gpio: bool,
@@ -275,13 +282,14 @@ def play(sim: Simulation, *, speed: float, nmea: PtyWriter | None, can_sink: Can
          gpio_sink: GpioSink | None, start_s: float = 0.0, duration_s: float | None = None,
          clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
          on_progress: Callable[[float], None] | None = None,
-         stop: threading.Event | None = None) -> LiveStats:
-    """Send everything at ``t_start + (sim time - start) / speed`` on the monotonic clock."""
+         stop: threading.Event | None = None, stats: LiveStats | None = None) -> LiveStats:
+    """Send everything at ``t_start + (sim time - start) / speed`` on the monotonic clock; ``stats``
+    (updated as it goes, e.g. for ``on_progress``) is returned."""
     if speed <= 0:
         raise ValueError("speed must be positive")
     t_from = sim.t_start + start_s
     t_to = sim.t_end if duration_s is None else min(sim.t_end, t_from + duration_s)
-    stats = LiveStats()
+    stats = stats if stats is not None else LiveStats()
     w0 = clock()
     last_progress = -1.0
     for t, kind, payload in _events(sim, sim.scenario.gnss.baud, can_sink is not None,
@@ -300,10 +308,13 @@ def play(sim: Simulation, *, speed: float, nmea: PtyWriter | None, can_sink: Can
         elif kind == 1 and can_sink is not None:
             can_sink.send(payload)
             stats.can_frames += 1
+            if payload.order in NEEDED_ORDERS:
+                stats.can_needed += 1
         elif kind == 2 and gpio_sink is not None:
             gpio_sink.edge(*payload)
             stats.gpio_edges += 1
         stats.sim_s = t - t_from
+        stats.mono = now if due <= now else due
         if on_progress is not None and t - last_progress >= 1.0:
             last_progress = t
             on_progress(stats.sim_s)

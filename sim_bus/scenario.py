@@ -574,7 +574,33 @@ def estimate_bytes_per_second(g: GnssDef) -> float:
 
 _CAN = frozenset({"channel", "bitrate", "background_fps", "ccvs1_ms", "dc1_ms", "dc2_ms", "vdhr_ms",
                   "jitter_ms", "wheel_scale", "wheel_cutoff_kmh", "wheel_update_ms", "wheel_lag_ms",
-                  "door_latency_ms"})
+                  "door_latency_ms", "total_fps", "needed_share"})
+#: bits of an extended frame with 8 data bytes on the wire, with typical stuffing
+_FRAME_BITS = 135
+
+
+def _can_load(n: Node) -> tuple[float, dict[str, float]]:
+    """Background frames/s and the Bus-FMS periods (ms): as given, or from ``total_fps`` and
+    ``needed_share`` (a load test: the four periods scaled by one factor, ratios kept, so that this
+    share of all frames is what a unit's filters let through)."""
+    periods = {"ccvs1_ms": n.get_float("ccvs1_ms", 100.0, min=10.0, max=1000.0),
+               "dc1_ms": n.get_float("dc1_ms", 1000.0, min=50.0, max=5000.0),
+               "dc2_ms": n.get_float("dc2_ms", 1000.0, min=50.0, max=5000.0),
+               "vdhr_ms": n.get_float("vdhr_ms", 1000.0, min=100.0, max=5000.0)}
+    share_node, total_node = n.opt("needed_share"), n.opt("total_fps")
+    if share_node is None and total_node is None:
+        return n.get_float("background_fps", 300.0, min=0.0, max=20000.0), periods
+    if share_node is None or total_node is None:
+        raise (share_node if share_node is not None else n).error("total_fps and needed_share go together")
+    if n.opt("background_fps") is not None:
+        raise n.child("background_fps").error("not with total_fps/needed_share (the background is the rest)")
+    total = total_node.as_float(min=1.0, max=20000.0)
+    needed = total * share_node.as_float(min=0.001, max=0.99)
+    factor = needed / sum(1000.0 / p for p in periods.values())
+    periods = {k: p / factor for k, p in periods.items()}
+    if min(periods.values()) < 1.0:
+        raise share_node.error(f"{needed:.0f} Bus-FMS frames/s would need a period under 1 ms")
+    return total - needed, periods
 
 
 def _can(n0: Node | None) -> CanDef:
@@ -583,19 +609,18 @@ def _can(n0: Node | None) -> CanDef:
     bitrate = n.get_int("bitrate", 250000)
     if bitrate not in (125000, 250000, 500000, 1000000):
         raise n.child("bitrate").error(f"expected 125000, 250000 (J1939), 500000 or 1000000, got {bitrate}")
-    fps = n.get_float("background_fps", 300.0, min=0.0, max=20000.0)
+    fps, periods = _can_load(n)
     # An extended frame with 8 bytes is ~ 128 bits on the wire (plus stuffing).
-    if (fps + 40) * 135 > bitrate * 0.8:
-        raise n.child("background_fps").error(
-            f"{fps:.0f} frames/s does not fit on a {bitrate} bit/s bus (80 % load limit)")
+    total = fps + sum(1000.0 / p for p in periods.values())
+    if max(total, fps + 40) * _FRAME_BITS > bitrate * 0.8:
+        where = n.opt("total_fps") or n.opt("background_fps")
+        raise (where if where is not None else n).error(
+            f"{total:.0f} frames/s does not fit on a {bitrate} bit/s bus (80 % load limit)")
     return CanDef(
         channel=n.get_str("channel", "can0"),
         bitrate=bitrate,
         background_fps=fps,
-        ccvs1_ms=n.get_float("ccvs1_ms", 100.0, min=10.0, max=1000.0),
-        dc1_ms=n.get_float("dc1_ms", 1000.0, min=50.0, max=5000.0),
-        dc2_ms=n.get_float("dc2_ms", 1000.0, min=50.0, max=5000.0),
-        vdhr_ms=n.get_float("vdhr_ms", 1000.0, min=100.0, max=5000.0),
+        **periods,
         jitter_ms=n.get_float("jitter_ms", 0.5, min=0.0, max=20.0),
         wheel_scale=n.get_float("wheel_scale", 1.0, min=0.9, max=1.1),
         wheel_cutoff_kmh=n.get_float("wheel_cutoff_kmh", 2.0, min=0.0, max=10.0),
