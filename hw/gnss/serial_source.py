@@ -6,6 +6,8 @@ keep the decoder state (a partial line is dropped, counted as garbage by the str
 from __future__ import annotations
 
 import logging
+import os
+import select
 import time
 
 import serial  # pyserial: imported only when this backend is chosen
@@ -30,6 +32,7 @@ class SerialSource(GnssSource):
         self._backoff = Backoff(config.reconnect_min_s, config.reconnect_max_s)
         self._warn = RateLimitedLog(log, config.nmea.log_interval_s, clock=time.monotonic)
         self._closed = False
+        self._fd: int | None = None  # the port's descriptor (devices, ptys); None for loop://, socket://
         self.bytes_read = 0
         self.connects = 0
         self.disconnects = 0
@@ -55,6 +58,7 @@ class SerialSource(GnssSource):
                             delay)
             return False
         self._port = port
+        self._fd = _fileno(port)
         self.connects += 1
         if self.connects > 1:
             log.info("GNSS: reconnected to %s", self.config.url)
@@ -65,7 +69,7 @@ class SerialSource(GnssSource):
         delay = self._backoff.failed()
         self._warn.warn("disconnect", "GNSS: %s disconnected (%s); reconnecting in %.1f s", self.config.url,
                         exc, delay)
-        port, self._port = self._port, None
+        port, self._port, self._fd = self._port, None, None
         if port is not None:
             try:
                 port.close()
@@ -92,12 +96,15 @@ class SerialSource(GnssSource):
             port = self._port
             assert port is not None
             try:
-                port.timeout = max(0.0, remaining)
-                data = port.read(1)  # blocks until the first byte or the deadline
-                if data:
-                    # then whatever else is there, without waiting (in_waiting is only 0/1 on socket://)
-                    port.timeout = 0
-                    data += port.read(self.config.read_chunk)
+                if self._fd is not None:
+                    data = self._read_fd(self._fd, remaining)
+                else:
+                    port.timeout = max(0.0, remaining)
+                    data = port.read(1)  # blocks until the first byte or the deadline
+                    if data:
+                        # then whatever else is there, without waiting (in_waiting is only 0/1 on socket://)
+                        port.timeout = 0
+                        data += port.read(self.config.read_chunk)
             except (serial.SerialException, OSError) as exc:
                 self._drop(exc)
                 continue
@@ -108,9 +115,23 @@ class SerialSource(GnssSource):
             if out or time.monotonic() >= deadline:
                 return out
 
+    def _read_fd(self, fd: int, timeout: float) -> bytes:
+        """Wait up to ``timeout`` for data on a device or pty, then read what is there.
+
+        Hand-written instead of pyserial's ``read`` with a changing ``timeout``: every assignment to
+        ``Serial.timeout`` reconfigures the port (tcgetattr/tcsetattr), twice per NMEA line at 10 Hz.
+        """
+        ready, _, _ = select.select([fd], [], [], max(0.0, timeout))
+        if not ready:
+            return b""
+        data = os.read(fd, self.config.read_chunk)
+        if not data:  # readable but empty: the device is gone (pyserial says the same)
+            raise serial.SerialException("device reports readiness to read but returned no data")
+        return data
+
     def close(self) -> None:
         self._closed = True
-        port, self._port = self._port, None
+        port, self._port, self._fd = self._port, None, None
         if port is not None:
             port.close()
 
@@ -119,3 +140,12 @@ class SerialSource(GnssSource):
         d.update(bytes_read=self.bytes_read, connects=self.connects, disconnects=self.disconnects,
                  open_failures=self.open_failures)
         return d
+
+
+def _fileno(port: serial.Serial) -> int | None:
+    """The descriptor of a device or pty port; None for URLs without one (``loop://``, ``socket://``)."""
+    try:
+        fd = port.fileno()
+    except (AttributeError, OSError, ValueError, serial.SerialException):  # io.UnsupportedOperation is an OSError
+        return None
+    return fd if isinstance(fd, int) and fd >= 0 else None
