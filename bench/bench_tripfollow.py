@@ -151,7 +151,8 @@ def randomise(sc: Any, tt: Any, rng: random.Random) -> Any:
     """A physically plausible variant of a shipped scenario: another trip of its line on the same day,
     signal stops before stations, GNSS outages around stations (up to about 60 s), more multipath,
     a 1 Hz or 10 Hz receiver with Doppler speed noise, a worn or recalibrated wheel (odometer scale), a
-    wheel-speed sensor with a low-speed cutoff, filter lag and update interval, late door reports."""
+    wheel-speed sensor with a low-speed cutoff, filter lag and update interval, late door reports, a
+    driver easing the brake off at the stop."""
     from sim_bus.plan import build_plans
     from sim_bus.scenario import OutageZone, SignalStop
 
@@ -191,7 +192,9 @@ def randomise(sc: Any, tt: Any, rng: random.Random) -> Any:
     # keep the scenario's own signal stops only where they still name a stop of the trip(s)
     served = {s.stop_id for p in plans for s in p.served}
     own = tuple(s for s in sc.signal_stops if s.before in served and s.trip_id in (None, *[p.trip_id for p in plans]))
-    return dataclasses.replace(sc, signal_stops=own + tuple(signals), gnss=gnss, can=can)
+    # drivers ease the brake off at the stop (no jolt): the last metres decelerate less and less
+    motion = dataclasses.replace(sc.motion, stop_jerk_mps3=rng.uniform(0.3, 1.0))
+    return dataclasses.replace(sc, signal_stops=own + tuple(signals), gnss=gnss, can=can, motion=motion)
 
 
 def run_job(job: tuple[str, dict[str, Any]]) -> tuple[str, Score]:

@@ -167,6 +167,7 @@ class _Sim:
         veh = self.sc.vehicle
         a, b = veh.accel_mps2, veh.braking_mps2
         vmax = veh.max_speed_mps * self.sc.motion.cruise_factor
+        jerk = self.sc.motion.stop_jerk_mps3
         dt = self.dt
         v = 0.0
         pass_i = 0
@@ -175,6 +176,10 @@ class _Sim:
         while True:
             s = x_target - x
             vt = min(vmax, math.sqrt(2 * b * max(s, 0.0)))
+            if jerk > 0:
+                # the driver eases the brake off for the last metres (no jolt at the stop): deceleration
+                # falling linearly to 0, v = j/2 (6 s / j)^(2/3), which is below sqrt(2 b s) near the end
+                vt = min(vt, 0.5 * jerk * (6.0 * max(s, 0.0) / jerk) ** (2.0 / 3.0))
             for lim in limits:
                 cap = lim.speed_mps * self.sc.motion.cruise_factor
                 if lim.from_m <= x + self.half and x - self.half <= lim.to_m:
@@ -186,7 +191,8 @@ class _Sim:
             else:
                 v = max(vt, v - 1.5 * b * dt)  # service brake reserve beyond the planned rate
             step = v * dt
-            done = s <= 1e-3 or (x + step >= x_target)
+            # easing off, the last millimetre takes a quarter second: snap only at 0.01 mm then
+            done = s <= (1e-5 if jerk > 0 else 1e-3) or (x + step >= x_target)
             nx = x_target if done else x + step
             while pass_i < len(pending) and pending[pass_i].chainage_m <= nx:
                 ps = pending[pass_i]

@@ -72,6 +72,7 @@ class MotionDef:
     speed_limits: tuple[SpeedLimit, ...]
     lead_s: float  # simulation starts this long before the first scheduled departure
     platform_margin_m: float  # platform zone = vehicle length + 2 x margin
+    stop_jerk_mps3: float = 0.6  # brake eased off at the stop: deceleration falls at this rate (0: none)
 
 
 @dataclass(frozen=True)
@@ -386,7 +387,7 @@ def _vehicle(n: Node) -> VehicleDef:
 
 
 _MOTION = frozenset({"step_s", "cruise_factor", "hold_at", "speed_limits", "lead_s",
-                     "platform_margin_m"})
+                     "platform_margin_m", "stop_jerk_mps3"})
 
 
 def _motion(n0: Node | None) -> MotionDef:
@@ -408,6 +409,7 @@ def _motion(n0: Node | None) -> MotionDef:
         speed_limits=tuple(limits),
         lead_s=n.get_float("lead_s", 120.0, min=0.0, max=3600.0),
         platform_margin_m=n.get_float("platform_margin_m", 10.0, min=0.0, max=200.0),
+        stop_jerk_mps3=n.get_float("stop_jerk_mps3", 0.6, min=0.0, max=5.0),
     )
 
 

@@ -207,3 +207,23 @@ def test_turn_back_in_a_block() -> None:
     assert visits[2]["arrival"] == visits[1]["arrival"]
     assert float(visits[2]["departure"]) >= b2.departure.timestamp()  # type: ignore[arg-type,union-attr]
     assert res.track.odo[-1] - res.track.odo[0] == pytest.approx(4000.0, abs=0.05)
+
+
+@pytest.mark.parametrize("jerk", [0.0, 0.4, 1.0])
+def test_brake_eased_off_at_the_stop(jerk: float) -> None:
+    """With stop_jerk_mps3 the last second before a stop decelerates far less than the service brake;
+    without it the vehicle brakes at b to the end. Either way it halts exactly at the platform."""
+    sc = _scenario()
+    sc = dataclasses.replace(sc, motion=dataclasses.replace(sc.motion, stop_jerk_mps3=jerk))
+    res = _run(sc, _plan([_stop("A", 0, 0), _stop("B", 2000, 4), _stop("C", 5900, 9)]))
+    b = sc.vehicle.braking_mps2
+    for v in _visits(res)[1:]:
+        t_arr = float(v["arrival"])  # type: ignore[arg-type]
+        v_before = res.track.at(t_arr - 1.0).v  # speed 1 s before: the mean deceleration of that second
+        if jerk == 0.0:
+            assert v_before == pytest.approx(b, abs=0.05)
+        else:
+            # decel falling linearly to 0 over its last second: v = j/2 * 1^2 (the last 0.01 mm snaps)
+            assert v_before == pytest.approx(jerk / 2, rel=0.25)
+            assert v_before < 0.8 * b
+        assert res.track.at(t_arr + 0.5).x == pytest.approx(2000.0 if v["stop_id"] == "B" else 5900.0, abs=0.01)

@@ -182,3 +182,9 @@ def test_gnss_speed_noise_out_of_range_names_key(tmp_path: Path) -> None:
     text = SHORT.replace("noise: {sigma_m: 1.5, outlier_rate: 0.01}",
                          "noise: {sigma_m: 1.5, outlier_rate: 0.01, speed_sigma_mps: 7}")
     assert _err(text, tmp_path).key == "gnss.noise.speed_sigma_mps"
+
+
+def test_stop_jerk_default_and_range(tmp_path: Path, short_scenario: Path) -> None:
+    assert load_scenario(short_scenario).motion.stop_jerk_mps3 == 0.6  # drivers ease the brake off
+    text = SHORT.replace("motion: {hold_at: all, lead_s: 30}", "motion: {hold_at: all, lead_s: 30, stop_jerk_mps3: -1}")
+    assert _err(text, tmp_path).key == "motion.stop_jerk_mps3"
