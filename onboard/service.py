@@ -29,9 +29,9 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from hw.gnss.fix import Fix
 from onboard.clock import ClockDiscipline, system_clock_synchronised
@@ -68,14 +68,16 @@ class ServiceOptions:
     vp_interval_s: float = 1.0
 
 
-@dataclass(order=True)
-class _Item:
+class _Item(NamedTuple):
+    """An input waiting in the reorder window. A plain tuple: ordered by (t, prio, seq) in C, as
+    ``seq`` is unique (a dataclass's ``__lt__`` cost more than the rest of the hand-off at 450 items/s)."""
+
     t: float  # UTC epoch s (data time)
     prio: int  # at equal times: CAN state, then fix, then edge (as replay merges them)
     seq: int
-    kind: str = field(compare=False)
-    payload: Any = field(compare=False)
-    rx: float = field(compare=False)  # monotonic arrival
+    kind: str
+    payload: Any
+    rx: float  # monotonic arrival
 
 
 class _Loop:
