@@ -118,7 +118,7 @@ class FeedSource:
                 self.unreadable = f"not a readable zip file: {exc}"
                 return
             for info in self._zip.infolist():
-                if info.is_dir():
+                if not info.filename or info.filename.endswith("/"):  # a folder (is_dir() fails on "")
                     continue
                 base = info.filename.rsplit("/", 1)[-1]
                 # Prefer a top-level file over one in a sub-folder.

@@ -7,6 +7,7 @@ PyYAML's node marks and wrap values in :class:`Node` while validating.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, overload
@@ -111,6 +112,8 @@ class Node:
         v = self.value
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise self.error(f"expected a number, got {_kind(v)}")
+        if not math.isfinite(v):  # YAML's .nan/.inf: NaN would slip through every range check
+            raise self.error(f"expected a finite number, got {v}")
         _check_range(self, float(v), min, max)
         return float(v)
 

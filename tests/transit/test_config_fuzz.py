@@ -85,3 +85,10 @@ def test_relative_paths_in_a_config_named_relative_to_the_working_directory(monk
     cfg = StationConfig.load("data/config/station-hilleroed.yaml")
     assert cfg.feed.resolve() == (REPO / "data/gtfs/lokaltog-sample").resolve()
     assert OnboardConfig.load("data/config/onboard-train-920.yaml").operator.feed == op.feed
+
+
+@pytest.mark.parametrize("text", [".nan", ".inf", "-.inf", ".NaN"])
+def test_non_finite_numbers_are_refused_where_a_number_is_expected(text: str) -> None:
+    node = parse_yaml(f"speed: {text}\n", "x.yaml")
+    with pytest.raises(ConfigError, match="x.yaml:1: speed: expected a finite number"):
+        node.get_float("speed", 1.0, min=0.0)
