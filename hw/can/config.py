@@ -7,7 +7,8 @@ can:
   bitrate: 250000           # J1939 buses run at 250 kbit/s (some at 500)
   # slcan only:  tty_baudrate: 115200,  sleep_after_open: 2.0,
   #               reader: chunked (hw.can.slcan: chunk reads, J1939 filter before parsing) | python-can,
-  #               batch_ms: 10 (chunked: wait this long after a chunk so frames arrive in batches)
+  #               batch_ms: 20 (chunked: wait this long after a chunk so frames arrive in batches;
+  #               frames are stamped when read, so up to this late: J1939 sends CCVS1 every 100 ms)
   # replay only: file: can.log,  speed: 1.0  (0 = as fast as possible)
   speed_source: ccvs1       # or tco1 (tachograph speed)
   doors: 3                  # the vehicle's doors (DC2 lists up to 10)
@@ -54,7 +55,7 @@ class CanConfig:
     tty_baudrate: int = 115200  # slcan
     sleep_after_open: float = 2.0  # slcan: adapters need a moment after the port opens
     slcan_reader: str = "chunked"  # slcan: chunked (hw.can.slcan) | python-can (its byte-by-byte reader)
-    batch_ms: float = 10.0  # slcan chunked: pause after a chunk (frames are stamped up to this late)
+    batch_ms: float = 20.0  # slcan chunked: pause after a chunk (frames are stamped up to this late)
     file: Path | None = None  # replay
     speed: float = 1.0  # replay pacing factor; 0 = as fast as possible
 
@@ -96,7 +97,7 @@ class CanConfig:
             tty_baudrate=node.get_int("tty_baudrate", 115200, min=1200),
             sleep_after_open=node.get_float("sleep_after_open", 2.0, min=0.0),
             slcan_reader="chunked" if node.opt("reader") is None else node.child("reader").choice(SLCAN_READERS),
-            batch_ms=node.get_float("batch_ms", 10.0, min=0.0, max=100.0),
+            batch_ms=node.get_float("batch_ms", 20.0, min=0.0, max=100.0),
             file=file,
             speed=node.get_float("speed", 1.0, min=0.0),
         )

@@ -140,3 +140,18 @@ def test_python_can_reader_still_selectable(adapter: SlcanAdapter) -> None:
 def test_bad_reader_option_names_the_key() -> None:
     with pytest.raises(ValueError, match="reader"):
         CanConfig.from_node(parse_yaml("backend: slcan\nchannel: /dev/null\nreader: fast\n", "<test>"))
+
+
+def test_adapter_unplugged_is_an_interface_error_not_a_crash(adapter: SlcanAdapter) -> None:
+    reader = _reader(adapter)
+    try:
+        os.write(adapter.master, _line(ENC.ccvs1(4.0, False)))
+        assert len(_collect(reader, 1)) == 1
+        os.close(adapter.master)  # the far end goes away: reads fail (EIO) or come back empty
+        adapter.master = -1
+        deadline = time.monotonic() + WAIT_S
+        while reader.stats().get("interface_errors", 0) == 0 and time.monotonic() < deadline:
+            assert reader.poll_batch(0.05) == []
+        assert reader.stats()["interface_errors"] >= 1
+    finally:
+        reader.close()
