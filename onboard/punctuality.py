@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from onboard.events import iso, make_record
+from transit.jsonl import read_jsonl
 
 if TYPE_CHECKING:
     from onboard.tripfollow.plan import PlanStop, TripPlan
@@ -137,25 +138,11 @@ class PunctualityLog:
 
 
 def read_records(paths: Iterable[str | Path], event: str = "punctuality") -> Iterator[dict[str, Any]]:
-    """Records of one kind from JSON Lines files; a bad line is logged (once per file) and skipped."""
-    for p in paths:
-        bad = 0
-        with open(p, encoding="utf-8", errors="replace") as fh:
-            for n, line in enumerate(fh, 1):
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    bad += 1
-                    if bad == 1:
-                        log.warning("%s:%d: not JSON; skipped (further bad lines are counted)", p, n)
-                    continue
-                if isinstance(rec, dict) and rec.get("event") == event:
-                    yield rec
-        if bad:
-            log.warning("%s: %d bad line(s) skipped", p, bad)
+    """Records of one kind from JSON Lines files (``transit.jsonl``: bad lines counted, logged and
+    skipped; a missing file is a ConfigError naming it)."""
+    for rec in read_jsonl(paths):
+        if rec.get("event") == event:
+            yield rec
 
 
 __all__ = ["LOG_NAME", "PunctualityLog", "PunctualityRecorder", "read_records"]
