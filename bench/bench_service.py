@@ -75,9 +75,9 @@ class Setup:
 
 def prepare(work: Path, broker_url: str, run_s: float = RUN_S) -> Setup:
     """Scenario, unit file, framebuffer file and FIFO in ``work``; the two command lines."""
-    from onboard.demo import derive_scenario, live_onboard_config, write_yaml
-
     import yaml
+
+    from onboard.demo import derive_scenario, live_onboard_config, write_yaml
 
     scenario = derive_scenario("920R-weekday", work / "scenario.yaml", gnss=GNSS_LOAD, can=CAN_LOAD)
     doc = yaml.safe_load(scenario.read_text(encoding="utf-8"))
