@@ -63,7 +63,7 @@ def bench_outbox() -> list[Metric]:
 
 @benchmark("mqtt_drain")
 def bench_mqtt_drain() -> list[Metric]:
-    from onboard.demo import LocalBroker, find_mosquitto
+    from onboard.localbroker import LocalBroker, find_mosquitto
 
     if find_mosquitto() is None:
         raise RuntimeError("mosquitto is not installed (make sysdeps)")

@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,7 @@ from typing import Any
 
 import yaml
 
+from onboard.localbroker import LocalBroker
 from transit.errors import DeviceError, RettidError
 
 log = logging.getLogger(__name__)
@@ -62,74 +62,6 @@ DEMO_DELAYS: dict[str, dict[str, Any]] = {
 
 
 # ------------------------------------------------------------------------------------------ broker
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def find_mosquitto() -> str | None:
-    return shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
-
-
-class LocalBroker:
-    """A Mosquitto of our own on 127.0.0.1 (free port, temporary configuration, anonymous)."""
-
-    def __init__(self, workdir: Path, binary: str | None = None) -> None:
-        self.binary = binary or find_mosquitto()
-        if self.binary is None:
-            raise DeviceError("mosquitto is not installed (apt-get install mosquitto; `make sysdeps`)")
-        self.workdir = workdir
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.conf = workdir / "mosquitto.conf"
-        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true", "persistence false",
-                 "max_queued_messages 1000000", f"log_dest file {workdir}/mosquitto.log"]
-        if os.geteuid() == 0:  # mosquitto would drop root to a user who cannot read our temp dir
-            lines.append("user root")
-        self.conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
-
-    def start(self) -> LocalBroker:
-        assert self.binary is not None
-        self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise DeviceError(f"mosquitto exited at start: {self._log_tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        raise DeviceError(f"mosquitto did not listen on port {self.port} within 10 s")
-
-    def _log_tail(self) -> str:
-        p = self.workdir / "mosquitto.log"
-        return p.read_text(encoding="utf-8", errors="replace")[-500:] if p.exists() else ""
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def __enter__(self) -> LocalBroker:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
 class Collector:
     """The central system's side: subscribes to everything under the prefix and keeps
     ``(topic, payload, retain)`` in arrival order (paho thread; read after :meth:`stop`)."""

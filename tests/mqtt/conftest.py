@@ -4,9 +4,6 @@ from scripts/make-test-ca.sh, and a collecting subscriber that plays the central
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import threading
 import time
@@ -20,76 +17,19 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from tests.conftest import REPO, free_port, require_binary
+from onboard.localbroker import LocalBroker
+from tests.conftest import REPO, require_binary
 
 ACL_FILE = REPO / "systemd" / "mosquitto" / "aclfile"
 
 
-class Mosquitto:
-    """A mosquitto process we own: start, stop (SIGTERM, so persistence is saved), start again on the
-    same port."""
+class Mosquitto(LocalBroker):
+    """The broker tests' Mosquitto: persistent (restarts keep sessions and queued messages); the test
+    fails under CI when the program is missing."""
 
     def __init__(self, workdir: Path, *, tls_dir: Path | None = None, acl_file: Path | None = None) -> None:
-        self.binary = require_binary("mosquitto")
-        self.workdir = workdir
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.tls_dir = tls_dir
-        self.conf = workdir / "mosquitto.conf"
-        lines = [
-            f"listener {self.port} 127.0.0.1",
-            "persistence true",
-            f"persistence_location {workdir}/",
-            "max_queued_messages 1000000",
-            "max_inflight_messages 100",
-            "message_size_limit 65536",
-            f"log_dest file {workdir}/mosquitto.log",
-            "log_type error",
-            "log_type warning",
-            "log_type notice",
-        ]
-        if os.geteuid() == 0:  # mosquitto drops root to user "mosquitto", who cannot read pytest's tmp
-            lines.append("user root")
-        if tls_dir is not None:
-            lines += [f"cafile {tls_dir}/ca.crt", f"certfile {tls_dir}/broker.crt",
-                      f"keyfile {tls_dir}/broker.key", "require_certificate true",
-                      "use_identity_as_username true", "allow_anonymous false"]
-        else:
-            lines.append("allow_anonymous true")
-        if acl_file is not None:
-            lines.append(f"acl_file {acl_file}")
-        self.conf.write_text("\n".join(lines) + "\n")
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"{'mqtts' if self.tls_dir else 'mqtt'}://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        assert self.proc is None
-        self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mosquitto exited: {(self.workdir / 'mosquitto.log').read_text()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start listening")
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
+        super().__init__(workdir, require_binary("mosquitto"), persistence=True, tls_dir=tls_dir,
+                         acl_file=acl_file, extra=["max_inflight_messages 100", "message_size_limit 65536"])
 
 
 @pytest.fixture

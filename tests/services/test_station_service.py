@@ -8,7 +8,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from onboard.demo import free_port, station_config, write_yaml
+from onboard.demo import station_config, write_yaml
+from onboard.localbroker import free_port
 from station.config import StationConfig
 from station.service import StationOptions, StationService
 from transit.messages import StopPrediction, encode_prediction, prediction_topic

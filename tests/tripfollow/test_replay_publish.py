@@ -11,17 +11,15 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from tests.conftest import free_port, require_binary
+from onboard.localbroker import LocalBroker
+from tests.conftest import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_replay_publishes_punctuality(tmp_path: Path) -> None:
-    broker = require_binary("mosquitto")
-    port = free_port()
-    conf = tmp_path / "m.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
-    proc = subprocess.Popen([broker, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    broker = LocalBroker(tmp_path / "broker", require_binary("mosquitto")).start()
+    port = broker.port
     try:
         rec = tmp_path / "rec"
         subprocess.run([sys.executable, "-m", "sim_bus", "record", str(ROOT / "data" / "scenarios" / "920E-express.yaml"),
@@ -53,5 +51,4 @@ def test_replay_publishes_punctuality(tmp_path: Path) -> None:
         sub.loop_stop()
         assert want and want <= {g.get("id") for g in got}
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        broker.stop()
