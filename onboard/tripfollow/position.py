@@ -232,6 +232,10 @@ class SpeedConfig:
     # a speed source reading 0 while the vehicle still rolls (wheel sensors read 0 below a cutoff of up
     # to ~5 km/h) does so for at most this long: the extrapolated stop lies at most this far after it
     max_roll_s: float = 4.0
+    # drivers (and ATO) ease the brake off for the last metres so the vehicle does not jolt: the
+    # deceleration falls to 0 at a comfort jerk of about 0.5-1 m/s3; this hides below a wheel sensor's
+    # cutoff, so it is assumed (0: constant deceleration to the stop)
+    stop_jerk_mps3: float = 0.75
 
 
 class StandstillDetector:
@@ -240,7 +244,8 @@ class StandstillDetector:
     A wheel-speed sensor reads 0 below its cutoff (a few km/h) while the vehicle is still rolling, and
     its value is filtered and refreshed only every 20-200 ms (repeated in the frames between). So the
     moment of stopping is extrapolated from the deceleration fitted (least squares) to the distinct
-    moving samples of the last seconds: t_last + v_last / a. Moving off is placed back the same way
+    moving samples of the last seconds, and the stop put where that braking, eased off at a comfort
+    jerk for the last metres, reaches 0 from the last moving value. Moving off is placed back the same way
     from the first reading above the cutoff with a typical acceleration.
     """
 
@@ -267,6 +272,15 @@ class StandstillDetector:
         """Doors open only at a standstill: an extrapolated stop later than that is corrected."""
         if self.stopped and self.since is not None and self.since > t:
             self.since = t
+
+    def _to_stop(self, v: float, a: float) -> float:
+        """Seconds from speed ``v`` to the standstill braking at ``a``, the last part eased off: the
+        deceleration falls linearly to 0 (v = j t^2 / 2 at t before the stop) from v = a^2 / (2 j)."""
+        j = self.cfg.stop_jerk_mps3
+        if j <= 0.0:
+            return v / a
+        v_ease = a * a / (2.0 * j)
+        return (v - v_ease) / a + a / j if v >= v_ease else math.sqrt(2.0 * v / j)
 
     def _decel(self, moving: list[tuple[float, float]]) -> float:
         """Deceleration fitted to the moving samples (first frame of each repeated value only)."""
@@ -305,7 +319,7 @@ class StandstillDetector:
                 while k > 0 and moving[k - 1][1] == moving[-1][1]:
                     k -= 1
                 tp, vp = moving[k]
-                t0 = max(tp + max(vp - v, 0.0) / a, tp)
+                t0 = tp + max(self._to_stop(vp, a) - self._to_stop(max(v, 0.0), a), 0.0)
                 # a reading of exactly 0 may be a sensor below its cutoff: the vehicle may roll on
                 t0 = min(t0, t + cfg.max_roll_s) if v <= 0.0 and t0 > t else min(t0, t)
             self.stopped, self.since = True, t0

@@ -13,9 +13,17 @@ from onboard.tripfollow.position import StandstillDetector
 T0 = 1_795_000_000.0
 
 
-def braking(v0: float, decel: float, t_stop: float, t: float) -> float:
-    """True speed at ``t`` for constant braking that reaches 0 at ``t_stop`` (then standing)."""
-    return max(0.0, min(v0, decel * (t_stop - t)))
+def braking(v0: float, decel: float, t_stop: float, t: float, jerk: float = 0.0) -> float:
+    """True speed at ``t`` braking at ``decel`` to a standstill at ``t_stop``; with ``jerk`` the driver
+    eases the brake off for the last ``decel / jerk`` seconds (deceleration falling linearly to 0)."""
+    tau = t_stop - t
+    if tau <= 0.0:
+        return 0.0
+    if jerk <= 0.0:
+        return min(v0, decel * tau)
+    if tau <= decel / jerk:
+        return min(v0, jerk * tau * tau / 2.0)
+    return min(v0, decel * tau - decel * decel / (2.0 * jerk))
 
 
 def wheel(true_v: list[tuple[float, float]], *, cutoff_kmh: float, refresh_s: float, lag_s: float,
@@ -56,20 +64,30 @@ def fine(t0: float, t1: float, f) -> list[tuple[float, float]]:  # type: ignore[
     return [(round(t0 + i * 0.01, 2), f(t0 + i * 0.01)) for i in range(n + 1)]
 
 
-@pytest.mark.parametrize(("cutoff", "refresh", "decel"), [(0.5, 0.1, 0.7), (2.0, 0.1, 0.7), (4.0, 0.1, 0.5),
-                                                          (4.0, 0.2, 1.1), (3.0, 0.02, 0.9), (2.0, 0.05, 1.3)])
-def test_stop_behind_a_wheel_cutoff_is_extrapolated(cutoff: float, refresh: float, decel: float) -> None:
+@pytest.mark.parametrize(("cutoff", "refresh", "decel", "jerk"), [
+    (0.5, 0.1, 0.7, 0.5), (2.0, 0.1, 0.7, 0.75), (4.0, 0.1, 0.5, 1.0), (4.0, 0.2, 1.1, 0.6),
+    (3.0, 0.02, 0.9, 0.9), (2.0, 0.05, 1.3, 0.75)])
+def test_stop_behind_a_wheel_cutoff_is_extrapolated(cutoff: float, refresh: float, decel: float,
+                                                    jerk: float) -> None:
     t_stop = T0 + 30.0
-    true_v = fine(T0, T0 + 40.0, lambda t: braking(15.0, decel, t_stop, t))
+    true_v = fine(T0, T0 + 40.0, lambda t: braking(15.0, decel, t_stop, t, jerk))
     evs = run(wheel(true_v, cutoff_kmh=cutoff, refresh_s=refresh, lag_s=0.0))
     assert [name for name, _t in evs] == ["stop"]  # moving at the start: one event, the stop
-    # with 4 km/h cutoff and 0.5 m/s2 the vehicle rolls 2.2 s after the last nonzero reading
-    assert evs[0][1] == pytest.approx(t_stop, abs=0.25)
+    # the vehicle rolls up to 2.5 s after the last nonzero reading; the ease-off jerk is not observable
+    assert evs[0][1] == pytest.approx(t_stop, abs=0.4)
+
+
+def test_constant_braking_to_the_stop_is_placed_at_most_the_assumed_ease_off_late() -> None:
+    t_stop = T0 + 30.0
+    true_v = fine(T0, T0 + 40.0, lambda t: braking(15.0, 0.8, t_stop, t))
+    evs = run(wheel(true_v, cutoff_kmh=3.0, refresh_s=0.1, lag_s=0.0))
+    # no ease-off at all (a hard stop): late by a / (2 j) with the assumed comfort jerk 0.75 m/s3
+    assert t_stop <= evs[0][1] <= t_stop + 0.8 / 1.5 + 0.15
 
 
 def test_filter_lag_makes_the_stop_at_most_that_much_late() -> None:
     t_stop = T0 + 30.0
-    true_v = fine(T0, T0 + 40.0, lambda t: braking(15.0, 0.7, t_stop, t))
+    true_v = fine(T0, T0 + 40.0, lambda t: braking(15.0, 0.7, t_stop, t, 0.75))
     evs = run(wheel(true_v, cutoff_kmh=3.0, refresh_s=0.1, lag_s=0.3))
     stop = [t for name, t in evs if name == "stop"][-1]
     # a first-order filter delays a ramp by its time constant; the extrapolation cannot know it
@@ -94,7 +112,7 @@ def test_gnss_speed_noisy_at_rest_gives_one_stop_and_no_move() -> None:
     samples = []
     for k in range(90):
         t = T0 + k
-        v = braking(12.0, 0.8, t_stop, t)
+        v = braking(12.0, 0.8, t_stop, t, 0.75)
         # Doppler velocity noise per axis: the speed is the magnitude (never exactly 0)
         samples.append((t, math.hypot(v + rng.gauss(0, 0.12), rng.gauss(0, 0.12))))
     evs = run(samples, can=False)

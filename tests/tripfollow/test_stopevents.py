@@ -19,6 +19,11 @@ def ts(r: dict) -> float:
     return parse_iso(r["tst"]).timestamp()
 
 
+#: Drive brakes at 0.8 m/s2 to the very stop; the detector assumes an eased-off brake (comfort jerk
+#: 0.75 m/s3): such a hard stop is placed up to 0.8 / (2 * 0.75) = 0.53 s late (plus sampling)
+HARD_STOP_LATE_S = 0.65
+
+
 def three_stops(a_dep: float = T0 + 60, b: float = T0 + 200, c: float = T0 + 400) -> list[PlanStop]:
     return [stop("hilleroed", 0.0, a_dep, a_dep, seq=1), stop("grimstrup", 2000.0, b, b + 30, seq=2),
             stop("frederiksvaerk", 5000.0, c, c, seq=3)]
@@ -30,7 +35,9 @@ def test_signal_before_station_is_not_an_arrival() -> None:
     ars = events(recs, "ars")
     assert [r["stop_id"] for r in ars] == ["hilleroed", "grimstrup", "frederiksvaerk"]
     true_arr = d.standstills[1][0]  # the signal stop is standstills[0]
-    assert abs(ts(ars[1]) - true_arr) < 0.2
+    # Drive brakes at a constant rate to the very stop; the detector assumes the brake eased off at a
+    # comfort jerk (0.75 m/s³) over the last metres: a hard stop is placed up to a / (2 j) late
+    assert 0.0 <= ts(ars[1]) - true_arr < HARD_STOP_LATE_S
     assert not events(recs, "pas")
 
 
@@ -59,7 +66,7 @@ def test_long_platform_second_standstill_is_one_visit() -> None:
     recs = run(core_for([plan(three_stops())]), inputs(d))
     at_b = [r for r in recs if r["stop_id"] == "grimstrup"]
     assert [r["event"] for r in at_b if r["event"] in ("ars", "dep", "pas")] == ["ars", "dep"]
-    assert abs(ts(events(at_b, "ars")[0]) - d.standstills[0][0]) < 0.2
+    assert 0.0 <= ts(events(at_b, "ars")[0]) - d.standstills[0][0] < HARD_STOP_LATE_S  # see above
     # departure is when it moved off the second time
     assert ts(events(at_b, "dep")[0]) > d.standstills[1][0] + 19
 
@@ -120,7 +127,7 @@ def test_gnss_absent_for_the_whole_approach_odometer_only() -> None:
     recs = run(core_for([plan(three_stops())]), inputs(d, gnss_gaps=((1200.0, 6000.0),)))
     ars = {r["stop_id"]: r for r in events(recs, "ars")}
     assert set(ars) == {"hilleroed", "grimstrup", "frederiksvaerk"}
-    assert abs(ts(ars["frederiksvaerk"]) - d.standstills[-1][0]) < 0.2
+    assert 0.0 <= ts(ars["frederiksvaerk"]) - d.standstills[-1][0] < HARD_STOP_LATE_S  # a hard stop
     assert ars["frederiksvaerk"]["loc"] == "ODO"
 
 
@@ -182,7 +189,7 @@ def test_wheel_speed_cutoff_is_extrapolated_to_the_standstill() -> None:
     d = Drive().stand(60).drive_to(2000).stand(30, doors=(2, 20)).drive_to(5000).stand(5)
     recs = run(core_for([plan(three_stops())]), inputs(d, cutoff_mps=0.55))
     ars = {r["stop_id"]: r for r in events(recs, "ars")}
-    assert abs(ts(ars["grimstrup"]) - d.standstills[0][0]) < 0.3
+    assert 0.0 <= ts(ars["grimstrup"]) - d.standstills[0][0] < HARD_STOP_LATE_S  # a hard stop
 
 
 def test_eta_records_map_to_stop_predictions() -> None:
