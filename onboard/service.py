@@ -134,6 +134,7 @@ class OnboardService:
         self._bad_inputs = 0
         self._gnss: Any = None
         self._can: Any = None
+        self._can_restamp = True  # live CAN frames get monotonic stamps; a replayed log keeps its times
         self._gpio: Any = None
         self._outbox: Any = None
         self._publisher: Any = None
