@@ -125,6 +125,11 @@ class ChunkedSlcanBus(slcanBus):
                 if self._batch_s > 0:
                     time.sleep(self._batch_s)  # let a batch of frames gather
 
+    def flush(self) -> None:
+        """Drop what was read but not yet handed out, then python-can's buffer and the port's input."""
+        self._lines.clear()
+        super().flush()
+
     def _read(self, timeout: float | None) -> str | None:
         """One line as python-can's parser expects it (used by python-can for command replies)."""
         if not self._lines and not self._fill(timeout):
