@@ -117,7 +117,10 @@ class ChunkedSlcanBus(slcanBus):
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return False
-                ready, _, _ = select.select([port.fileno()], [], [], left)
+                if fd is None:  # loop://, socket://: nothing to select on, poll at the batch pace
+                    time.sleep(min(left if left is not None else 1.0, max(self._batch_s, 0.002)))
+                    continue
+                ready, _, _ = select.select([fd], [], [], left)
                 if not ready:
                     self._had_data = got  # the adapter went quiet: wait with select next time
                     continue

@@ -155,3 +155,17 @@ def test_adapter_unplugged_is_an_interface_error_not_a_crash(adapter: SlcanAdapt
         assert reader.stats()["interface_errors"] >= 1
     finally:
         reader.close()
+
+
+def test_pyserial_url_without_a_descriptor_is_polled() -> None:
+    """``loop://`` (pyserial's loopback, no file descriptor): what the host writes comes back, and
+    frames read that way are parsed and filtered like the adapter's."""
+    bus = ChunkedSlcanBus("loop://", sleep_after_open=0, bitrate=250000,
+                          can_filters=[{"can_id": 0xFEF100, "can_mask": 0x3FFFF00, "extended": True}])
+    try:
+        bus.flush()  # the S5/O commands python-can wrote at open came back: drop them
+        bus.serialPortOrig.write(_noise(3) + _line(ENC.ccvs1(6.0, False)))
+        msg = bus.recv(2.0)
+        assert msg is not None and msg.arbitration_id & 0x3FFFF00 == 0xFEF100 and bus.filtered == 3
+    finally:
+        bus.shutdown()
