@@ -123,7 +123,7 @@ def _rates(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 @benchmark("service")
 def service_cost() -> list[Metric]:
-    from onboard.demo import LocalBroker
+    from onboard.localbroker import LocalBroker
 
     work = Path(tempfile.mkdtemp(prefix="rettid-bench-service-"))
     procs: list[subprocess.Popen[bytes]] = []
