@@ -57,3 +57,29 @@ def test_record_replay_report(scenario: Path, tmp_path: Path) -> None:
     assert stations and all(st in rep for st in stations)
     assert f"| {route} |" in rep
     assert header["trips"]
+    # Issue 6: the same replay counts passengers per stop visit within the APC targets.
+    got: dict[tuple[str, int, str], int] = {}
+    for e in evs:
+        if e["event"] == "apc":
+            for d in ("in", "out"):
+                k = (str(e["trip_id"]), int(e["seq"]), d)
+                got[k] = got.get(k, 0) + int(e[d])
+    visits = [t for t in truth if t["kind"] == "visit"]
+    true_in = sum(int(v["boardings"]) for v in visits)
+    true_out = sum(int(v["alightings"]) for v in visits)
+    got_in = sum(n for k, n in got.items() if k[2] == "in")
+    got_out = sum(n for k, n in got.items() if k[2] == "out")
+    assert true_in > 0
+    assert abs(got_in - true_in) <= max(1, 0.01 * true_in), (got_in, true_in)
+    assert abs(got_out - true_out) <= max(1, 0.01 * true_out), (got_out, true_out)
+    errs = [abs(got.get((str(v["trip_id"]), int(v["seq"]), "in"), 0) - int(v["boardings"]))
+            + abs(got.get((str(v["trip_id"]), int(v["seq"]), "out"), 0) - int(v["alightings"])) for v in visits]
+    assert max(errs) <= 2 and sum(1 for x in errs if x == 0) >= 0.9 * len(errs), errs
+    assert all(e["vehicleload"] >= 0 for e in evs if e["event"] == "occupancy")
+    occ = subprocess.run([py, "-m", "onboard", "report", "occupancy", str(events)], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    assert f"| {route} |" in occ or route in occ
+    if scenario.stem == "910-rush":  # a school-day morning: the report names its rush-hour departures
+        assert "rush" in occ.lower()
+        rush_starts = {e["start"] for e in evs if e["event"] == "occupancy" and e.get("start", "") < "09:00"}
+        assert rush_starts and all(s in occ for s in rush_starts), (rush_starts, occ)
