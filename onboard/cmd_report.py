@@ -1,7 +1,7 @@
 """``python -m onboard report occupancy|punctuality ...``: the contract reports.
 
-``occupancy`` is here (``onboard.report_occupancy``); ``punctuality`` is handed to
-``onboard.report_punctuality`` (its own ``add_arguments``/``run``), imported only when chosen.
+``occupancy`` is here (``onboard.report_occupancy``); ``punctuality`` is ``onboard.report_punctuality``'s
+own ``add_arguments``/``run``.
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     occ.add_argument("--operator", help="operator file: school holidays, rush-hour windows and limits")
     occ.add_argument("--school-holidays", action="append", default=[], metavar="FIRST:LAST",
                      help="a school holiday period (YYYY-MM-DD:YYYY-MM-DD), repeatable")
-    pun = sub.add_parser("punctuality", help="regularity per line and month (onboard.report_punctuality)",
-                         add_help=False)
-    pun.add_argument("rest", nargs=argparse.REMAINDER)
+    pun = sub.add_parser("punctuality", help="regularity per line and month, bonus/penalty, rejsegaranti")
+    importlib.import_module("onboard.report_punctuality").add_arguments(pun)
 
 
 def _periods(values: list[str]) -> tuple[tuple[date, date], ...]:
@@ -43,10 +42,7 @@ def _periods(values: list[str]) -> tuple[tuple[date, date], ...]:
 
 def run(args: argparse.Namespace) -> int:
     if args.report == "punctuality":
-        mod = importlib.import_module("onboard.report_punctuality")
-        p = argparse.ArgumentParser(prog="python -m onboard report punctuality")
-        mod.add_arguments(p)
-        return int(mod.run(p.parse_args(args.rest)))
+        return int(importlib.import_module("onboard.report_punctuality").run(args))
     from onboard.report_occupancy import RENDERERS, Criteria, build_report, read_records
 
     holidays = _periods(args.school_holidays)

@@ -75,6 +75,7 @@ class PunctualityRecorder:
         pol = self.policy
         rec = make_record("punctuality", t, veh=self.veh, oper=self.oper, trip=plan.ref, stop_id=st.stop_id,
                           seq=st.seq, loc=loc, status="measured", station=self._station(plan, st),
+                          station_name=st.name,
                           measured=measured, counted=measured == pol.measure_on, sched=iso(sched),
                           actual=iso(t), dl=dl,
                           late=pol.is_late(dl), early=pol.is_early(dl), punctual=pol.is_punctual(dl),
@@ -109,6 +110,7 @@ class PunctualityRecorder:
         sched = st.sched_arr if measured == "arrival" else st.sched_dep
         return make_record("punctuality", t, veh=self.veh, oper=self.oper, trip=plan.ref, stop_id=st.stop_id,
                            seq=st.seq, loc=loc, status="missing", station=self._station(plan, st),
+                           station_name=st.name,
                            measured=measured, counted=measured == self.policy.measure_on, sched=iso(sched),
                            actual=None, dl=None, late=None,
                            reason=reason, policy=self.policy.policy)

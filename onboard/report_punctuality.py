@@ -42,6 +42,7 @@ class LineMonth:
     rejsegaranti: int = 0
     replacement: int = 0
     stations: set[str] = field(default_factory=set)
+    station_names: dict[str, str] = field(default_factory=dict)
     daily: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))  # day->[ok, all]
 
     @property
@@ -76,7 +77,10 @@ def summarise(records: list[dict[str, Any]], month: str | None = None) -> list[L
             continue
         line = str(r.get("route") or "?")
         row = rows.setdefault((m, line), LineMonth(line, m, str(r.get("oper") or "")))
-        row.stations.add(str(r.get("station") or r.get("stop_id")))
+        sid = str(r.get("station") or r.get("stop_id"))
+        row.stations.add(sid)
+        if r.get("station_name"):
+            row.station_names[sid] = str(r["station_name"])
         if r.get("counted") is False:
             continue  # a departure at a rail trip's origin, an arrival at a bus trip's end: information
         day = row.daily[oday]
@@ -107,13 +111,18 @@ def table(rows: list[LineMonth], points: Any, target: float,
         reg = r.regularity
         pts, tgt = (per_oper or {}).get(r.oper, (points, target))
         out.append({
-            "month": r.month, "line": r.line, "stations": " ".join(sorted(r.stations)),
+            "month": r.month, "line": r.line, "stations": _station_list(r),
             "measured": r.measured, "late": r.late, "early": r.early, "missing": r.missing,
             "regularity_pct": reg, "bonus_pct": None if reg is None else bonus_for(reg, pts),
             "below_target": reg is not None and reg < tgt,
             "over_20_min": r.rejsegaranti, "over_60_min": r.replacement,
         })
     return out
+
+
+def _station_list(r: LineMonth) -> str:
+    """Staff read names; the id stays beside each because configuration and the feed use ids."""
+    return ", ".join(f"{r.station_names[s]} ({s})" if s in r.station_names else s for s in sorted(r.stations))
 
 
 COLUMNS = ("month", "line", "stations", "measured", "late", "early", "missing", "regularity_pct", "bonus_pct",
