@@ -28,6 +28,7 @@ from hw.gnss.stream import NmeaStream
 from onboard.tripfollow.core import Core, CoreConfig
 from onboard.tripfollow.stops import FollowConfig
 from transit.errors import ConfigError
+from transit.ratelimit import RateLimitedLog
 from transit.timetable import Timetable
 from transit.timeutil import service_day_origin, service_days_for
 from transit.yamlconf import Node, load_yaml
@@ -188,7 +189,7 @@ class CanInput:
 
     def states(self) -> Iterator[tuple[VehicleState, bool]]:
         """(state, carried a new wheel speed) per decoded frame."""
-        last_warn = 0
+        warn = RateLimitedLog(log).warn  # paced by count (1st, 10th, 100th ...): no clock in replay
         with open(self.path, encoding="utf-8", errors="replace") as fh:
             for line in fh:
                 self.lines += 1
@@ -201,10 +202,8 @@ class CanInput:
                     msg = parse_candump_line(line)
                 except ValueError as exc:
                     self.bad_lines += 1
-                    if self.bad_lines - last_warn >= 1 and (self.bad_lines & (self.bad_lines - 1)) == 0:
-                        last_warn = self.bad_lines
-                        log.warning("%s:%d: bad candump line (%s); skipped (%d so far)", self.path, self.lines,
-                                    exc, self.bad_lines)
+                    warn("bad_line", "%s:%d: bad candump line (%s); skipped (%d so far)", self.path,
+                         self.lines, exc, self.bad_lines)
                     continue
                 if msg is None:
                     continue
