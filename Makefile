@@ -8,7 +8,7 @@ STAMP   = $(VENV)/.installed
 # System packages the tests and the demo use (real broker, real gpsd, fonts, speech).
 SYSPKGS = mosquitto mosquitto-clients gpsd gpsd-clients fonts-dejavu-core espeak-ng openssl
 
-.PHONY: all venv sysdeps test lint typecheck pytest demo bench clean help sample-feed
+.PHONY: all venv sysdeps test lint layers typecheck pytest demo bench clean help sample-feed
 
 all: help
 
@@ -31,13 +31,17 @@ sysdeps:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# Dependencies only downwards, no cycles (the contracts in pyproject.toml [tool.importlinter]).
+layers: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
+
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy transit hw onboard station sim_bus bench
+	$(VENV)/bin/mypy transit hw signage onboard station central sim_bus demo bench
 
 pytest: $(STAMP) sysdeps
 	$(VENV)/bin/pytest -q
 
-test: lint typecheck pytest
+test: lint layers typecheck pytest
 
 # Regenerate the sample GTFS feed data/gtfs/lokaltog-sample (deterministic; commit the result).
 sample-feed: $(STAMP)
@@ -47,7 +51,7 @@ bench: $(STAMP) sysdeps
 	$(PY) -m bench
 
 demo: $(STAMP) sysdeps
-	$(PY) -m onboard demo --out out/demo
+	$(PY) -m demo --out out/demo
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

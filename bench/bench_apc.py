@@ -2,7 +2,7 @@
 
 Whole trips go through the real pipeline: ``sim_bus.passengers.simulate_stop`` makes beam edges with
 groups, back-to-back crossings, turn-backs, lingering, bulky objects, wide doors, bounce and glitches;
-CAN door states gate; stop events attribute; ``onboard.counting.PassengerCounter`` produces the
+CAN door states gate; stop events attribute; ``onboard.counting.passengers.PassengerCounter`` produces the
 records that are compared with the truth. Every trip draws its own random profile
 (``PassengerProfile.varied``), so the counter cannot be tuned to one parameter set.
 """
@@ -16,8 +16,8 @@ from typing import Any
 
 from bench.registry import Metric, at_least, at_most, benchmark
 from hw.can.state import DoorState, VehicleState
-from onboard.counting import CountingConfig, DoorConfig, PassengerCounter
-from onboard.occupancy import VehicleCapacity
+from onboard.counting.occupancy import VehicleCapacity
+from onboard.counting.passengers import CountingConfig, DoorConfig, PassengerCounter
 from sim_bus.passengers import DoorSpec, PassengerProfile, simulate_stop
 from transit.timeutil import iso_utc_ms
 

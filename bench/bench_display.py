@@ -33,7 +33,7 @@ def _measure(fn, frames: int = FRAMES) -> tuple[float, float]:  # type: ignore[n
 
 @benchmark("display")
 def bench_display() -> list[Metric]:
-    from onboard.frieze import Connection, FriezePanel, FriezeStop, FriezeView, render_frieze
+    from onboard.passinfo.frieze import Connection, FriezePanel, FriezeStop, FriezeView, render_frieze
     from station.departures import Scheduled, build_board
     from station.layout import CountdownPanel, render_countdown
     from transit.messages import StopPrediction

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.registry import Metric, at_least, benchmark
-from onboard.outbox import Outbox
-from onboard.publisher import MqttSettings, Publisher
+from onboard.records.outbox import Outbox
+from onboard.records.publisher import MqttSettings, Publisher
 from transit.messages import Delivery, deliveries_for_record
 from transit.timeutil import iso_utc_ms
 
@@ -63,7 +63,7 @@ def bench_outbox() -> list[Metric]:
 
 @benchmark("mqtt_drain")
 def bench_mqtt_drain() -> list[Metric]:
-    from onboard.localbroker import LocalBroker, find_mosquitto
+    from transit.localbroker import LocalBroker, find_mosquitto
 
     if find_mosquitto() is None:
         raise RuntimeError("mosquitto is not installed (make sysdeps)")

@@ -77,7 +77,7 @@ def prepare(work: Path, broker_url: str, run_s: float = RUN_S) -> Setup:
     """Scenario, unit file, framebuffer file and FIFO in ``work``; the two command lines."""
     import yaml
 
-    from onboard.demo import derive_scenario, live_onboard_config, write_yaml
+    from demo.run import derive_scenario, live_onboard_config, write_yaml
 
     scenario = derive_scenario("920R-weekday", work / "scenario.yaml", gnss=GNSS_LOAD, can=CAN_LOAD)
     doc = yaml.safe_load(scenario.read_text(encoding="utf-8"))
@@ -123,7 +123,7 @@ def _rates(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 @benchmark("service")
 def service_cost() -> list[Metric]:
-    from onboard.localbroker import LocalBroker
+    from transit.localbroker import LocalBroker
 
     work = Path(tempfile.mkdtemp(prefix="rettid-bench-service-"))
     procs: list[subprocess.Popen[bytes]] = []

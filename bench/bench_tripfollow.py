@@ -3,7 +3,7 @@
 Scenarios: the shipped ones plus randomised variants built from them programmatically (seeds, 920E
 passes, signal stops before stations, GNSS outages up to 60 s around stations, multipath outliers of
 30-80 m, 1 Hz and 10 Hz receivers). Each is recorded with ``sim_bus`` into a temporary folder and replayed
-through ``onboard.replay``; arrivals are compared with the true standstill times.
+through ``onboard.service.replay``; arrivals are compared with the true standstill times.
 
 Metrics: ``arrival_error_p95_s``, ``arrival_error_max_s`` (|observed ``ars`` - true arrival| over stop
 visits that are arrivals; a trip's first stop is a layover start, not an arrival, and is left out),
@@ -219,7 +219,7 @@ def run_job(job: tuple[str, dict[str, Any]]) -> tuple[str, Score]:
 
 
 def _run_job(job: tuple[str, dict[str, Any]]) -> tuple[str, Score]:
-    from onboard.replay import find_operator, load_setup, replay
+    from onboard.service.replay import find_operator, load_setup, replay
     from sim_bus.engine import build, load_timetable
     from sim_bus.record import write_recording
     from sim_bus.scenario import load_scenario

@@ -8,14 +8,11 @@ from transit.cli import Subcommand, main
 
 COMMANDS: list[Subcommand] = [
     # name, module with add_arguments()/run(), help. Add a line when a command exists.
-    Subcommand("frieze", "onboard.cmd_frieze", "render the frieze at an instant from events.jsonl; announcements"),
-    Subcommand("publish", "onboard.cmd_publish", "publish events.jsonl records through the outbox to MQTT"),
-    Subcommand("replay", "onboard.cmd_replay", "run trip following over recorded NMEA/CAN/GPIO inputs"),
-    Subcommand("report", "onboard.cmd_report", "contract reports: report occupancy|punctuality EVENTS.jsonl..."),
-    Subcommand("run", "onboard.cmd_run", "the onboard service: GNSS, CAN, door counters, core, frieze, MQTT"),
-    Subcommand("status", "onboard.cmd_status", "print the running unit's latest health report"),
-    Subcommand("demo", "onboard.cmd_demo", "the whole system in simulation: make demo (results in out/demo)"),
-    Subcommand("validate-apc", "onboard.validate_apc", "VDV 457-style check of counted vs reference passenger counts"),
+    Subcommand("frieze", "onboard.cli.cmd_frieze", "render the frieze at an instant from events.jsonl; announcements"),
+    Subcommand("publish", "onboard.cli.cmd_publish", "publish events.jsonl records through the outbox to MQTT"),
+    Subcommand("replay", "onboard.cli.cmd_replay", "run trip following over recorded NMEA/CAN/GPIO inputs"),
+    Subcommand("run", "onboard.cli.cmd_run", "the onboard service: GNSS, CAN, door counters, core, frieze, MQTT"),
+    Subcommand("status", "onboard.cli.cmd_status", "print the running unit's latest health report"),
 ]
 
 

@@ -1,6 +1,6 @@
 """The ``onboard.yaml`` written next to a recording: the onboard unit configured to replay it.
 
-Follows ``data/config/onboard-train-920.yaml`` (parsed by ``onboard/config.py``): GNSS from the recorded
+Follows ``data/config/onboard-train-920.yaml`` (parsed by ``onboard/service/config.py``): GNSS from the recorded
 NMEA file, CAN from the candump log, GPIO from ``gpio.csv``, the scenario's doors and beams for
 counting, and the assignment of its trips on its service day. Paths to the recording are relative to
 the file; the feed and operator file are absolute (a recording directory can live anywhere). Written

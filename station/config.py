@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from station.layout import CountdownPanel, DimStep, parse_dimming
-from transit.config import MqttConfig, UnitConfig, backend_section, load_operator_for, resolve_path
-from transit.yamlconf import Node, load_yaml
+from transit.config import MqttConfig, UnitConfig, backend_section, load_operator_for
+from transit.yamlconf import Node, load_yaml, resolve_path
 
 if TYPE_CHECKING:
     from transit.timetable import Timetable

@@ -11,7 +11,6 @@ data time so replays and tests render the same frames.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,7 +19,9 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from hw.display.text import (
+from signage.colours import RGB, line_colour, parse_colour
+from signage.headsign import short_headsign
+from signage.text import (
     MIN_PAGE_S,
     Font,
     TextDoesNotFit,
@@ -32,35 +33,10 @@ from hw.display.text import (
     text_width,
 )
 from station.departures import Board, Row
-from transit.errors import ConfigError
 from transit.timeutil import COPENHAGEN, ensure_utc
 from transit.yamlconf import Node
 
 log = logging.getLogger(__name__)
-
-RGB = tuple[int, int, int]
-
-# Our choice of badge colours for the Lokaltog lines (configurable per panel with ``line_colours``);
-# any other line gets a stable colour from LINE_PALETTE by a hash of its name.
-DEFAULT_LINE_COLOURS: dict[str, str] = {
-    "910": "#00838F", "920R": "#D84315", "920E": "#B71C1C", "930R": "#2E7D32", "940R": "#6A1B9A",
-    "950R": "#1565C0", "960R": "#0277BD",
-}
-LINE_PALETTE = ("#C62828", "#1565C0", "#2E7D32", "#6A1B9A", "#EF6C00", "#00838F", "#AD1457", "#4E342E")
-
-
-def parse_colour(text: str, node: Node | None = None) -> RGB:
-    """``#RRGGBB`` → (r, g, b); errors name the config key when a node is given."""
-    t = text.strip().lstrip("#")
-    if len(t) != 6:
-        raise (node.error(f"expected a colour #RRGGBB, got '{text}'") if node is not None
-               else ConfigError(f"expected a colour #RRGGBB, got '{text}'"))
-    try:
-        return int(t[0:2], 16), int(t[2:4], 16), int(t[4:6], 16)
-    except ValueError:
-        raise (node.error(f"expected a colour #RRGGBB, got '{text}'") if node is not None
-               else ConfigError(f"expected a colour #RRGGBB, got '{text}'")) from None
-
 
 @dataclass(frozen=True)
 class Colours:
@@ -161,13 +137,7 @@ class CountdownPanel:
         return (self.height - self.header_height) // self.rows
 
     def line_colour(self, route: str) -> RGB:
-        for name, rgb in self.line_colours:
-            if name == route:
-                return rgb
-        if route in DEFAULT_LINE_COLOURS:
-            return parse_colour(DEFAULT_LINE_COLOURS[route])
-        h = int(hashlib.sha1(route.encode()).hexdigest()[:8], 16)
-        return parse_colour(LINE_PALETTE[h % len(LINE_PALETTE)])
+        return line_colour(route, self.line_colours)
 
 
 def parse_dimming(node: Node | None) -> tuple[DimStep, ...]:
@@ -331,16 +301,6 @@ def _one_line_index(text: str, width: int, panel: CountdownPanel, size: int) -> 
             if fit is not None and not fit.paged:
                 return i
     return None
-
-
-def short_headsign(text: str) -> str:
-    """Drop a trailing " St." (station): every destination of a train is a station, so it is the first
-    thing to go when a destination does not fit; the name itself is never cut."""
-    t = text.strip()
-    for suffix in (" St.", " st.", " Station", " station"):
-        if t.endswith(suffix) and len(t) > len(suffix):
-            return t[: -len(suffix)]
-    return t
 
 
 def _draw_realtime_icon(d: ImageDraw.ImageDraw, x: int, y: int, s: int, colour: RGB) -> None:

@@ -8,7 +8,7 @@ timetable; with no timetable for the day it says so. Never a frozen picture: the
 whatever it knows at each tick.
 
 Time: a stop display has no GNSS. It uses the system clock once NTP has synchronised it (kernel
-``STA_UNSYNC`` clear, see :func:`onboard.clock.system_clock_synchronised`); before that — or when
+``STA_UNSYNC`` clear, see :func:`transit.clock.system_clock_synchronised`); before that — or when
 told to (``clock: data``, e.g. following a simulation) — it takes the time from the predictions it
 receives: their ``tst`` is vehicle GNSS time, and the freshest one bounds "now" from below (the
 same minimum-latency filter as onboard). Until either source exists the panel stays dark rather than
@@ -27,11 +27,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from onboard.clock import ClockDiscipline, system_clock_synchronised
-from onboard.health import software_version, write_health
 from station.config import StationConfig
 from station.predictions import PredictionStore, PredictionSubscriber
+from transit.clock import ClockDiscipline, system_clock_synchronised
 from transit.errors import BackendError, ConfigError, DecodeError, DeviceError
+from transit.health import software_version, write_health
 from transit.messages import decode_prediction
 from transit.sdnotify import Notifier
 from transit.timeutil import from_epoch, iso_utc_ms

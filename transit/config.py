@@ -2,23 +2,23 @@
 
 Validated once at start-up into frozen dataclasses; every error names file, line and key
 (``onboard.yaml:7: mqtt.url: ...``). Paths are resolved relative to the file they are written in, so a
-unit's configuration can be moved as a folder. ``onboard.config`` and ``station.config`` compose these
+unit's configuration can be moved as a folder. ``onboard.service.config`` and ``station.config`` compose these
 with their own sections; the keys are documented in ``docs/config.md``.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from transit.errors import ConfigError
-from transit.yamlconf import Node
+from transit.operator import load_operator
+from transit.yamlconf import Node, parse_timezone, resolve_path
 
 DEFAULT_STATE_DIR = Path("/var/lib/rettid")
 DEFAULT_TIMEZONE = "Europe/Copenhagen"
@@ -29,22 +29,6 @@ DEFAULT_TOPIC_PREFIX = "rettid/v1"  # the versioned topic tree of transit.messag
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-def base_dir(node: Node) -> Path:
-    """The folder of the file a node came from (``.`` for parsed strings)."""
-    if not node.file or node.file.startswith("<"):
-        return Path(".")
-    return Path(node.file).parent
-
-
-def resolve_path(node: Node) -> Path:
-    """A path value, relative paths taken from the folder of the file that names them."""
-    text = node.as_str().strip()
-    if not text:
-        raise node.error("expected a path, got an empty string")
-    if "\x00" in text:  # the OS cannot take it; pathlib would raise a bare ValueError later
-        raise node.error("a path cannot contain a NUL character")
-    p = Path(text).expanduser()
-    return Path(os.path.normpath(p if p.is_absolute() else base_dir(node) / p))
 
 
 def missing_key(node: Node, key: str, what: str) -> ConfigError:
@@ -60,15 +44,6 @@ def parse_id(node: Node, what: str) -> str:
                          "MQTT topics and file names)")
     return text
 
-
-def parse_timezone(node: Node) -> str:
-    """An IANA time zone name that this system's zoneinfo knows (unit files and operator files)."""
-    tz = node.as_str()
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise node.error(f"unknown time zone '{tz}' (e.g. Europe/Copenhagen)") from None
-    return tz
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +107,7 @@ class TlsConfig:
 
 @dataclass(frozen=True, slots=True)
 class MqttConfig:
-    """The broker connection: ``mqtt:`` section (see ``onboard.publisher.MqttSettings.from_config``)."""
+    """The broker connection: ``mqtt:`` section (see ``onboard.records.publisher.MqttSettings.from_config``)."""
 
     url: str = DEFAULT_MQTT_URL
     client_id: str = ""  # empty: the unit id
@@ -238,13 +213,11 @@ def load_operator_for(node: Node, path: Path, loader: Callable[[Path], Any] | No
                       timetable: Any = None) -> Any:
     """Load the operator file that ``node`` (``unit.operator``) names; its own errors name that file.
 
-    ``loader`` defaults to ``transit.operator.load_operator`` (imported here, when needed), which with
-    a ``timetable`` also checks the operator's lines and stop ids against it.
+    ``loader`` defaults to :func:`transit.operator.load_operator`, which with a ``timetable`` also checks
+    the operator's lines and stop ids against it.
     """
     if not path.is_file():
         raise node.error(f"operator file {path} does not exist")
     if loader is not None:
         return loader(path)
-    from transit.operator import load_operator
-
     return load_operator(path, timetable)

@@ -95,3 +95,12 @@ def read_jsonl(paths: str | Path | Iterable[str | Path], counts: JsonlCounts | N
             raise ConfigError(f"cannot read: {exc.strerror or exc}", file=str(p)) from None
         with fh:
             yield from parse_jsonl(fh, str(p), counts, placeholders=placeholders, ratelog=rl)
+
+
+def read_records(paths: Iterable[str | Path], event: str = "punctuality") -> Iterator[dict[str, Any]]:
+    """Records of one kind from JSON Lines files (:func:`read_jsonl`: bad lines counted, logged and
+    skipped; a missing file is a ConfigError naming it)."""
+    for rec in read_jsonl(paths):
+        if rec.get("event") == event:
+            yield rec
+

@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from transit import calendar
-from transit.config import parse_timezone, resolve_path
-from transit.yamlconf import Node, load_yaml
+from transit.yamlconf import Node, load_yaml, parse_timezone, resolve_path
 
 if TYPE_CHECKING:
     from transit.timetable import Timetable

@@ -23,7 +23,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from transit.errors import FeedError
-from transit.feedcheck import (
+from transit.geo import Polyline, haversine_m
+from transit.gtfsfiles import (
     OPTIONAL_FILES,
     REQUIRED_FILES,
     WARNING,
@@ -35,7 +36,6 @@ from transit.feedcheck import (
     parse_date,
     parse_enum,
 )
-from transit.geo import Polyline, haversine_m
 from transit.timeutil import ensure_utc, format_gtfs_time, parse_gtfs_time, service_day_origin
 
 log = logging.getLogger(__name__)

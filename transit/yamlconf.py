@@ -8,9 +8,11 @@ PyYAML's node marks and wrap values in :class:`Node` while validating.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, overload
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -282,3 +284,30 @@ def load_yaml(path: str | Path, error: type[ConfigError] = ConfigError) -> Node:
     except UnicodeDecodeError as exc:
         raise error(f"not UTF-8 text: {exc}", file=str(p)) from None
     return parse_yaml(text, str(p), error)
+
+
+# -- values that several configuration files share ---------------------------------------------------
+def base_dir(node: Node) -> Path:
+    """The folder of the file a node came from (``.`` for parsed strings)."""
+    if not node.file or node.file.startswith("<"):
+        return Path(".")
+    return Path(node.file).parent
+
+def resolve_path(node: Node) -> Path:
+    """A path value, relative paths taken from the folder of the file that names them."""
+    text = node.as_str().strip()
+    if not text:
+        raise node.error("expected a path, got an empty string")
+    if "\x00" in text:  # the OS cannot take it; pathlib would raise a bare ValueError later
+        raise node.error("a path cannot contain a NUL character")
+    p = Path(text).expanduser()
+    return Path(os.path.normpath(p if p.is_absolute() else base_dir(node) / p))
+
+def parse_timezone(node: Node) -> str:
+    """An IANA time zone name that this system's zoneinfo knows (unit files and operator files)."""
+    tz = node.as_str()
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise node.error(f"unknown time zone '{tz}' (e.g. Europe/Copenhagen)") from None
+    return tz

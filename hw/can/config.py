@@ -23,8 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from transit.config import resolve_path
-from transit.yamlconf import Node
+from transit.yamlconf import Node, resolve_path
 
 BACKENDS = ("socketcan", "slcan", "virtual", "replay")
 SLCAN_READERS = ("chunked", "python-can")

@@ -8,9 +8,8 @@ from pathlib import Path
 from PIL import Image
 
 from hw.display.sink import Sink
-from transit.config import resolve_path
 from transit.errors import DeviceError
-from transit.yamlconf import Node
+from transit.yamlconf import Node, resolve_path
 
 
 class PngSink(Sink):

@@ -19,8 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from hw.gnss.decoder import DEFAULT_NOT_BEFORE, NmeaConfig
-from transit.config import resolve_path
-from transit.yamlconf import Node
+from transit.yamlconf import Node, resolve_path
 
 _COMMON = frozenset({"backend", "require_checksum", "not_before", "max_line", "log_interval_s",
                      "reconnect_min_s", "reconnect_max_s"})

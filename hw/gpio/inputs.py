@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from transit.config import resolve_path
 from transit.errors import BackendError, DecodeError, DeviceError
 from transit.ratelimit import RateLimitedLog
-from transit.yamlconf import Node
+from transit.yamlconf import Node, resolve_path
 
 log = logging.getLogger(__name__)
 

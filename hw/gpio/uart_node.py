@@ -110,7 +110,7 @@ class NodeStream:
 
 
 def apply_node_events(counter: Any, events: list[NodeEvent], doors: tuple[int, ...]) -> None:
-    """Hand node events to an ``onboard.counting.PassengerCounter``."""
+    """Hand node events to an ``onboard.counting.passengers.PassengerCounter``."""
     for ev in events:
         if isinstance(ev, NodeCount):
             for n, direction, cls in ((ev.in_adult, "in", "adult"), (ev.out_adult, "out", "adult"),

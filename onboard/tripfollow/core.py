@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from hw.can.state import VehicleState
 from hw.gnss.fix import Fix
-from onboard.events import make_record
-from onboard.punctuality import PunctualityRecorder
+from onboard.records.punctuality import PunctualityRecorder
 from onboard.tripfollow.assign import AutoAssigner
 from onboard.tripfollow.eta import delay_now, predict
 from onboard.tripfollow.plan import TripPlan, build_plan
 from onboard.tripfollow.position import PositionConfig, PositionTracker, SpeedConfig, StandstillDetector
 from onboard.tripfollow.stops import Event, FollowConfig, TripFollower
+from transit.records import make_record
 
 if TYPE_CHECKING:
-    from onboard.counting import PassengerCounter
+    from onboard.counting.passengers import PassengerCounter
     from transit.messages import Assignment
     from transit.timetable import Timetable
 
@@ -404,7 +404,7 @@ class Core:
 
 
 def _iso(t: float) -> str:
-    from onboard.events import iso
+    from transit.records import iso
     s = iso(t)
     assert s is not None
     return s

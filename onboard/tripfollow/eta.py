@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from onboard.events import iso
 from onboard.tripfollow.stops import TripFollower
+from transit.records import iso
 
 
 def delay_now(f: TripFollower, t: float, s: float | None) -> float | None:

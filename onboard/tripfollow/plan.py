@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from onboard.events import TripRef
 from transit.geo import Polyline
+from transit.records import TripRef
 from transit.timeutil import service_day_origin
 
 if TYPE_CHECKING:

@@ -9,8 +9,7 @@ import pytest
 from firmware_py.uartframe import encode_count, encode_status
 from hw.can.state import DoorState, VehicleState
 from hw.gpio.uart_node import NodeStream, apply_node_events
-from onboard.counting import CountingConfig, DoorConfig, PassengerCounter
-from onboard.occupancy import (
+from onboard.counting.occupancy import (
     EMPTY,
     FEW_SEATS,
     FULL,
@@ -22,6 +21,7 @@ from onboard.occupancy import (
     occupancy_percent,
     occupancy_status,
 )
+from onboard.counting.passengers import CountingConfig, DoorConfig, PassengerCounter
 from transit.errors import ConfigError
 from transit.timeutil import from_epoch, iso_utc_ms
 from transit.yamlconf import parse_yaml

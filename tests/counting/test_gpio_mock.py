@@ -13,7 +13,7 @@ import pytest
 from hw.gpio import open_gpio
 from hw.gpio.inputs import GpiozeroInputs, ReplayInputs, parse_edge
 from hw.gpio.recorder import EdgeCsvWriter
-from onboard.counting import CountingConfig, DoorConfig, PassengerCounter
+from onboard.counting.passengers import CountingConfig, DoorConfig, PassengerCounter
 from tests.counting.patterns import PATTERNS
 from transit.errors import ConfigError, DecodeError, DeviceError
 from transit.timeutil import from_epoch, iso_utc_ms

@@ -10,8 +10,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from onboard.report_occupancy import build_report, render_csv, render_html, render_markdown
-from onboard.validate_apc import read_counts
+from central.reports.occupancy import build_report, render_csv, render_html, render_markdown
+from central.validate_apc import read_counts
 from tests.counting.test_reports import MONDAY, occ_records
 
 values = st.one_of(st.none(), st.integers(-10**20, 10**20), st.text(max_size=12), st.booleans(),

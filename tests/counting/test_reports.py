@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from onboard.__main__ import COMMANDS
-from onboard.report_occupancy import Criteria, build_report, render_csv, render_html, render_markdown
-from onboard.validate_apc import bias, read_counts, t_quantile, validate
+from central.__main__ import COMMANDS
+from central.reports.occupancy import Criteria, build_report, render_csv, render_html, render_markdown
+from central.validate_apc import bias, read_counts, t_quantile, validate
 from transit.cli import main
 from transit.timeutil import COPENHAGEN, gtfs_datetime, iso_utc_ms, parse_gtfs_time
 
@@ -72,14 +72,14 @@ def test_cli_report_occupancy(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ev = tmp_path / "events.jsonl"
     lines = [json.dumps(r) for r in occ_records("910", MONDAY, "07:30", [12, 12, 0])]
     ev.write_text("\n".join(lines + ["{broken", json.dumps({"event": "vp"})]) + "\n")
-    assert main("onboard", "", COMMANDS, ["report", "occupancy", str(ev)]) == 0
+    assert main("central", "", COMMANDS, ["report", "occupancy", str(ev)]) == 0
     out = capsys.readouterr().out
     assert "| 910 | 1 | 120.0 % | 0 | - | EXCEEDED |" in out and "bad_json 1" in out
     html_out = tmp_path / "r.html"
-    assert main("onboard", "", COMMANDS, ["report", "occupancy", str(ev), "--format", "html", "-o",
+    assert main("central", "", COMMANDS, ["report", "occupancy", str(ev), "--format", "html", "-o",
                                           str(html_out)]) == 0
     assert html_out.read_text().startswith("<!DOCTYPE html>")
-    assert main("onboard", "", COMMANDS, ["report", "occupancy", str(tmp_path / "missing.jsonl")]) == 2
+    assert main("central", "", COMMANDS, ["report", "occupancy", str(tmp_path / "missing.jsonl")]) == 2
 
 
 def test_t_quantile_against_tables() -> None:
@@ -118,8 +118,8 @@ def test_validate_cli_with_jsonl_counts_and_csv_reference(tmp_path: Path, capsys
     res = validate(read_counts(counts), read_counts(ref))
     assert res["overall"].counted == res["overall"].reference + 1 and res["missing_in_counts"] == 0
     assert res["overall"].equivalent
-    assert main("onboard", "", COMMANDS, ["validate-apc", str(counts), str(ref)]) == 0
+    assert main("central", "", COMMANDS, ["validate-apc", str(counts), str(ref)]) == 0
     out = capsys.readouterr().out
     assert "Verdict: PASS" in out and "| 2026-11-23 | T9 | 5 | 1 | 20 (19) | 0 (0) |" in out
     ref.write_text("\n".join(ref_rows[:1] + [r[:-1] + str(int(r[-1]) + 3) for r in ref_rows[1:]]) + "\n")
-    assert main("onboard", "", COMMANDS, ["validate-apc", str(counts), str(ref)]) == 1
+    assert main("central", "", COMMANDS, ["validate-apc", str(counts), str(ref)]) == 1

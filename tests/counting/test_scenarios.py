@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from central.reports.occupancy import build_report, render_markdown
 from hw.can.state import DoorState, VehicleState
-from onboard.counting import CountingConfig, DoorConfig, PassengerCounter
-from onboard.occupancy import VehicleCapacity
-from onboard.report_occupancy import build_report, render_markdown
+from onboard.counting.occupancy import VehicleCapacity
+from onboard.counting.passengers import CountingConfig, DoorConfig, PassengerCounter
 from transit.timeutil import COPENHAGEN, format_gtfs_time, from_epoch, iso_utc_ms
 
 REPO = Path(__file__).resolve().parents[2]

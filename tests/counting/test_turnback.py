@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from onboard.counting import CountingConfig, DoorConfig, PassengerCounter
-from onboard.occupancy import VehicleCapacity
+from onboard.counting.occupancy import VehicleCapacity
+from onboard.counting.passengers import CountingConfig, DoorConfig, PassengerCounter
 from transit.timeutil import from_epoch, iso_utc_ms
 
 T0 = 1_795_400_000.0

@@ -1,4 +1,4 @@
-"""onboard.frieze (view model and layouts) and onboard.announce (Danish announcements, espeak-ng)."""
+"""onboard.passinfo.frieze (view model and layouts) and onboard.passinfo.announce (Danish announcements, espeak-ng)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from onboard.announce import Announcer, SpeechConfig, announcement_text, speak_to_wav, speech_text
-from onboard.frieze import (
+from onboard.passinfo.announce import Announcer, SpeechConfig, announcement_text, speak_to_wav, speech_text
+from onboard.passinfo.frieze import (
     Connection,
     FriezePanel,
     FriezeStop,
@@ -110,7 +110,7 @@ def test_led_pages_cycle_through_next_stop_delay_and_connection() -> None:
 
 
 def test_panel_from_config_objects() -> None:
-    from onboard.config import FriezeConfig
+    from onboard.service.config import FriezeConfig
 
     p = FriezePanel.from_config(FriezeConfig(width=192, height=32))
     assert p.compact and not p.antialias

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from onboard.frieze import FriezeTracker
+from onboard.passinfo.frieze import FriezeTracker
 from tests.display.test_frieze_tracker import FEED, trip_records
 from transit.timeutil import parse_iso
 

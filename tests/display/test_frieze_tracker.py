@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from onboard.announce import Announcer
-from onboard.frieze import FriezeTracker
+from onboard.passinfo.announce import Announcer
+from onboard.passinfo.frieze import FriezeTracker
 from tests.conftest import REPO, require_binary
 from transit.timeutil import iso_utc_ms
 

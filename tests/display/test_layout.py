@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from hw.display.memory import MemorySink
+from signage.headsign import short_headsign
 from station.departures import build_board
 from station.layout import (
     Colours,
@@ -20,7 +21,6 @@ from station.layout import (
     pixel_shift,
     render_countdown,
     render_status,
-    short_headsign,
 )
 from tests.display.factories import NOW, normal_board_inputs, sched, with_delay
 from tests.display.golden import assert_golden

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hw.display.text import missing_glyphs, text_width
-from onboard.frieze import Connection, FriezePanel, FriezeStop, FriezeView, render_frieze
+from onboard.passinfo.frieze import Connection, FriezePanel, FriezeStop, FriezeView, render_frieze
+from signage.text import missing_glyphs, text_width
 from station.layout import CountdownPanel, destination_fit
 from tests.conftest import REPO
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hw.display.text import (
+from signage.text import (
     FONT_DIR,
     MIN_PAGE_S,
     TextDoesNotFit,

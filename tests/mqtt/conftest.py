@@ -17,8 +17,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from onboard.localbroker import LocalBroker
 from tests.conftest import REPO, require_binary
+from transit.localbroker import LocalBroker
 
 ACL_FILE = REPO / "systemd" / "mosquitto" / "aclfile"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from onboard.cmd_publish import publish_records, read_jsonl
-from onboard.publisher import MqttSettings
+from onboard.cli.cmd_publish import publish_records, read_jsonl
+from onboard.records.publisher import MqttSettings
 from tests.conftest import REPO
 from tests.mqtt.conftest import Collector, Mosquitto
 from tests.mqtt.records import trip_records

@@ -1,4 +1,4 @@
-"""onboard.outbox: order, acks, coalescing, thinning under pressure, durability across kill -9."""
+"""onboard.records.outbox: order, acks, coalescing, thinning under pressure, durability across kill -9."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from onboard.outbox import Outbox
+from onboard.records.outbox import Outbox
 from tests.conftest import REPO
 from tests.mqtt.records import trip_records
 from transit.errors import OutboxError
@@ -101,7 +101,7 @@ def test_unwritable_location_is_an_outbox_error(tmp_path: Path) -> None:
 WRITER = r"""
 import sys
 from datetime import UTC, datetime
-from onboard.outbox import Outbox
+from onboard.records.outbox import Outbox
 from transit.messages import Delivery
 ob = Outbox(sys.argv[1])
 t = datetime(2026, 11, 23, tzinfo=UTC)
@@ -135,7 +135,7 @@ def test_committed_rows_survive_kill_9(tmp_path: Path) -> None:
 
 
 def test_record_sink_stores_good_records_and_counts_bad(tmp_path: Path) -> None:
-    from onboard.publisher import RecordSink
+    from onboard.records.publisher import RecordSink
 
     ob = Outbox(tmp_path / "o.sqlite")
     sink = RecordSink(ob, None, mode="train")
@@ -149,7 +149,7 @@ def test_record_sink_stores_good_records_and_counts_bad(tmp_path: Path) -> None:
 def test_backoff_is_exponential_with_jitter_and_capped() -> None:
     import random
 
-    from onboard.publisher import Backoff
+    from onboard.records.publisher import Backoff
 
     b = Backoff(0.5, 60.0, rng=random.Random(1))
     delays = [b.next_delay() for _ in range(12)]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from onboard.outbox import Outbox
-from onboard.publisher import Backoff, MqttSettings, Publisher
+from onboard.records.outbox import Outbox
+from onboard.records.publisher import Backoff, MqttSettings, Publisher
 from tests.mqtt.conftest import Collector, Mosquitto
 from tests.mqtt.records import trip_records
 from transit.messages import DEFAULT_PREFIX, deliveries_for_record

@@ -16,8 +16,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from onboard.outbox import Outbox
-from onboard.publisher import MqttSettings, Publisher
+from onboard.records.outbox import Outbox
+from onboard.records.publisher import MqttSettings, Publisher
 from station.predictions import PredictionSubscriber
 from tests.mqtt.conftest import Collector, Mosquitto
 from tests.mqtt.records import trip_records

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from onboard.clock import ClockDiscipline, system_anchor, system_clock_synchronised
+from transit.clock import ClockDiscipline, system_anchor, system_clock_synchronised
 
 T0 = datetime(2026, 11, 23, 6, 13, tzinfo=UTC).timestamp()
 
@@ -85,7 +85,7 @@ def test_system_clock_synchronised_reads_the_timesync_flag(tmp_path) -> None:  #
 def test_no_adjtimex_under_a_seccomp_filter(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import ctypes
 
-    import onboard.clock as clock
+    import transit.clock as clock
 
     def boom(*a: object, **k: object) -> None:
         raise AssertionError("adjtimex must not be called under a system-call filter (SIGSYS)")

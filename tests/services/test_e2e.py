@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from onboard.demo import (
+from demo.run import (
     Collector,
     LocalBroker,
     derive_scenario,

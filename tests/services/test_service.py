@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from demo.run import derive_scenario, live_onboard_config, write_yaml
 from hw.can.state import VehicleState
 from hw.gnss.fix import Fix, FixMode
-from onboard.config import OnboardConfig
-from onboard.demo import derive_scenario, live_onboard_config, write_yaml
-from onboard.health import read_health
-from onboard.service import MONO_BASE, OnboardService, ServiceOptions
+from onboard.service.config import OnboardConfig
+from onboard.service.unit import MONO_BASE, OnboardService, ServiceOptions
 from tests.conftest import REPO
+from transit.health import read_health
 
 T_FIX = datetime(2026, 11, 23, 6, 13, 30, tzinfo=UTC)  # the 920R stands at Hillerød track 8
 HILLEROED_8 = (55.926794, 12.311226)
@@ -85,7 +85,7 @@ def test_status_without_a_health_file(tmp_path: Path) -> None:
 
 
 def test_health_is_a_retained_message_per_unit(service: OnboardService) -> None:
-    from onboard.health import health_delivery
+    from transit.health import health_delivery
 
     payload = service.health()
     a = health_delivery(payload, T_FIX.timestamp(), prefix="rettid/v1", mode="train")
@@ -147,7 +147,7 @@ def test_systemd_notifications(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
                 break
         assert "WATCHDOG" in got
         # a loop that hangs (its body never comes round again): no more pings
-        from onboard.service import _Loop
+        from onboard.service.unit import _Loop
 
         hung = _Loop("hung", lambda stop: stop.wait(), svc.stop_event)
         hung.thread.start()

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from onboard.demo import station_config, write_yaml
-from onboard.localbroker import free_port
+from demo.run import station_config, write_yaml
 from station.config import StationConfig
 from station.service import StationOptions, StationService
+from transit.localbroker import free_port
 from transit.messages import StopPrediction, encode_prediction, prediction_topic
 
 T = datetime(2026, 11, 23, 7, 10, tzinfo=UTC)  # 08:10 local, Monday

@@ -239,7 +239,7 @@ def test_truth_records(recorded: tuple[Path, Any]) -> None:
 
 def test_onboard_yaml_matches_recording(recorded: tuple[Path, Any]) -> None:
     """The onboard unit's own configuration loader accepts the file and points at the recording."""
-    from onboard.config import OnboardConfig
+    from onboard.service.config import OnboardConfig
 
     out, sim = recorded
     cfg = OnboardConfig.load(out / "onboard.yaml", timetable=sim.timetable)

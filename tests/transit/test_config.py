@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from transit.config import MqttConfig, UnitConfig, backend_section, load_operator_for, resolve_path
+from transit.config import MqttConfig, UnitConfig, backend_section, load_operator_for
 from transit.errors import ConfigError
-from transit.yamlconf import parse_yaml
+from transit.yamlconf import parse_yaml, resolve_path
 
 
 def unit(text: str, role: str | None = None, file: str = "/etc/rettid/onboard.yaml") -> UnitConfig:
@@ -98,7 +98,7 @@ mqtt:
 
 
 def test_mqtt_config_feeds_the_publisher_settings() -> None:
-    from onboard.publisher import MqttSettings
+    from onboard.records.publisher import MqttSettings
 
     m = mqtt("mqtt:\n  url: mqtts://b:8883\n  username: u\n  password_file: pw\n  tls: {ca: ca.crt}\n")
     s = MqttSettings.from_config(m)
@@ -161,8 +161,8 @@ def test_operator_file_must_exist(tmp_path: Path) -> None:
 
 
 def test_docs_name_every_key() -> None:
-    from onboard.config import TOP_KEYS as ONBOARD_KEYS
-    from onboard.config import FriezeConfig
+    from onboard.service.config import TOP_KEYS as ONBOARD_KEYS
+    from onboard.service.config import FriezeConfig
     from station.config import STOPS_KEYS
     from station.config import TOP_KEYS as STATION_KEYS
     from tests.conftest import REPO

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from onboard.config import OnboardConfig
+from onboard.service.config import OnboardConfig
 from sim_bus.scenario import scenario_from_node
 from station.config import StationConfig
 from tests.conftest import REPO

@@ -1,4 +1,4 @@
-"""onboard.config: the example unit files load, and every error names file, line and key."""
+"""onboard.service.config: the example unit files load, and every error names file, line and key."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from onboard.config import OnboardConfig
+from onboard.service.config import OnboardConfig
 from tests.conftest import REPO
 from transit.errors import ConfigError
 from transit.timetable import Timetable

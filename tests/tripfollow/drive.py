@@ -10,9 +10,9 @@ from typing import Any
 
 from hw.can.state import VehicleState
 from hw.gnss.fix import Fix, FixMode
-from onboard.events import TripRef
 from onboard.tripfollow import Core, CoreConfig, FollowConfig, PlanStop, TripPlan, make_plan
 from transit.geo import Polyline
+from transit.records import TripRef
 
 # a straight 20 km line north from Hillerød
 SHAPE = Polyline([(55.90, 12.30), (55.90 + 20000 / 111195.0, 12.30)])

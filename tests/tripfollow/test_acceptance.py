@@ -50,7 +50,7 @@ def test_record_replay_report(scenario: Path, tmp_path: Path) -> None:
     # the punctuality records went to the append-only log too, and the report lists the stations
     logged = load_jsonl(state / "punctuality.jsonl")
     assert [x["id"] for x in logged] == [e["id"] for e in evs if e["event"] == "punctuality"]
-    rep = subprocess.run([py, "-m", "onboard", "report", "punctuality", str(events)], cwd=ROOT,
+    rep = subprocess.run([py, "-m", "central", "report", "punctuality", str(events)], cwd=ROOT,
                          capture_output=True, text=True, check=True).stdout
     route = evs[0]["route"] or next(e["route"] for e in evs if e.get("route"))
     stations = {x["station"] for x in logged}
@@ -76,7 +76,7 @@ def test_record_replay_report(scenario: Path, tmp_path: Path) -> None:
             + abs(got.get((str(v["trip_id"]), int(v["seq"]), "out"), 0) - int(v["alightings"])) for v in visits]
     assert max(errs) <= 2 and sum(1 for x in errs if x == 0) >= 0.9 * len(errs), errs
     assert all(e["vehicleload"] >= 0 for e in evs if e["event"] == "occupancy")
-    occ = subprocess.run([py, "-m", "onboard", "report", "occupancy", str(events)], cwd=ROOT,
+    occ = subprocess.run([py, "-m", "central", "report", "occupancy", str(events)], cwd=ROOT,
                          capture_output=True, text=True, check=True).stdout
     assert f"| {route} |" in occ or route in occ
     if scenario.stem == "910-rush":  # a school-day morning: the report names its rush-hour departures

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from onboard.events import TripRef, make_record
-from onboard.punctuality import PunctualityLog, read_records
-from onboard.report_punctuality import add_arguments, bonus_for, run, summarise
+from central.reports.punctuality import add_arguments, bonus_for, run, summarise
+from onboard.records.punctuality import PunctualityLog
 from tests.tripfollow.drive import T0, Drive, core_for, events, inputs, plan, stop
 from tests.tripfollow.drive import run as drive_run
+from transit.jsonl import read_records
 from transit.operator import load_operator
+from transit.records import TripRef, make_record
 
 ROOT = Path(__file__).resolve().parents[2]
 LOKALTOG = load_operator(ROOT / "data" / "operators" / "lokaltog.yaml")

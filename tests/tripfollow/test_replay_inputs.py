@@ -7,7 +7,7 @@ from pathlib import Path
 import can
 
 from hw.can.fms import FmsEncoder
-from onboard.replay import CanInput, read_gpio
+from onboard.service.replay import CanInput, read_gpio
 
 
 def test_can_log_with_noise(tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from onboard.localbroker import LocalBroker
 from tests.conftest import require_binary
+from transit.localbroker import LocalBroker
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -26,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _state_dir(args: argparse.Namespace) -> Path:
     if args.state_dir is not None:
         return Path(args.state_dir)
-    from onboard.config import OnboardConfig
+    from onboard.service.config import OnboardConfig
 
     return OnboardConfig.load(args.config).unit.state_dir
 
@@ -60,7 +60,7 @@ def render(h: dict[str, Any], age_s: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from onboard.health import HEALTH_FILE, read_health
+    from transit.health import HEALTH_FILE, read_health
 
     state_dir = _state_dir(args)
     path = state_dir / HEALTH_FILE

@@ -22,7 +22,9 @@ from typing import Any, Literal
 
 from PIL import Image, ImageDraw
 
-from hw.display.text import (
+from signage.colours import RGB, line_colour, parse_colour
+from signage.headsign import short_headsign
+from signage.text import (
     MIN_PAGE_S,
     TextDoesNotFit,
     TextFit,
@@ -32,7 +34,6 @@ from hw.display.text import (
     text_colour_on,
     text_width,
 )
-from station.layout import RGB, parse_colour, short_headsign
 from transit.ratelimit import RateLimitedLog
 from transit.timeutil import COPENHAGEN, ensure_utc, parse_iso
 from transit.yamlconf import Node
@@ -193,7 +194,7 @@ class FriezePanel:
 
     @classmethod
     def from_config(cls, cfg: Any) -> FriezePanel:
-        """From ``onboard.config.FriezeConfig`` (width, height, stops_shown, page_s, clock)."""
+        """From ``onboard.service.config.FriezeConfig`` (width, height, stops_shown, page_s, clock)."""
         return cls(width=cfg.width, height=cfg.height, stops_shown=cfg.stops_shown,
                    page_s=max(MIN_PAGE_S, cfg.page_s), clock=cfg.clock, antialias=cfg.height >= 96)
 
@@ -217,9 +218,7 @@ class FriezePanel:
                    if lnode is not None else ())
 
     def line_colour(self, route: str) -> RGB:
-        from station.layout import CountdownPanel
-
-        return CountdownPanel(line_colours=self.line_colours).line_colour(route)
+        return line_colour(route, self.line_colours)
 
 
 def _local(dt: datetime) -> str:

@@ -33,8 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from onboard.punctuality import PunctualityLog
-    from onboard.replay import load_setup, replay
+    from onboard.records.punctuality import PunctualityLog
+    from onboard.service.replay import load_setup, replay
 
     if args.publish and not args.state_dir:
         print("--publish needs --state-dir (the outbox lives there)", file=sys.stderr)
@@ -75,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{args.out}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     print("diagnostics: " + ", ".join(f"{k}={v}" for k, v in sorted(diag.items()) if v))
     if args.publish:
-        from onboard.cmd_publish import publish_records
-        from onboard.publisher import MqttSettings
+        from onboard.cli.cmd_publish import publish_records
+        from onboard.records.publisher import MqttSettings
 
         s = publish_records(records, state_dir=args.state_dir, settings=MqttSettings(url=args.publish),
                             mode=setup.mode, source_key=f"replay:{args.out.resolve()}")

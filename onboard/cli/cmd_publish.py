@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from onboard.outbox import Outbox
-from onboard.publisher import MqttSettings, Publisher
+from onboard.records.outbox import Outbox
+from onboard.records.publisher import MqttSettings, Publisher
 from transit import jsonl
 from transit.cli import Progress
 from transit.errors import ConfigError, DecodeError, OutboxError
@@ -144,7 +144,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _from_config(path: Path) -> tuple[MqttSettings, str | None, str | None, Path]:
     """MQTT settings, operator id, vehicle id and state dir from an ``onboard.yaml``."""
-    from onboard.config import OnboardConfig
+    from onboard.service.config import OnboardConfig
 
     cfg = OnboardConfig.load(path)
     oper = getattr(cfg.operator, "id", None)

@@ -4,11 +4,11 @@ Threads do the I/O, one thread does the thinking:
 
 - a GNSS thread reads fixes (``hw.gnss.source.open_gnss``), a CAN thread reads vehicle states
   (``hw.can.reader.CanReader``), GPIO callbacks (``hw.gpio.open_gpio``) deliver beam edges, the MQTT
-  publisher (``onboard.publisher.Publisher``) owns the network; they only put items on a queue;
-- the main loop stamps live inputs with UTC through :class:`onboard.clock.ClockDiscipline` (held until
+  publisher (``onboard.records.publisher.Publisher``) owns the network; they only put items on a queue;
+- the main loop stamps live inputs with UTC through :class:`transit.clock.ClockDiscipline` (held until
   GNSS or NTP time is known), sorts them by data time in a short reorder window, feeds the core
-  (``onboard.tripfollow.core.Core`` built by :func:`onboard.replay.build_core`, the same as replay),
-  stores the records (punctuality log, then the SQLite outbox via :class:`~onboard.publisher.RecordSink`),
+  (``onboard.tripfollow.core.Core`` built by :func:`onboard.service.replay.build_core`, the same as replay),
+  stores the records (punctuality log, then the SQLite outbox via :class:`~onboard.records.publisher.RecordSink`),
   renders the frieze when its content changes (at most ``frame_interval_s``), writes ``health.json``
   and publishes the retained health message, and pings the systemd watchdog only while every loop
   is alive.
@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from hw.gnss.fix import Fix
-from onboard.clock import ClockDiscipline, system_clock_synchronised
-from onboard.config import OnboardConfig
-from onboard.health import HealthInputs, build_health, health_delivery, outbox_oldest_ms, write_health
+from onboard.service.config import OnboardConfig
+from transit.clock import ClockDiscipline, system_clock_synchronised
 from transit.errors import BackendError, DeviceError, OutboxError, RettidError
+from transit.health import HealthInputs, build_health, health_delivery, outbox_oldest_ms, write_health
 from transit.sdnotify import Notifier
 from transit.timeutil import from_epoch, iso_utc_ms
 
@@ -157,9 +157,9 @@ class OnboardService:
     def start(self) -> None:
         """Open everything; configuration and timetable errors raise, devices that are missing are
         logged and retried by their readers."""
-        from onboard.frieze import FriezePanel, FriezeTracker
-        from onboard.punctuality import PunctualityLog
-        from onboard.replay import load_setup
+        from onboard.passinfo.frieze import FriezePanel, FriezeTracker
+        from onboard.records.punctuality import PunctualityLog
+        from onboard.service.replay import load_setup
         from transit.timetable import Timetable
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -191,8 +191,8 @@ class OnboardService:
         return "bus" if pol == "bus" else "train"
 
     def _open_outputs(self) -> None:
-        from onboard.outbox import Outbox
-        from onboard.publisher import MqttSettings, Publisher, RecordSink
+        from onboard.records.outbox import Outbox
+        from onboard.records.publisher import MqttSettings, Publisher, RecordSink
 
         self._outbox = Outbox.in_state_dir(self.state_dir)
         settings = MqttSettings.from_config(self.cfg.mqtt)
@@ -433,7 +433,7 @@ class OnboardService:
             self._emit(recs)
 
     def _build_core(self, t_first: float) -> None:
-        from onboard.replay import build_core
+        from onboard.service.replay import build_core
 
         self.core = build_core(self.setup, self.tt, t_first, with_counting=self.cfg.counting is not None,
                                vp_interval_s=self.opts.vp_interval_s)
@@ -474,7 +474,7 @@ class OnboardService:
         return self.clock.to_utc(time.monotonic() if mono is None else mono)
 
     def _render(self, now_mono: float) -> None:
-        from onboard.frieze import render_frieze
+        from onboard.passinfo.frieze import render_frieze
 
         for name, ts in list(self._display_failed.items()):
             if now_mono - ts >= 30.0:
@@ -635,7 +635,7 @@ class OnboardService:
         return final
 
     def _park_displays(self) -> None:
-        from onboard.frieze import not_in_service, render_frieze
+        from onboard.passinfo.frieze import not_in_service, render_frieze
 
         t = self.data_now()
         if self._displays and t is not None:

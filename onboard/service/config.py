@@ -1,7 +1,7 @@
 """The onboard unit's configuration file (``onboard.yaml``), validated once at start-up.
 
 Composes the shared sections of :mod:`transit.config` (``unit``, ``mqtt``) with the vehicle, the trip
-assignment, passenger counting (``onboard.counting.CountingConfig``: door beams), the frieze options
+assignment, passenger counting (``onboard.counting.passengers.CountingConfig``: door beams), the frieze options
 and the hardware sections. ``gnss``, ``can``, ``gpio`` and each entry of
 ``displays`` stay :class:`~transit.yamlconf.Node` trees with a ``backend`` key: the driver that is chosen
 parses its own options, so its errors still name file, line and key. They are checked here too, at
@@ -19,9 +19,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from onboard.counting import CountingConfig
-from transit.config import MqttConfig, UnitConfig, backend_section, load_operator_for, resolve_path
-from transit.yamlconf import Node, load_yaml
+from onboard.counting.passengers import CountingConfig
+from transit.config import MqttConfig, UnitConfig, backend_section, load_operator_for
+from transit.yamlconf import Node, load_yaml, resolve_path
 
 if TYPE_CHECKING:
     from transit.timetable import Timetable
@@ -194,7 +194,7 @@ def _vehicle(node: Node, operator: Any) -> VehicleConfig:
 
 
 def _counting(node: Node | None, vehicle: VehicleConfig) -> CountingConfig | None:
-    """The counting section (parsed by onboard.counting); its doors must exist on the vehicle type."""
+    """The counting section (parsed by onboard.counting.passengers); its doors must exist on the vehicle type."""
     if node is None:
         return None
     cfg = CountingConfig.from_node(node)

@@ -20,8 +20,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from onboard.events import make_record
 from transit.messages import Delivery, deliveries_for_record
+from transit.records import make_record
 
 log = logging.getLogger(__name__)
 

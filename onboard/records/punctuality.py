@@ -18,12 +18,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from onboard.events import iso, make_record
-from transit.jsonl import read_jsonl
+from transit.records import iso, make_record
 
 if TYPE_CHECKING:
     from onboard.tripfollow.plan import PlanStop, TripPlan
@@ -139,12 +138,5 @@ class PunctualityLog:
         self.close()
 
 
-def read_records(paths: Iterable[str | Path], event: str = "punctuality") -> Iterator[dict[str, Any]]:
-    """Records of one kind from JSON Lines files (``transit.jsonl``: bad lines counted, logged and
-    skipped; a missing file is a ConfigError naming it)."""
-    for rec in read_jsonl(paths):
-        if rec.get("event") == event:
-            yield rec
 
-
-__all__ = ["LOG_NAME", "PunctualityLog", "PunctualityRecorder", "read_records"]
+__all__ = ["LOG_NAME", "PunctualityLog", "PunctualityRecorder"]

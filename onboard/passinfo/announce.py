@@ -17,11 +17,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from onboard.frieze import FriezeView
-from transit.config import base_dir, resolve_path
+from onboard.passinfo.frieze import FriezeView
 from transit.errors import DeviceError
 from transit.timeutil import COPENHAGEN
-from transit.yamlconf import Node
+from transit.yamlconf import Node, base_dir, resolve_path
 
 log = logging.getLogger(__name__)
 

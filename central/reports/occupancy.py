@@ -7,7 +7,7 @@ and all other departures; limits 100 % and 90 % (configurable through the operat
 lists every rush-hour departure and the departures that exceeded their limit.
 
 Input: ``occupancy`` records (events.jsonl written by the onboard unit). Pure functions here; the
-sub-command module (``onboard/cmd_report.py``) does the files.
+sub-command module (``central/cmd_report.py``) does the files.
 """
 
 from __future__ import annotations

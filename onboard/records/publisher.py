@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from onboard.outbox import Outbox, OutboxRow
+from onboard.records.outbox import Outbox, OutboxRow
 from transit.errors import ConfigError, DecodeError, OutboxError
 from transit.messages import (
     DEFAULT_PREFIX,

@@ -13,8 +13,8 @@ byte-by-byte SLCAN reader):
 3. the Hillerød St. countdown display at simulated instants, fed the prediction messages exactly as
    the broker delivered them (``station.predictions.PredictionStore``, retained-message semantics and
    120 s expiry), rendered with ``station.layout.compose``; the friezes of each vehicle from its
-   records (``onboard.frieze.FriezeTracker``);
-4. the punctuality and occupancy reports (``python -m onboard report ... --format html``) and a summary.
+   records (``onboard.passinfo.frieze.FriezeTracker``);
+4. the punctuality and occupancy reports (``python -m central report ... --format html``) and a summary.
 
 Orchestration only: it starts programs and reads their files; all logic lives in the packages.
 """
@@ -38,8 +38,8 @@ from typing import Any
 
 import yaml
 
-from onboard.localbroker import LocalBroker
 from transit.errors import DeviceError, RettidError
+from transit.localbroker import LocalBroker
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ def _load_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def run_demo(out: Path, *, vehicles: Iterable[tuple[str, str, str, int]] = DEMO_VEHICLES,
              frame_step_s: float = 60.0, keep_work: bool = False) -> dict[str, Any]:
-    """Run the demo into ``out``; returns the summary (also printed by ``onboard demo``)."""
+    """Run the demo into ``out``; returns the summary (also printed by ``python -m demo``)."""
     from transit.cli import Progress
 
     t_start = time.monotonic()
@@ -306,7 +306,7 @@ def run_demo(out: Path, *, vehicles: Iterable[tuple[str, str, str, int]] = DEMO_
         # 4. reports
         bar.update(0.95, "reports")
         for kind in ("punctuality", "occupancy"):
-            subprocess.run(python_cmd("-m", "onboard", "report", kind, str(out / "events.jsonl"), "--format", "html",
+            subprocess.run(python_cmd("-m", "central", "report", kind, str(out / "events.jsonl"), "--format", "html",
                                       "-o", str(out / f"{kind}.html")), check=True, cwd=REPO,
                            stdout=subprocess.DEVNULL)
         bar.close()
@@ -402,7 +402,7 @@ def render_countdown_frames(timeline: Sequence[tuple[datetime, str, bytes]], fol
 def render_frieze_frames(records: Sequence[dict[str, Any]], folder: Path, name: str, *,
                          step_s: float = 300.0) -> int:
     """Frieze frames of one vehicle every ``step_s`` of its trip and at each arrival, from its records."""
-    from onboard.frieze import FriezePanel, FriezeTracker, render_frieze
+    from onboard.passinfo.frieze import FriezePanel, FriezeTracker, render_frieze
     from transit.timetable import Timetable
     from transit.timeutil import COPENHAGEN, parse_iso
 

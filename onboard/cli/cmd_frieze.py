@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from hw.display.png import PngSink
-from onboard.announce import Announcer, SpeechConfig, speak_to_wav
-from onboard.frieze import FriezePanel, FriezeTracker, render_frieze
+from onboard.passinfo.announce import Announcer, SpeechConfig, speak_to_wav
+from onboard.passinfo.frieze import FriezePanel, FriezeTracker, render_frieze
 from transit.cli import instant
 from transit.errors import ConfigError, DeviceError
 from transit.jsonl import JsonlCounts, read_jsonl
@@ -56,7 +56,7 @@ def _panel(args: argparse.Namespace, cfg: Any) -> FriezePanel:
 def run(args: argparse.Namespace) -> int:
     cfg = None
     if args.config:
-        from onboard.config import OnboardConfig
+        from onboard.service.config import OnboardConfig
 
         cfg = OnboardConfig.load(args.config)
         feed = cfg.feed

@@ -4,7 +4,7 @@ Reads ``gnss.nmea``, a candump ``-l`` CAN log and optionally ``gpio.csv`` (the f
 ``sim_bus record``), merges them by their own timestamps and feeds :class:`onboard.tripfollow.Core`
 exactly as the live service does. Deterministic: same inputs, same records, same ids.
 
-The unit configuration is ``onboard.yaml`` as :class:`onboard.config.OnboardConfig` reads it; the file
+The unit configuration is ``onboard.yaml`` as :class:`onboard.service.config.OnboardConfig` reads it; the file
 ``sim_bus record`` writes next to a recording has its own keys (vehicle dimensions, the service day of
 the assignment), so :func:`load_setup` reads that shape too (an adapter until the two agree).
 """
@@ -50,8 +50,8 @@ class Setup:
     trips: tuple[str, ...] = ()
     service_day: date | None = None
     halt_offset_m: float = 0.0
-    counting: Any = None  # onboard.counting.CountingConfig
-    capacity: Any = None  # onboard.occupancy.VehicleCapacity
+    counting: Any = None  # onboard.counting.passengers.CountingConfig
+    capacity: Any = None  # onboard.counting.occupancy.VehicleCapacity
     base: Path = field(default_factory=Path)
 
 
@@ -61,7 +61,7 @@ def load_setup(path: str | Path, operator_path: str | Path | None = None) -> Set
     base = Path(path).resolve().parent
     if root.opt("timetable") is not None:
         return _sim_setup(root, base, operator_path)
-    from onboard.config import OnboardConfig
+    from onboard.service.config import OnboardConfig
 
     cfg = OnboardConfig.from_node(root)
     op = cfg.operator
@@ -70,7 +70,7 @@ def load_setup(path: str | Path, operator_path: str | Path | None = None) -> Set
     capacity = None
     vt = cfg.vehicle.vehicle_type
     if vt is not None:
-        from onboard.occupancy import VehicleCapacity
+        from onboard.counting.occupancy import VehicleCapacity
         capacity = VehicleCapacity(vt.seats, vt.folding_seats, vt.approved_capacity, vt.name)
     a = cfg.assignment
     return Setup(cfg.vehicle_id, op.operator_id, "auto", cfg.feed, op, a.mode, a.block, a.trips,
@@ -116,8 +116,8 @@ def _sim_setup(root: Node, base: Path, operator_path: str | Path | None) -> Setu
     counting = capacity = None
     doors = vehicle.opt("doors")
     if doors is not None:
-        from onboard.counting import CountingConfig, DoorConfig
-        from onboard.occupancy import VehicleCapacity
+        from onboard.counting.occupancy import VehicleCapacity
+        from onboard.counting.passengers import CountingConfig, DoorConfig
         ds = []
         for d in doors.as_list():
             beams = tuple((int(p[0]), int(p[1])) for p in d.child("beams").plain())
@@ -278,7 +278,7 @@ def build_core(setup: Setup, tt: Timetable, t_first: float, *, with_counting: bo
     oper = setup.oper or (op.operator_id if op is not None else "unknown")
     counter = None
     if with_counting and setup.counting is not None:
-        from onboard.counting import PassengerCounter
+        from onboard.counting.passengers import PassengerCounter
         counter = PassengerCounter(setup.counting, setup.capacity, veh=setup.veh, oper=oper)
     cfg = CoreConfig(setup.veh, oper, mode, FollowConfig.for_mode(mode, halt_offset_m=setup.halt_offset_m),
                      vp_interval_s=vp_interval_s)

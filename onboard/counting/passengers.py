@@ -38,7 +38,7 @@ from typing import Any
 
 from firmware_py.doorcount import ADULT, BULKY, IN, OUT, Crossing, DoorCounter
 from hw.can.state import VehicleState
-from onboard.occupancy import LoadTracker, VehicleCapacity, occupancy_percent, occupancy_status
+from onboard.counting.occupancy import LoadTracker, VehicleCapacity, occupancy_percent, occupancy_status
 from transit.ratelimit import RateLimitedLog
 from transit.timeutil import iso_utc_ms, parse_iso
 from transit.yamlconf import Node
@@ -484,7 +484,7 @@ class PassengerCounter:
 def _id(rec: dict[str, Any]) -> str:
     """The deterministic record id of docs/architecture.md (16 hex of SHA-1 over vehicle, event, trip,
     operating day, stop, sequence, time, then an extra part: here door, class and alarm kind, so the
-    per-door ``apc`` records of one stop differ). Same layout as ``onboard.events.record_id``."""
+    per-door ``apc`` records of one stop differ). Same layout as ``transit.records.record_id``."""
     extra = "/".join("" if rec.get(k) is None else str(rec.get(k)) for k in ("door", "class", "alarm"))
     parts = [rec["veh"], rec["event"], rec.get("trip_id"), rec.get("oday"), rec.get("stop_id"), rec.get("seq"),
              rec["tst"], extra]

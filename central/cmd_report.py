@@ -1,6 +1,6 @@
-"""``python -m onboard report occupancy|punctuality ...``: the contract reports.
+"""``python -m central report occupancy|punctuality ...``: the contract reports.
 
-``occupancy`` is here (``onboard.report_occupancy``); ``punctuality`` is ``onboard.report_punctuality``'s
+``occupancy`` is here (``central.reports.occupancy``); ``punctuality`` is ``central.reports.punctuality``'s
 own ``add_arguments``/``run``.
 """
 
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     occ.add_argument("--school-holidays", action="append", default=[], metavar="FIRST:LAST",
                      help="a school holiday period (YYYY-MM-DD:YYYY-MM-DD), repeatable")
     pun = sub.add_parser("punctuality", help="regularity per line and month, bonus/penalty, rejsegaranti")
-    importlib.import_module("onboard.report_punctuality").add_arguments(pun)
+    importlib.import_module("central.reports.punctuality").add_arguments(pun)
 
 
 def _periods(values: list[str]) -> tuple[tuple[date, date], ...]:
@@ -42,8 +42,8 @@ def _periods(values: list[str]) -> tuple[tuple[date, date], ...]:
 
 def run(args: argparse.Namespace) -> int:
     if args.report == "punctuality":
-        return int(importlib.import_module("onboard.report_punctuality").run(args))
-    from onboard.report_occupancy import RENDERERS, Criteria, build_report, read_records
+        return int(importlib.import_module("central.reports.punctuality").run(args))
+    from central.reports.occupancy import RENDERERS, Criteria, build_report, read_records
 
     holidays = _periods(args.school_holidays)
     criteria = Criteria(school_holidays=holidays)

@@ -1,4 +1,4 @@
-"""``python -m onboard validate-apc COUNTS REFERENCE``: VDV 457-style accuracy check of automatic
+"""``python -m central validate-apc COUNTS REFERENCE``: VDV 457-style accuracy check of automatic
 passenger counts against reference (manual or video) counts.
 
 VDV 457 judges an APC system by its *systematic* error (bias), not by single-stop deviations: the bias

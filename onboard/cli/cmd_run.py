@@ -34,8 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from onboard.config import OnboardConfig
-    from onboard.service import ServiceOptions, run_service
+    from onboard.service.config import OnboardConfig
+    from onboard.service.unit import ServiceOptions, run_service
 
     if args.time_warp <= 0:
         print("--time-warp must be positive", file=sys.stderr)

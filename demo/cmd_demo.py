@@ -1,6 +1,6 @@
-"""``python -m onboard demo --out out/demo`` (what ``make demo`` runs): the whole system in simulation.
+"""``python -m demo --out out/demo`` (what ``make demo`` runs): the whole system in simulation.
 
-See :mod:`onboard.demo` for what runs. Needs Mosquitto (``make sysdeps`` installs it).
+See :mod:`demo.run` for what runs. Needs Mosquitto (``make sysdeps`` installs it).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from onboard.demo import print_summary, run_demo
+    from demo.run import print_summary, run_demo
 
     summary = run_demo(args.out, frame_step_s=args.frame_step, keep_work=args.keep_work)
     print_summary(summary)

@@ -1,4 +1,4 @@
-"""``python -m onboard report punctuality EVENTS.jsonl... [--month YYYY-MM] [--format md|csv|html]``.
+"""``python -m central report punctuality EVENTS.jsonl... [--month YYYY-MM] [--format md|csv|html]``.
 
 Per line and calendar month (DOMAIN.md, rettidighed): arrivals measured, late, missing, regularity %,
 the bonus/penalty % from the operator's points (linear, capped; shown to one decimal, half away from
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from onboard.punctuality import read_records
+from transit.jsonl import read_records
 from transit.operator import bonus_pct, round_pct
 
 DEFAULT_POINTS = ((86.0, -2.3), (93.0, 0.0), (100.0, 2.3))

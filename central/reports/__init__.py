@@ -1,0 +1,1 @@
+"""Contract reports built from the units' records."""

@@ -1,0 +1,1 @@
+"""``make demo``: onboard, station and broker together in simulation (above every service package)."""

@@ -1,0 +1,1 @@
+"""``python -m onboard`` sub-commands: thin front ends over the service, replay, publishing and frieze."""

@@ -1,0 +1,1 @@
+"""Passenger information inside the vehicle: the frieze (strip displays) and spoken announcements."""

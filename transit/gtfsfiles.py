@@ -1,0 +1,232 @@
+"""Reading GTFS files: the feed source (folder or zip), tables with their CSV line numbers, the row
+rules (dates, coordinates, enums) and the problem log both the loader and feed-check use.
+
+Shared by :mod:`transit.timetable` (which builds the timetable row by row and leaves bad rows out) and
+:mod:`transit.feedcheck` (which adds whole-feed checks), so a problem is found once and a feed that
+loads is exactly the feed that was checked. Row numbers are the line numbers an editor shows: the
+header is line 1, the first record line 2.
+"""
+
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, TextIO
+
+log = logging.getLogger(__name__)
+
+ERROR = "error"
+WARNING = "warning"
+
+#: Files a usable feed must have, with the columns each must have (GTFS Schedule reference).
+REQUIRED_FILES: dict[str, tuple[str, ...]] = {
+    "agency.txt": ("agency_name", "agency_url", "agency_timezone"),
+    "stops.txt": ("stop_id",),
+    "routes.txt": ("route_id", "route_type"),
+    "trips.txt": ("route_id", "service_id", "trip_id"),
+    "stop_times.txt": ("trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time"),
+}
+#: Optional files and the columns they must have when present.
+OPTIONAL_FILES: dict[str, tuple[str, ...]] = {
+    "calendar.txt": ("service_id", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                     "sunday", "start_date", "end_date"),
+    "calendar_dates.txt": ("service_id", "date", "exception_type"),
+    "shapes.txt": ("shape_id", "shape_pt_lat", "shape_pt_lon", "shape_pt_sequence"),
+    "feed_info.txt": ("feed_publisher_name", "feed_publisher_url", "feed_lang"),
+}
+
+
+
+@dataclass(frozen=True, slots=True)
+class FeedProblem:
+    """One problem in a feed. ``row`` is the CSV line number (header = 1); ``None`` for a whole file."""
+
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+    severity: str = ERROR
+
+    def __str__(self) -> str:
+        where = self.file if self.row is None else f"{self.file}:{self.row}"
+        col = f" {self.column}:" if self.column else ""
+        tag = "" if self.severity == ERROR else f" ({self.severity})"
+        return f"{where}:{col} {self.message}{tag}"
+
+
+class ProblemLog:
+    """Collects problems while loading; ``fatal`` marks a feed that cannot be used at all."""
+
+    def __init__(self) -> None:
+        self.problems: list[FeedProblem] = []
+        self.fatal = False
+
+    def add(self, file: str, row: int | None, column: str | None, message: str, *,
+            severity: str = ERROR, fatal: bool = False) -> None:
+        self.problems.append(FeedProblem(file, row, column, message, severity))
+        if fatal:
+            self.fatal = True
+
+    @property
+    def errors(self) -> list[FeedProblem]:
+        return [p for p in self.problems if p.severity == ERROR]
+
+
+# -- reading CSV from a folder or a zip --------------------------------------------------------------
+
+
+#: What reading a damaged feed can raise: a torn or bit-flipped zip fails in zipfile or zlib, possibly
+#: only at the end of a member (CRC check), after its rows were read; a damaged header can claim an
+#: unsupported method or encryption (NotImplementedError, RuntimeError from zipfile).
+READ_ERRORS = (OSError, csv.Error, UnicodeDecodeError, zipfile.BadZipFile, zlib.error, EOFError,
+               NotImplementedError, RuntimeError)
+
+
+class FeedSource:
+    """A GTFS feed as a folder or a zip file (files at the top level or inside one folder).
+
+    ``exists`` is False when the path is neither; ``unreadable`` then says why when it is a file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._zip: zipfile.ZipFile | None = None
+        self._names: dict[str, str] = {}
+        self.unreadable: str | None = None
+        if self.path.is_dir():
+            self._names = {p.name: str(p) for p in self.path.iterdir() if p.is_file()}
+        elif self.path.is_file():
+            try:
+                self._zip = zipfile.ZipFile(self.path)
+            except READ_ERRORS as exc:
+                self.unreadable = f"not a readable zip file: {exc}"
+                return
+            for info in self._zip.infolist():
+                if not info.filename or info.filename.endswith("/"):  # a folder (is_dir() fails on "")
+                    continue
+                base = info.filename.rsplit("/", 1)[-1]
+                # Prefer a top-level file over one in a sub-folder.
+                if base not in self._names or "/" not in info.filename:
+                    self._names[base] = info.filename
+
+    @property
+    def exists(self) -> bool:
+        return self.path.is_dir() or self._zip is not None
+
+    def has(self, name: str) -> bool:
+        return name in self._names
+
+    def open(self, name: str) -> TextIO:
+        if self._zip is not None:
+            raw = self._zip.open(self._names[name])
+            return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        return open(self._names[name], encoding="utf-8-sig", newline="")
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+
+
+class Table:
+    """One CSV file: its column positions and an iterator of (line number, fields)."""
+
+    def __init__(self, name: str, header: list[str], reader: Any, handle: TextIO) -> None:
+        self.name = name
+        self.columns = {c.strip(): i for i, c in enumerate(header)}
+        self.missing: frozenset[str] = frozenset()
+        self._reader = reader
+        self._handle = handle
+
+    def col(self, name: str) -> int:
+        """Index of a column, or -1 when the file lacks it."""
+        return self.columns.get(name, -1)
+
+    def rows(self, log_: ProblemLog) -> Iterator[tuple[int, list[str]]]:
+        """Records with their line numbers; blank lines are skipped, short rows padded."""
+        width = len(self.columns)
+        reader = self._reader
+        try:
+            for fields in reader:
+                line = int(reader.line_num)
+                if not fields or (len(fields) == 1 and not fields[0].strip()):
+                    continue
+                if len(fields) < width:
+                    fields = fields + [""] * (width - len(fields))
+                yield line, fields
+        except READ_ERRORS as exc:
+            log_.add(self.name, getattr(reader, "line_num", None), None, f"unreadable CSV: {exc}")
+        finally:
+            self._handle.close()
+
+
+def open_table(src: FeedSource, name: str, required: tuple[str, ...], log_: ProblemLog, *,
+               must_exist: bool) -> Table | None:
+    """Open ``name`` and check its header; a missing required file or column is fatal."""
+    if not src.has(name):
+        if must_exist:
+            log_.add(name, None, None, "required file is missing", fatal=True)
+        return None
+    try:
+        handle = src.open(name)
+        reader = csv.reader(handle)
+        header = next(reader, None)
+    except READ_ERRORS as exc:
+        log_.add(name, None, None, f"cannot read: {exc}", fatal=must_exist)
+        return None
+    if header is None:
+        log_.add(name, None, None, "file is empty (no header line)", fatal=must_exist)
+        handle.close()
+        return None
+    table = Table(name, header, reader, handle)
+    # A missing column makes the feed unusable, but the rows are still read so that every other
+    # problem in the file is reported too; rules on the missing column stay quiet.
+    table.missing = frozenset(c for c in required if c not in table.columns)
+    for c in sorted(table.missing, key=required.index):
+        log_.add(name, 1, c, "required column is missing", fatal=True)
+    return table
+
+
+# -- field rules -----------------------------------------------------------------------------------
+
+
+def parse_date(text: str) -> date:
+    """GTFS ``YYYYMMDD``; ``ValueError`` when malformed."""
+    t = text.strip()
+    if len(t) != 8 or not t.isdigit():
+        raise ValueError(f"malformed date '{text}' (expected YYYYMMDD)")
+    return date(int(t[:4]), int(t[4:6]), int(t[6:]))
+
+
+def parse_coordinate(lat_text: str, lon_text: str) -> tuple[float, float]:
+    """Latitude and longitude in degrees; ``ValueError`` naming what is wrong."""
+    try:
+        lat = float(lat_text)
+        lon = float(lon_text)
+    except ValueError:
+        raise ValueError(f"bad coordinates '{lat_text}', '{lon_text}' (expected decimal degrees)") from None
+    if not (math.isfinite(lat) and math.isfinite(lon)) or not -90 <= lat <= 90 or not -180 <= lon <= 180:
+        raise ValueError(f"coordinates out of range: {lat}, {lon}")
+    if lat == 0 and lon == 0:
+        raise ValueError("coordinates are 0, 0 (missing position)")
+    return lat, lon
+
+
+def parse_enum(text: str, allowed: range | tuple[int, ...], default: int) -> int:
+    t = text.strip()
+    if not t:
+        return default
+    try:
+        v = int(t)
+    except ValueError:
+        raise ValueError(f"expected one of {', '.join(map(str, allowed))}, got '{text}'") from None
+    if v not in allowed:
+        raise ValueError(f"expected one of {', '.join(map(str, allowed))}, got {v}")
+    return v
