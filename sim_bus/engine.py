@@ -112,6 +112,11 @@ def _check_refs(sc: Scenario, tt: Timetable, plans: list[TripPlan]) -> None:
             node = sc.node("signal_stops")
             n = node.as_list()[i] if isinstance(node.value, list) else node
             raise n.error(f"stop '{sig.before}' is not on the simulated trip(s)")
+    for i, k in enumerate(sc.skips):
+        if k.stop not in served:
+            node = sc.node("skips")
+            n = node.as_list()[i] if isinstance(node.value, list) else node
+            raise n.error(f"stop '{k.stop}' is not on the simulated trip(s)")
     for path, ids in ((("delays", "fixed"), sc.delays.fixed), (("passengers", "stops"), sc.passengers.stops)):
         for sid in ids:
             if sid not in tt.stops:

@@ -379,6 +379,7 @@ def generate_nmea(motion: MotionResult, g: GnssDef, vehicle: VehicleDef, seed: i
     last_course = 0.0
     deg_start: float | None = None
     deg_name = ""
+    held: list[str] = []  # deferred sentences of the previous epoch
     for k in range(k0, k1 + 1):
         t = k / rate
         p = motion.track.at(t)
@@ -446,10 +447,21 @@ def generate_nmea(motion: MotionResult, g: GnssDef, vehicle: VehicleDef, seed: i
             e = Epoch(t, t >= t_time_known, None, None, 0.0, 0.0, 0.0, sky,
                       zone is None, 0.0, snr_noise)
         first = len(lines)
-        for body in writer.epoch(e):
+        bodies = writer.epoch(e)
+        if g.deferred:
+            # this epoch's deferred sentences go out after the next epoch's first sentence
+            now = [b for b in bodies if b[2:5] not in g.deferred]
+            bodies, held = now[:1] + held + now[1:], [b for b in bodies if b[2:5] in g.deferred]
+        for body in bodies:
             lines.append(frame(body))
             line_t.append(t)
         epochs.append((t, first, len(lines)))
+    if held:
+        first = len(lines)
+        for body in held:
+            lines.append(frame(body))
+            line_t.append(k1 / rate)
+        epochs.append((k1 / rate, first, len(lines)))
     if outage_start is not None:
         truth.append({"kind": "outage", "start": r3(outage_start), "end": r3(k1 / rate), "cause": outage_cause})
     if deg_start is not None:

@@ -197,9 +197,10 @@ class _Sim:
             while pass_i < len(pending) and pending[pass_i].chainage_m <= nx:
                 ps = pending[pass_i]
                 frac = 0.0 if nx == x else (ps.chainage_m - x) / (nx - x)
+                reason = "not_served" if not ps.stops_here else (
+                    "skipped" if self.skips(plan, ps) else "no_request")
                 self.truth.append({"kind": "pass", "trip_id": plan.trip_id, "stop_id": ps.stop_id,
-                                   "t": r3(self.t + frac * dt), "speed": round(v, 2),
-                                   "reason": "no_request" if ps.stops_here else "not_served"})
+                                   "t": r3(self.t + frac * dt), "speed": round(v, 2), "reason": reason})
                 pass_i += 1
             self.odo += nx - x
             x = nx
@@ -240,6 +241,10 @@ class _Sim:
             extra += min(self.rng.expovariate(1.0 / d.random.mean_s) if d.random.mean_s > 0 else 0.0,
                          d.random.max_s)
         return extra
+
+    def skips(self, plan: TripPlan, stop: PlannedStop) -> bool:
+        """The scenario has the driver pass this served stop at speed."""
+        return any(k.stop == stop.stop_id and k.trip_id in (None, plan.trip_id) for k in self.sc.skips)
 
     def held(self, stop: PlannedStop) -> bool:
         hold = self.sc.motion.hold_at
@@ -334,9 +339,9 @@ class _Sim:
                 stop = served[k]
                 last = k == len(served) - 1
                 demand = self.demand(stop, False, last)
-                if (self.sc.dwell.skip_when_idle and demand == (0, 0) and not last
-                        and not self.held(stop)):
-                    skipped.append(stop)  # request stop: nobody to set down or pick up
+                if not last and (self.skips(plan, stop) or (
+                        self.sc.dwell.skip_when_idle and demand == (0, 0) and not self.held(stop))):
+                    skipped.append(stop)  # request stop with nobody to set down or pick up, or skipped
                     continue
                 xt = self.target(plan, stop)
                 lo = x

@@ -110,6 +110,14 @@ class SignalStop:
 
 
 @dataclass(frozen=True)
+class SkipStop:
+    """A stop the timetable serves that the driver passes at speed (running late, a missed stop)."""
+
+    stop: str
+    trip_id: str | None
+
+
+@dataclass(frozen=True)
 class OutageZone:
     """Where the receiver loses the sky: a chainage window, or a circle (stop or coordinates)."""
 
@@ -153,6 +161,9 @@ class GnssDef:
     altitude_m: float
     geoid_sep_m: float
     decimals: int  # minutes decimals in lat/lon fields
+    # sentences of each epoch sent only after the first sentence of the next epoch (some receivers
+    # send the RMC of one second after the GGA of the next)
+    deferred: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -205,6 +216,7 @@ class Scenario:
     dwell: DwellDef
     delays: DelayDef
     signal_stops: tuple[SignalStop, ...]
+    skips: tuple[SkipStop, ...]
     gnss: GnssDef
     can: CanDef
     passengers: PassengersDef
@@ -233,7 +245,8 @@ def parse_scenario(text: str, base_dir: Path, file: str = "<scenario>") -> Scena
 
 
 _TOP = frozenset({"name", "description", "feed", "operator", "service_day", "trips", "block", "seed",
-                  "vehicle", "motion", "dwell", "delays", "signal_stops", "gnss", "can", "passengers"})
+                  "vehicle", "motion", "dwell", "delays", "signal_stops", "skips", "gnss", "can",
+                  "passengers"})
 
 
 def scenario_from_node(root: Node, base_dir: Path) -> Scenario:
@@ -277,6 +290,10 @@ def scenario_from_node(root: Node, base_dir: Path) -> Scenario:
                 f"a signal stop {sig.distance_m:g} m before the platform centre would be inside the platform "
                 f"zone (motion.platform_margin_m = {motion.platform_margin_m:g})")
         signals.append(sig)
+    skips = []
+    for kn in _list(root.opt("skips")):
+        kn.reject_unknown({"stop", "trip_id"})
+        skips.append(SkipStop(kn.get_str("stop"), kn.get_str("trip_id", None)))
     return Scenario(
         name=root.get_str("name"),
         file=root.file,
@@ -293,6 +310,7 @@ def scenario_from_node(root: Node, base_dir: Path) -> Scenario:
         dwell=_dwell(root.opt("dwell")),
         delays=_delays(root.opt("delays")),
         signal_stops=tuple(signals),
+        skips=tuple(skips),
         gnss=_gnss(root.opt("gnss")),
         can=_can(root.opt("can")),
         passengers=_passengers(root.opt("passengers")),
@@ -456,7 +474,7 @@ def _signal(n: Node) -> SignalStop:
                       n.get_float("wait_s", min=1.0, max=3600.0), n.get_str("trip_id", None))
 
 
-_GNSS = frozenset({"rate_hz", "baud", "talker", "constellations", "sentences", "ttff_s", "noise",
+_GNSS = frozenset({"rate_hz", "baud", "talker", "constellations", "sentences", "deferred", "ttff_s", "noise",
                    "outages", "degraded", "corrupt", "altitude_m", "geoid_separation_m", "decimals"})
 
 
@@ -480,6 +498,10 @@ def _gnss(n0: Node | None) -> GnssDef:
                  else ("RMC", "VTG", "GGA", "GSA", "GSV", "GST", "ZDA"))
     if not ({"RMC", "GGA", "GNS"} & set(sentences)):
         raise (sent_node or n).error("need at least one of RMC, GGA, GNS to carry a position")
+    def_node = n.opt("deferred")
+    deferred = tuple(s.choice(SENTENCES) for s in def_node.as_list()) if def_node is not None else ()
+    if def_node is not None and (not set(deferred) <= set(sentences) or set(deferred) >= set(sentences)):
+        raise def_node.error("deferred sentences must be some (not all) of the configured sentences")
     noise = _empty(n.opt("noise"))
     noise.reject_unknown({"sigma_m", "correlation_s", "outlier_rate", "outlier_m", "outlier_epochs",
                           "speed_sigma_mps"})
@@ -519,6 +541,7 @@ def _gnss(n0: Node | None) -> GnssDef:
         altitude_m=n.get_float("altitude_m", 30.0, min=-100.0, max=3000.0),
         geoid_sep_m=n.get_float("geoid_separation_m", 40.0, min=-120.0, max=120.0),
         decimals=n.get_int("decimals", 5, min=2, max=7),
+        deferred=deferred,
     )
     need = estimate_bytes_per_second(g)
     if need > baud / 10 * 0.9:

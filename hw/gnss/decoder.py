@@ -9,15 +9,21 @@ Hand-written rather than pynmea2 because
 - our fix model: pynmea2 parses single sentences, we need epochs assembled across GGA/RMC/GSA/... with
   fix mode, quality and counters, and must never raise on bad input.
 
-Epochs. Every sentence that carries a UTC time of day (GGA, RMC, GNS, GLL, GST, ZDA) belongs to the epoch
-with that time; sentences without one (VTG, GSA) belong to the epoch that is open. An epoch ends
-1. when a sentence with a *different* time arrives (always works, but the fix is one cycle late), or
-2. at the learned end of cycle: when two consecutive epochs ended with the same sentence (address and
+Epochs are assembled by their time fields, not by arrival order. Every sentence that carries a UTC
+time of day (GGA, RMC, GNS, GLL, GST, ZDA) joins the epoch with that time, whichever epoch was being
+received in between: some receivers send the RMC of one epoch after the GGA of the next, or interleave
+talkers, and no fix may mix the position of one second with the speed or date of another. Sentences
+without a time (VTG, GSA) belong to the epoch of the timed sentence before them (a receiver sends them
+right after the sentence they complement), or, after an epoch was emitted, to the newest epoch begun
+(or the next one). An epoch is
+emitted
+1. at the learned end of cycle: when two consecutive epochs ended with the same sentence (address and
    its repeat index, e.g. the 4th ``GNGSA`` in a row), that sentence ends the next epochs at once, so
-   the fix is emitted without waiting for the next cycle (gpsd learns its cycle end the same way).
-   A timed sentence arriving for an epoch already emitted is counted as ``late`` and the learning
-   starts over; a cycle ended by a time change instead of the learned sentence also restarts it.
-:meth:`FixAssembler.flush` emits the open epoch at the end of the input.
+   the fix is emitted without waiting for the next cycle (gpsd learns its cycle end the same way);
+2. otherwise when the epoch after the next one begins (the fix is then two cycles late): the epoch
+   before the newest stays open, its RMC may still come after the newest's GGA. A timed sentence for
+   an epoch already emitted is counted as ``late`` and dropped, and the learning starts over.
+Epochs are emitted in time order. :meth:`FixAssembler.flush` emits the open epochs at the end of the input.
 
 Dates come from RMC/ZDA; epochs without one use the last date seen (advanced a day when the time of day
 wraps past midnight). Epochs before any date is known cannot be placed in time and are counted
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from functools import reduce
@@ -89,7 +96,7 @@ class _Epoch:
     """Mutable accumulator for one receiver cycle."""
 
     __slots__ = ("tod", "date", "lat", "lon", "pos_rank", "alt", "speed", "speed_rank", "track",
-                 "gsa_mode", "quality", "hdop", "sats", "gsa_sats", "eph", "n", "last_addr", "run")
+                 "gsa_mode", "quality", "hdop", "sats", "gsa_sats", "eph", "n", "last_addr", "run", "untimed")
 
     def __init__(self) -> None:
         self.tod: int | None = None  # time of day, ms
@@ -110,6 +117,7 @@ class _Epoch:
         self.n = 0
         self.last_addr = ""
         self.run = 0
+        self.untimed: set[str] = set()  # addresses of sentences without a time applied here
 
 
 def _tod_ms(s: str) -> int:
@@ -166,11 +174,12 @@ class FixAssembler:
         # paced by the monotonic clock, not data time: garbage comes when there is no data time (see
         # transit.ratelimit); it only decides what is logged, never what is decoded
         self.warn = warn or RateLimitedLog(log, self.config.log_interval_s, clock=time.monotonic)
-        self._ep = _Epoch()
+        self._open: list[_Epoch] = []  # epochs with a time, not yet emitted (creation order)
+        self._cur = _Epoch()  # where sentences without a time go (may be a fresh epoch without a time)
         self._date: date | None = None  # last known date (carried to epochs without RMC/ZDA)
         self._day0: datetime | None = None  # midnight UTC of _date
         self._prev_tod: int | None = None  # time of day of the last closed epoch
-        self._emitted_tod: int | None = None  # epoch closed early at the learned cycle end
+        self._emitted: deque[int] = deque(maxlen=4)  # times of day of the last epochs emitted
         self._cycle_end: tuple[str, int] | None = None
         self._candidate: tuple[str, int] | None = None
         self._tod_cache = ("", 0)
@@ -191,9 +200,12 @@ class FixAssembler:
         return out
 
     def flush(self) -> list[Fix]:
-        """End of input: emit the open epoch, if it has a time."""
+        """End of input: emit the open epochs (those with a time), oldest first."""
         out: list[Fix] = []
-        self._close(out, None)
+        for ep in self._by_time():
+            self._emit(ep, out)
+        self._open.clear()
+        self._cur = _Epoch()
         return out
 
     def decode_line(self, line: bytes, out: list[Fix]) -> None:
@@ -262,7 +274,7 @@ class FixAssembler:
             return
         if self._skip == "late":
             return  # belongs to an epoch already emitted (counted in _at)
-        ep = self._ep
+        ep = self._cur
         if not self._skip:
             ep.n += 1
         # Sentences without a time still mark the receiver's cycle structure, so they take part in
@@ -273,12 +285,13 @@ class FixAssembler:
             ep.last_addr = addr
             ep.run = 0
         if self._cycle_end is not None and self._cycle_end[0] == addr and self._cycle_end[1] == ep.run:
-            self._close(out, None, early=True)
+            self._end_cycle(ep, out)
 
     # -- epochs ---------------------------------------------------------------------------------
     def _at(self, tstr: str, out: list[Fix]) -> _Epoch | None:
-        """The epoch a sentence with time ``tstr`` belongs to (closing the open one if it differs);
-        None when the sentence must not be applied (no time, or late for an emitted epoch)."""
+        """The epoch a sentence with time ``tstr`` belongs to (opening a new one, and emitting older
+        ones, when the time is new); None when the sentence must not be applied (no time, or late for
+        an epoch already emitted)."""
         if not tstr:
             self._skip = "notime"
             return None  # e.g. "$GPRMC,,V,,,..." while the receiver has no time yet: nothing to place
@@ -287,38 +300,94 @@ class FixAssembler:
         else:
             tod = _tod_ms(tstr)
             self._tod_cache = (tstr, tod)
-        ep = self._ep
-        if ep.tod == tod:
-            return ep
-        if ep.tod is None:
-            if tod == self._emitted_tod:
-                self.stats.late += 1
-                self.warn.warn("late", "NMEA: sentence for an epoch already emitted; relearning cycle end")
-                self._cycle_end = self._candidate = None
-                self._skip = "late"
-                return None
-            ep.tod = tod
-            return ep
-        self._close(out, tod)
-        return self._ep
+        cur = self._cur
+        if cur.tod == tod:
+            return cur
+        for ep in self._open:
+            if ep.tod == tod:
+                # a sentence of an epoch still open (sent after the next epoch began, or another
+                # talker's): it joins its own epoch; what came without a time since the last emission
+                # belongs there too
+                if cur.tod is None and cur.n:
+                    _merge(cur, ep)
+                self._cur = ep
+                return ep
+        if tod in self._emitted:
+            self.stats.late += 1
+            self.warn.warn("late", "NMEA: sentence for an epoch already emitted; relearning the cycle end")
+            self._cycle_end = self._candidate = None
+            self._skip = "late"
+            return None
+        ep = cur if cur.tod is None else _Epoch()
+        ep.tod = tod
+        self._open.append(ep)
+        self._cur = ep
+        self._retire(out)
+        return ep
 
-    def _close(self, out: list[Fix], next_tod: int | None, early: bool = False) -> None:
-        """Emit the open epoch and start the next one (with time ``next_tod`` when known)."""
-        ep = self._ep
-        key = (ep.last_addr, ep.run)
-        if not early and ep.n:
-            # Learn the end of cycle from epochs ended by a time change.
-            if self._cycle_end is not None:
-                self._cycle_end = None
-            elif key == self._candidate:
-                self._cycle_end = key
-            self._candidate = key
-        new = _Epoch()
-        new.tod = next_tod
-        self._ep = new
-        self._emitted_tod = ep.tod if early else None
+    def _untimed(self, addr: str) -> _Epoch:
+        """The epoch a sentence without a time belongs to: the current one, unless it already had
+        this sentence (not just before: a repeated GSA run is one set) and a newer epoch has begun:
+        then it is the newer epoch's (the current one was a late sentence's)."""
+        cur = self._cur
+        if addr in cur.untimed and cur.last_addr != addr and self._open and self._open[-1] is not cur:
+            self._cur = self._open[-1]
+        self._cur.untimed.add(addr)
+        return self._cur
+
+    def _by_time(self) -> list[_Epoch]:
+        """Open epochs oldest first (times of day compared across midnight relative to the newest)."""
+        if len(self._open) < 2:
+            return list(self._open)
+        ref = self._open[-1].tod
+        assert ref is not None
+
+        def age(ep: _Epoch) -> int:
+            assert ep.tod is not None
+            d = (ref - ep.tod) % _DAY_MS
+            return d if d <= _DAY_MS // 2 else d - _DAY_MS
+
+        return sorted(self._open, key=age, reverse=True)
+
+    def _retire(self, out: list[Fix]) -> None:
+        """A new epoch began: emit the epochs older than the one before it (that one stays open: its
+        RMC may still come after the new epoch's GGA)."""
+        if len(self._open) <= 2:
+            return
+        order = self._by_time()
+        for ep in order[:-2]:
+            if ep is self._cur:
+                continue
+            # ended by a time change: learn the end of cycle from it
+            if ep.n:
+                key = (ep.last_addr, ep.run)
+                if self._cycle_end is not None:
+                    self._cycle_end = None
+                elif key == self._candidate:
+                    self._cycle_end = key
+                self._candidate = key
+            self._open.remove(ep)
+            self._emit(ep, out)
+
+    def _end_cycle(self, ep: _Epoch, out: list[Fix]) -> None:
+        """The learned end-of-cycle sentence completed ``ep``: emit it (and any older open epoch)."""
         if ep.tod is None:
-            return  # only at flush: timeless sentences after the last epoch (already counted as good)
+            self._cur = _Epoch()  # a cycle without any time (receiver without time yet): nothing to emit
+            return
+        for old in self._by_time():
+            if old is ep:
+                break
+            self._open.remove(old)
+            self._emit(old, out)
+        self._open.remove(ep)
+        self._emit(ep, out)
+        # what comes next without a time belongs to the epoch being received (a newer one already
+        # begun when this one's sentences came late), else to the next one
+        self._cur = self._open[-1] if self._open else _Epoch()
+
+    def _emit(self, ep: _Epoch, out: list[Fix]) -> None:
+        assert ep.tod is not None
+        self._emitted.append(ep.tod)
         fix = self._fix(ep)
         if fix is not None:
             out.append(fix)
@@ -478,7 +547,7 @@ class FixAssembler:
         else:
             speed = None
         track = _num(f[1]) if f[1] else None
-        ep = self._ep
+        ep = self._untimed(f[0])
         if speed is not None and ep.speed_rank < 2:
             ep.speed, ep.speed_rank = speed, 1
         if track is not None and ep.track is None:
@@ -491,9 +560,22 @@ class FixAssembler:
             raise ValueError(f"bad fix mode '{f[2]}'")
         used = sum(1 for s in f[3:15] if s)
         hdop = _num(f[16]) if f[16] else None
-        ep = self._ep
+        ep = self._untimed(f[0])
         if m > ep.gsa_mode:
             ep.gsa_mode = m
         ep.gsa_sats += used
         if hdop is not None and ep.hdop is None:
             ep.hdop = hdop
+
+
+def _merge(src: _Epoch, dst: _Epoch) -> None:
+    """Sentences without a time collected in ``src`` belong to ``dst`` (which keeps what it has)."""
+    if src.speed is not None and src.speed_rank > dst.speed_rank:
+        dst.speed, dst.speed_rank = src.speed, src.speed_rank
+    if dst.track is None:
+        dst.track = src.track
+    dst.gsa_mode = max(dst.gsa_mode, src.gsa_mode)
+    dst.gsa_sats += src.gsa_sats
+    if dst.hdop is None:
+        dst.hdop = src.hdop
+    dst.n += src.n

@@ -150,22 +150,23 @@ def test_epochs_without_date_are_counted_not_emitted() -> None:
 
 def test_learned_cycle_end_emits_without_waiting() -> None:
     a = FixAssembler(OLD)
-    got = [len(a.feed(s)) for n in range(4) for s in epoch(f"00000{n}.00")]
-    # epochs 0 and 1 end by time change (learning), epoch 2's GSA is then known as the cycle end
-    assert got == [0, 0, 0, 1, 0, 0, 1, 0, 1, 0, 0, 1]
-    assert a.flush() == [] and a.stats.fixes == 4 and a.stats.late == 0
+    got = [len(a.feed(s)) for n in range(5) for s in epoch(f"00000{n}.00")]
+    # epochs 0 and 1 end by time change when epochs 2 and 3 begin (learning: the epoch before the newest
+    # stays open); then GSA is known as the cycle end: epoch 3's emits epochs 2 and 3, epoch 4's at once
+    assert got == [0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 2, 0, 0, 1]
+    assert a.flush() == [] and a.stats.fixes == 5 and a.stats.late == 0
 
 
 def test_late_sentence_after_learned_end_is_counted() -> None:
     a = FixAssembler(OLD)
-    for n in range(3):
+    for n in range(4):
         for s in epoch(f"00000{n}.00"):
             a.feed(s)
-    a.feed(frame("GPZDA,000002.00,23,11,2026,00,00"))  # after the learned end of epoch 2
+    a.feed(frame("GPZDA,000003.00,23,11,2026,00,00"))  # after the learned end of epoch 3
     assert a.stats.late == 1
-    for s in epoch("000003.00"):
+    for s in epoch("000004.00"):
         a.feed(s)
-    assert [f.time.second for f in a.flush()] == [3]
+    assert [f.time.second for f in a.flush()] == [4]
 
 
 def test_stream_framing_over_any_chunking() -> None:
@@ -198,3 +199,58 @@ def test_cr_only_and_lf_only_line_ends() -> None:
         s = NmeaStream(OLD)
         out = s.feed(end.join(x.encode() for x in body) + end) + s.flush()
         assert [f.time.second for f in out] == [1, 2] and s.stats.garbage_bytes == 0
+
+
+def _late_rmc_stream(n: int) -> list[str]:
+    """A receiver that sends the RMC (and its VTG) of each epoch after the GGA and GSA of the next one:
+    position and speed differ every second, so a mix-up shows."""
+    lines: list[str] = []
+    for k in range(n + 1):
+        if k < n:
+            lat = f"5540.{1000 + k:04d}"
+            lines += [frame(f"GPGGA,0000{k:02d}.00,{lat},N,01230.0000,E,1,09,0.9,42.5,M,40.0,M,,"),
+                      frame("GPGSA,A,3,01,02,03,04,05,06,07,08,09,,,,1.5,0.9,1.2")]
+        if k > 0:
+            j = k - 1
+            lat = f"5540.{1000 + j:04d}"
+            lines += [frame(f"GPRMC,0000{j:02d}.00,A,{lat},N,01230.0000,E,{j + 1}.0,90.0,231126,,,A"),
+                      frame(f"GPVTG,90.0,T,,M,{j + 1}.0,N,{(j + 1) * 1.852:.3f},K,A")]
+    return lines
+
+
+def test_rmc_after_the_next_epochs_gga_joins_its_own_epoch() -> None:
+    fixes, a = run(_late_rmc_stream(8))
+    assert [f.time.second for f in fixes] == list(range(8))  # one fix per epoch, in time order
+    for f in fixes:
+        k = f.time.second
+        assert f.lat == pytest.approx(55 + (40 + (1000 + k) / 10000) / 60, abs=1e-12)
+        assert f.speed == pytest.approx((k + 1) * KNOTS_TO_MPS)  # its own second's speed, not a neighbour's
+        assert f.quality == 1 and f.hdop == 0.9
+    assert a.stats.late == 0
+
+
+def test_late_rmc_epochs_are_emitted_at_the_learned_cycle_end() -> None:
+    a = FixAssembler(OLD)
+    emitted_after: list[str] = []
+    for line in _late_rmc_stream(8):
+        for f in a.feed(line):
+            emitted_after.append(f"{line[3:6]}:{f.time.second}")
+    # once learned, the VTG that completes epoch k emits it at once (no wait for epoch k + 2)
+    assert emitted_after[-3:] == ["VTG:5", "VTG:6", "VTG:7"]
+    assert a.flush() == []
+
+
+def test_interleaved_talkers_by_time() -> None:
+    """Two talkers whose sentences for second 1 arrive amid those for second 2: each joins its epoch."""
+    lines = [frame("GNGGA,000001.00,5540.0000,N,01230.0000,E,1,12,0.7,10.0,M,40.0,M,,"),
+             frame("GNGGA,000002.00,5540.0100,N,01230.0000,E,1,12,0.7,10.0,M,40.0,M,,"),
+             frame("GPRMC,000001.00,A,5540.0000,N,01230.0000,E,3.0,10.0,231126,,,A"),
+             frame("GLZDA,000002.00,23,11,2026,00,00"),
+             frame("GNRMC,000002.00,A,5540.0100,N,01230.0000,E,4.0,10.0,231126,,,A"),
+             frame("GNGGA,000003.00,5540.0200,N,01230.0000,E,1,12,0.7,10.0,M,40.0,M,,"),
+             frame("GNRMC,000003.00,A,5540.0200,N,01230.0000,E,5.0,10.0,231126,,,A")]
+    fixes, a = run(lines)
+    assert [(f.time.second, round(f.speed / KNOTS_TO_MPS, 1)) for f in fixes if f.speed] == [(1, 3.0), (2, 4.0),
+                                                                                              (3, 5.0)]
+    assert [f.lat for f in fixes] == sorted(f.lat for f in fixes)
+    assert a.stats.late == 0

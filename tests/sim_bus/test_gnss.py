@@ -116,3 +116,21 @@ def test_doppler_speed_noise_at_standstill(sim: Simulation, sigma: float) -> Non
     assert sum(standing) / len(standing) == pytest.approx(sigma * 1.2533, rel=0.2)
     assert sum(s > 0.0 for s in standing) > 0.9 * len(standing)  # RMC knots with 3 decimals: rarely 0
     assert all(abs(s - v) < 6 * sigma + 0.01 for s, v in moving)
+
+
+def test_deferred_rmc_goes_out_after_the_next_epochs_gga(sim: Simulation) -> None:
+    """A receiver sending each second's RMC after the next second's GGA: the sentences say so, and the
+    decoder still gives one fix per second with that second's own position and speed."""
+    g = dataclasses.replace(sim.scenario.gnss, corrupt_count=0, outages=(), outlier_rate=0.0, ttff_s=0.0,
+                            talker="GP", constellations=("GP",), sentences=("GGA", "GSA", "RMC", "VTG"),
+                            deferred=("RMC", "VTG"))
+    out = generate_nmea(sim.motion, g, sim.scenario.vehicle, 5, {})
+    kinds = [line[3:6] for line in out.lines[:12]]
+    assert kinds[:6] == ["GGA", "GSA", "GGA", "RMC", "VTG", "GSA"]
+    times = [line.split(",")[1] for line in out.lines[2:4]]
+    assert times[0] > times[1]  # the RMC carries the earlier second
+    plain = generate_nmea(sim.motion, dataclasses.replace(g, deferred=()), sim.scenario.vehicle, 5, {})
+    fa, fb = FixAssembler(), FixAssembler()
+    late = [f for line in out.lines for f in fa.feed(line)] + fa.flush()
+    ref = [f for line in plain.lines for f in fb.feed(line)] + fb.flush()
+    assert late == ref and len(ref) > 500 and fa.stats.late == 0

@@ -227,3 +227,16 @@ def test_brake_eased_off_at_the_stop(jerk: float) -> None:
             assert v_before == pytest.approx(jerk / 2, rel=0.25)
             assert v_before < 0.8 * b
         assert res.track.at(t_arr + 0.5).x == pytest.approx(2000.0 if v["stop_id"] == "B" else 5900.0, abs=0.01)
+
+
+def test_skipped_stop_is_passed_at_speed(short_scenario: Path) -> None:
+    """``skips``: a stop the timetable serves is passed without stopping; the truth says so."""
+    from sim_bus.engine import build
+    from sim_bus.scenario import load_scenario
+    text = short_scenario.read_text(encoding="utf-8") + "skips:\n  - {stop: ravnholm}\n"
+    short_scenario.write_text(text, encoding="utf-8")
+    sim = build(load_scenario(short_scenario))
+    truth = sim.truth()
+    passes = {r["stop_id"]: r for r in truth if r["kind"] == "pass"}
+    assert passes["ravnholm"]["reason"] == "skipped" and passes["ravnholm"]["speed"] > 5.0
+    assert "ravnholm" not in {r["stop_id"] for r in truth if r["kind"] == "visit"}

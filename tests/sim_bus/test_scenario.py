@@ -188,3 +188,14 @@ def test_stop_jerk_default_and_range(tmp_path: Path, short_scenario: Path) -> No
     assert load_scenario(short_scenario).motion.stop_jerk_mps3 == 0.6  # drivers ease the brake off
     text = SHORT.replace("motion: {hold_at: all, lead_s: 30}", "motion: {hold_at: all, lead_s: 30, stop_jerk_mps3: -1}")
     assert _err(text, tmp_path).key == "motion.stop_jerk_mps3"
+
+
+def test_unknown_stop_in_skips_and_bad_deferred(tmp_path: Path) -> None:
+    from sim_bus.engine import build
+    p = tmp_path / "s.yaml"
+    p.write_text(SHORT + "skips:\n  - {stop: nowhere}\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as ei:
+        build(load_scenario(p))
+    assert "nowhere" in str(ei.value) and ei.value.key == "skips[0]"
+    e = _err(SHORT.replace("rate_hz: 1\n", "rate_hz: 1\n  deferred: [GNS]\n"), tmp_path)
+    assert e.key == "gnss.deferred"
