@@ -91,6 +91,15 @@ READ_ERRORS = (OSError, csv.Error, UnicodeDecodeError, zipfile.BadZipFile, zlib.
                NotImplementedError, RuntimeError)
 
 
+class NotUtf8Error(Exception):
+    """A feed file is not UTF-8 text. Raised out of the loader: every row after it would be a follow-on
+    error (unknown stop ids because stops.txt is unreadable), so the cause is said once and loading stops."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
 class FeedSource:
     """A GTFS feed as a folder or a zip file (files at the top level or inside one folder).
 
@@ -130,6 +139,32 @@ class FeedSource:
             return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         return open(self._names[name], encoding="utf-8-sig", newline="")
 
+    def read_bytes(self, name: str) -> bytes:
+        if self._zip is not None:
+            return self._zip.read(self._names[name])
+        return Path(self._names[name]).read_bytes()
+
+    def encoding_problem(self, name: str) -> tuple[int, str]:
+        """Where ``name`` stops being UTF-8 and what it looks like: ``(line, message)``."""
+        data = self.read_bytes(name)
+        try:
+            data.decode("utf-8-sig")
+            return 1, "not UTF-8 text"  # decodes as a whole: the reader failed mid-character at a chunk edge
+        except UnicodeDecodeError as exc:
+            pos = exc.start
+        line = data.count(b"\n", 0, pos) + 1
+        byte = data[pos]
+        guess = "an unknown encoding"
+        try:
+            text = data.decode("cp1252")
+            if any(ch in text for ch in "æøåÆØÅéüö"):
+                guess = "Windows-1252 / Latin-1 (Danish letters as single bytes)"
+        except UnicodeDecodeError:
+            pass
+        return line, (f"not UTF-8: byte 0x{byte:02x} at line {line}; it looks like {guess}. GTFS files must "
+                      f"be UTF-8 (convert with: iconv -f cp1252 -t utf-8 {name} > {name}.utf8); "
+                      "nothing more was checked")
+
     def close(self) -> None:
         if self._zip is not None:
             self._zip.close()
@@ -161,6 +196,8 @@ class Table:
                 if len(fields) < width:
                     fields = fields + [""] * (width - len(fields))
                 yield line, fields
+        except UnicodeDecodeError:
+            raise NotUtf8Error(self.name) from None
         except READ_ERRORS as exc:
             log_.add(self.name, getattr(reader, "line_num", None), None, f"unreadable CSV: {exc}")
         finally:
@@ -178,6 +215,8 @@ def open_table(src: FeedSource, name: str, required: tuple[str, ...], log_: Prob
         handle = src.open(name)
         reader = csv.reader(handle)
         header = next(reader, None)
+    except UnicodeDecodeError:
+        raise NotUtf8Error(name) from None
     except READ_ERRORS as exc:
         log_.add(name, None, None, f"cannot read: {exc}", fatal=must_exist)
         return None

@@ -30,6 +30,7 @@ from transit.gtfsfiles import (
     WARNING,
     FeedProblem,
     FeedSource,
+    NotUtf8Error,
     ProblemLog,
     open_table,
     parse_coordinate,
@@ -226,10 +227,12 @@ class Timetable:
         """Load a GTFS feed from a folder or zip.
 
         Raises :class:`FeedError` with every problem when the feed is unusable (a required file or
-        column missing, no usable trip), or with ``strict`` when it has any error at all. Otherwise the
-        bad rows are left out, logged (the first few) and kept in :attr:`problems`.
+        column missing, not UTF-8, no usable trip: feed-check's UNUSABLE), or with ``strict`` when it
+        has any error at all, the whole-feed checks included (feed-check's INVALID: the same problems,
+        see :func:`whole_feed_problems`). Otherwise the bad rows are left out, logged (the first few)
+        and kept in :attr:`problems`.
         """
-        tt, problems = load_with_problems(path)
+        tt, problems = load_with_problems(path, whole_feed=strict)
         errors = [p for p in problems if p.severity != WARNING]
         if tt is None or (strict and errors):
             raise FeedError(list(problems))
@@ -491,17 +494,31 @@ class Timetable:
 # -- loader -----------------------------------------------------------------------------------------
 
 
-def load_with_problems(path: str | Path) -> tuple[Timetable | None, list[FeedProblem]]:
-    """Load a feed and collect every problem; the timetable is ``None`` when the feed is unusable."""
+def load_with_problems(path: str | Path, *, whole_feed: bool = False
+                       ) -> tuple[Timetable | None, list[FeedProblem]]:
+    """Load a feed and collect every problem; the timetable is ``None`` when the feed is unusable.
+
+    With ``whole_feed`` the checks of :func:`whole_feed_problems` are added (what feed-check and a
+    strict load report); they cost a pass over every stop time, so a unit's ordinary start skips them.
+    """
     src = FeedSource(path)
     plog = ProblemLog()
     if not src.exists:
         plog.add(str(path), None, None, src.unreadable or "no such GTFS folder or zip file", fatal=True)
         return None, plog.problems
+    tt: Timetable | None
     try:
         tt = _Loader(src, plog).run()
+    except NotUtf8Error as exc:
+        # everything after it would be follow-on noise (unknown stop ids ...): one problem, and stop
+        line, message = src.encoding_problem(exc.name)
+        plog = ProblemLog()
+        plog.add(exc.name, line, None, message, fatal=True)
+        tt = None
     finally:
         src.close()
+    if tt is not None and whole_feed:
+        plog.problems.extend(whole_feed_problems(tt))
     if plog.problems:
         errors = len(plog.errors)
         log.warning("GTFS feed %s: %d error(s), %d warning(s)%s", path, errors,
@@ -511,6 +528,46 @@ def load_with_problems(path: str | Path) -> tuple[Timetable | None, list[FeedPro
         if len(plog.problems) > LOG_PROBLEMS:
             log.warning("  ... and %d more", len(plog.problems) - LOG_PROBLEMS)
     return tt, plog.problems
+
+
+# Faster than 250 km/h between two consecutive stops is a timetable or coordinate error for local
+# trains and buses (Lokaltog's Lint 41 runs at most 120 km/h).
+MAX_PLAUSIBLE_SPEED_MPS = 250 / 3.6
+
+
+def whole_feed_problems(tt: Timetable) -> list[FeedProblem]:
+    """Checks on a loaded feed that do not change what loads: implausible speeds between stops (an
+    error), trips with fewer than two stop times, unused stops, services without a day (warnings)."""
+    out: list[FeedProblem] = []
+    used: set[str] = set()
+    for trip_id in tt.trips:
+        times = tt.stop_times(trip_id)
+        used.update(st.stop_id for st in times)
+        for a, b in zip(times, times[1:], strict=False):
+            sa, sb = tt.stops[a.stop_id], tt.stops[b.stop_id]
+            if sa.lat is None or sa.lon is None or sb.lat is None or sb.lon is None:
+                continue
+            dist = haversine_m(sa.lat, sa.lon, sb.lat, sb.lon)
+            dt = b.arrival_s - a.departure_s
+            if dist > 1000 and (dt <= 0 or dist / dt > MAX_PLAUSIBLE_SPEED_MPS):
+                out.append(FeedProblem(
+                    "stop_times.txt", None, "arrival_time",
+                    f"trip {trip_id}: {dist / 1000:.1f} km from {a.stop_id} to {b.stop_id} in {dt} s "
+                    "is faster than 250 km/h (times or coordinates wrong?)"))
+    for trip_id in tt.trips:
+        if len(tt.stop_times(trip_id)) < 2:
+            out.append(FeedProblem("trips.txt", None, "trip_id",
+                                   f"trip {trip_id} has fewer than two stop times", WARNING))
+    parents = {s.parent_station for s in tt.stops.values() if s.parent_station}
+    for s in tt.stops.values():
+        if s.location_type == 0 and s.stop_id not in used and s.stop_id not in parents:
+            out.append(FeedProblem("stops.txt", None, "stop_id",
+                                   f"stop {s.stop_id} ({s.name}) is not served by any trip", WARNING))
+    for sid in sorted({t.service_id for t in tt.trips.values()}):
+        if not tt.service_has_days(sid):
+            out.append(FeedProblem("trips.txt", None, "service_id",
+                                   f"service {sid} runs on no day at all", WARNING))
+    return out
 
 
 def _s(fields: list[str], i: int) -> str:
@@ -1044,4 +1101,4 @@ def _fmt(seconds: int) -> str:
 
 
 __all__ = ["Agency", "Departure", "FeedInfo", "FeedProblem", "Route", "ScheduledStop", "Stop", "StopTime",
-           "Timetable", "Trip", "load_with_problems"]
+           "Timetable", "Trip", "load_with_problems", "whole_feed_problems", "MAX_PLAUSIBLE_SPEED_MPS"]
