@@ -12,6 +12,15 @@ import traceback
 
 import bench
 from bench.registry import Metric, registered
+from transit.cli import (
+    EXIT_STATUS_HELP,
+    add_output_arguments,
+    common_parser,
+    log_level_from_args,
+    open_output,
+    prog_name,
+    setup_logging,
+)
 
 
 def _load_all() -> None:
@@ -21,10 +30,15 @@ def _load_all() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    ap = argparse.ArgumentParser(prog=prog_name("python -m bench"), description=__doc__,
+                                 parents=[common_parser()], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="examples:\n  rettid-bench --list\n  rettid-bench gnss_decode -o gnss.jsonl\n\n"
+                                 + EXIT_STATUS_HELP.replace("a failed check", "a metric not ok"))
     ap.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
     ap.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    add_output_arguments(ap, help="also write the metrics (JSON Lines) to this file")
     args = ap.parse_args(argv)
+    setup_logging(log_level_from_args(args))
     _load_all()
     reg = registered()
     if args.list:
@@ -50,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         for m in got:
             print(m.to_json(), flush=True)
         metrics.extend(got)
+        if args.out is not None:
+            with open_output(args) as fh:  # rewritten whole after each benchmark: a crash keeps the rest
+                fh.writelines(m.to_json() + "\n" for m in metrics)
         print(f"# {name} took {time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)
     ok = sum(1 for m in metrics if m.ok)
     summary = {"summary": True, "metrics": len(metrics), "ok": ok, "not_ok": len(metrics) - ok,

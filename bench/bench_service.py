@@ -94,7 +94,7 @@ def prepare(work: Path, broker_url: str, run_s: float = RUN_S) -> Setup:
                                          state_dir=work / "state", display=display, baudrate=115200),
                      work / "onboard.yaml")
     stats = work / "sim-stats.json"
-    sim = [sys.executable, "-m", "sim_bus", "live", str(scenario), "--speed", "1", "--start", str(START_S),
+    sim = [sys.executable, "-m", "sim_bus", "live", str(scenario), "--time-warp", "1", "--start", str(START_S),
            "--duration", str(run_s + 15), "--pty-link", str(gnss), "--can", f"slcan:{can}", "--gpio",
            f"file:{fifo}", "--no-progress", "--stats", str(stats)]
     svc = [sys.executable, "-m", "onboard", "run", "--config", str(cfg), "--clock", "gnss", "--broker", broker_url]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=Path("out/demo"), help="where the results go (out/demo)")
+    p.add_argument("-o", "--out", type=Path, default=Path("out/demo"), help="where the results go (out/demo)")
     p.add_argument("--frame-step", type=float, default=60.0,
                    help="simulated seconds between countdown frames (default 60)")
     p.add_argument("--keep-work", action="store_true", help="keep the recordings and broker files (temp dir)")

@@ -7,7 +7,7 @@ byte-by-byte SLCAN reader):
 
 1. ``sim_bus record`` per vehicle (920E and 920R on Frederiksværkbanen, R-bus 330R through Hillerød
    St.; three trips of each one's Monday block, a morning), in parallel;
-2. ``onboard replay --publish`` per vehicle: the onboard core over the recording, every record
+2. ``onboard replay --broker`` per vehicle: the onboard core over the recording, every record
    through the outbox to a local Mosquitto, while a subscriber (the "central system") collects what
    the broker delivers;
 3. the Hillerød St. countdown display at simulated instants, fed the prediction messages exactly as
@@ -256,7 +256,7 @@ def run_demo(out: Path, *, vehicles: Iterable[tuple[str, str, str, int]] = DEMO_
                         block={"id": block, "from_trip": first, "max_trips": n})
         runs.append(VehicleRun(name, work / f"rec-{name}", out / "vehicles" / f"{name}.events.jsonl"))
     summary: dict[str, Any] = {"out": str(out), "path": "recorded inputs: sim_bus record -> onboard replay "
-                               "--publish -> Mosquitto -> collector and station display"}
+                               "--broker -> Mosquitto -> collector and station display"}
     broker = LocalBroker(work / "mosquitto").start()
     collector: Collector | None = None
     try:
@@ -272,8 +272,8 @@ def run_demo(out: Path, *, vehicles: Iterable[tuple[str, str, str, int]] = DEMO_
         _run_parallel([(r.scenario, python_cmd(
             "-m", "onboard", "replay", "--config", str(r.rec / "onboard.yaml"), "--nmea", str(r.rec / "gnss.nmea"),
             "--can", str(r.rec / "can.log"), "--gpio", str(r.rec / "gpio.csv"), "--out", str(r.events),
-            "--state-dir", str(work / f"state-{r.scenario}"), "--publish", broker.url),
-            work / f"replay-{r.scenario}.log") for r in runs], bar, "onboard replay --publish", 0.45, 0.8)
+            "--state-dir", str(work / f"state-{r.scenario}"), "--broker", broker.url),
+            work / f"replay-{r.scenario}.log") for r in runs], bar, "onboard replay --broker", 0.45, 0.8)
         time.sleep(0.5)  # the last acknowledged messages reach the subscriber
         collector.stop()
         messages = collector.snapshot()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from transit.cli import Subcommand, main
+from transit.cli import Subcommand
+from transit.cli import main as cli_main
 
 COMMANDS: list[Subcommand] = [
     # name, module with add_arguments()/run(), help. Add a line when a command exists.
@@ -15,7 +16,19 @@ COMMANDS: list[Subcommand] = [
     Subcommand("status", "onboard.cli.cmd_status", "print the running unit's latest health report"),
 ]
 
+EXAMPLES = """\
+rettid-onboard replay --config REC/onboard.yaml --nmea REC/gnss.nmea --can REC/can.log -o events.jsonl
+rettid-onboard check-config --config /etc/rettid/onboard.yaml
+rettid-onboard run --config /etc/rettid/onboard.yaml -v
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console script ``rettid-onboard`` and ``python -m onboard``."""
+    return cli_main("python -m onboard", "rettid onboard unit: trip following, punctuality, passenger "
+                  "counting, frieze and publishing.", COMMANDS, argv,
+                    examples=EXAMPLES)
+
 
 if __name__ == "__main__":
-    sys.exit(main("python -m onboard", "rettid onboard unit: trip following, punctuality, passenger "
-                  "counting, frieze and publishing.", COMMANDS))
+    sys.exit(main())

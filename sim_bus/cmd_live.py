@@ -1,4 +1,4 @@
-"""``python -m sim_bus live SCENARIO [--speed X] [--pty-link PATH] [--can ...] [--gpio ...]``."""
+"""``rettid-sim live SCENARIO [--time-warp X] [--pty-link PATH] [--can ...] [--gpio ...]``."""
 
 from __future__ import annotations
 
@@ -24,13 +24,19 @@ from sim_bus.live import (
     play,
 )
 from sim_bus.scenario import load_scenario
-from transit.cli import Progress
+from transit.cli import Progress, add_time_arguments
+from transit.errors import ConfigError
+
+EXAMPLES = """\
+rettid-sim live data/scenarios/920R-weekday.yaml --time-warp 10 --pty-link /tmp/gnss0 --can slcan:/tmp/can0
+rettid-onboard run --config onboard-live.yaml --clock gnss --time-warp 10   # in another terminal
+"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="scenario YAML (data/scenarios/*.yaml)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
-    p.add_argument("--speed", type=float, default=1.0, help="time factor (default 1 = real time)")
+    add_time_arguments(p)
     p.add_argument("--pty-link", type=Path, default=None,
                    help="make this symlink point at the NMEA pty (e.g. /tmp/gnss0)")
     p.add_argument("--can", default="virtual:vcan0",
@@ -56,7 +62,7 @@ def _can(spec: str) -> tuple[CanSink | None, str]:
     if kind == "slcan":
         sink = SlcanPtySink(Path(arg) if arg else None)
         return sink, f"SLCAN adapter on {sink.path}" + (f" (link {arg})" if arg else "")
-    raise SystemExit(f"--can: expected virtual[:CHANNEL], slcan[:LINK] or none, got '{spec}'")
+    raise ConfigError(f"expected virtual[:CHANNEL], slcan[:LINK] or none, got '{spec}'", key="--can")
 
 
 def _gpio(spec: str, pins: list[int]) -> tuple[GpioSink | None, str]:
@@ -67,12 +73,10 @@ def _gpio(spec: str, pins: list[int]) -> tuple[GpioSink | None, str]:
         return MockPinSink(pins), f"gpiozero MockFactory pins {pins}"
     if kind == "file" and arg:
         return FileGpioSink(Path(arg)), f"file {arg}"
-    raise SystemExit(f"--gpio: expected mock, file:PATH or none, got '{spec}'")
+    raise ConfigError(f"expected mock, file:PATH or none, got '{spec}'", key="--gpio")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.speed <= 0:
-        raise SystemExit("--speed must be positive")
     sc = load_scenario(args.scenario)
     sim = build(sc, seed=args.seed)
     pins = sorted(p for d in sim.scenario.vehicle.doors for b in d.beams for p in b)
@@ -80,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     can_sink, can_desc = _can(args.can)
     gpio_sink, gpio_desc = _gpio(args.gpio, pins)
     print(f"NMEA pty: {pty.path}" + (f" (link {args.pty_link})" if args.pty_link else "")
-          + f"  {sc.gnss.baud} baud x {args.speed:g}", flush=True)
+          + f"  {sc.gnss.baud} baud x {args.time_warp:g}", flush=True)
     print(f"CAN: {can_desc}", flush=True)
     print(f"GPIO: {gpio_desc}", flush=True)
     stop = threading.Event()
@@ -90,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     total = (sim.t_end - sim.t_start - args.start) if args.duration is None else args.duration
-    bar = None if args.no_progress else Progress(max(total, 1.0), label=f"sim_bus live x{args.speed:g}")
+    bar = None if args.no_progress else Progress(max(total, 1.0), label=f"sim_bus live x{args.time_warp:g}")
     stats = LiveStats()
 
     def progress(s: float) -> None:
@@ -100,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
             _write_stats(args.stats, stats)
 
     try:
-        play(sim, speed=args.speed, nmea=pty, can_sink=can_sink, gpio_sink=gpio_sink, start_s=args.start,
+        play(sim, speed=args.time_warp, nmea=pty, can_sink=can_sink, gpio_sink=gpio_sink, start_s=args.start,
              duration_s=args.duration, stop=stop, stats=stats, on_progress=progress)
     except KeyboardInterrupt:
         stop.set()

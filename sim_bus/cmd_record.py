@@ -1,4 +1,4 @@
-"""``python -m sim_bus record SCENARIO --seed N --out DIR``: simulate a scenario into a recording."""
+"""``rettid-sim record SCENARIO --seed N -o DIR``: simulate a scenario into a recording."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sim_bus.scenario import load_scenario
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="scenario YAML (data/scenarios/*.yaml)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
-    p.add_argument("--out", required=True, type=Path, help="output directory (created if missing)")
+    p.add_argument("-o", "--out", required=True, type=Path, help="output directory (created if missing)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

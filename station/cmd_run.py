@@ -7,29 +7,38 @@ SIGTERM/SIGINT (the panel is blanked), 2 for a configuration or start-up error.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
+
+from transit.cli import (
+    add_mqtt_arguments,
+    add_time_arguments,
+    add_unit_arguments,
+    mqtt_from_args,
+    positive_float,
+    time_from_args,
+)
+
+EXAMPLES = """\
+rettid-station run --config /etc/rettid/station.yaml            # what systemd starts
+rettid-station run --config station.yaml --clock data --time-warp 10 --broker mqtt://127.0.0.1:1883
+"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", required=True, type=Path, help="station.yaml (see docs/config.md)")
-    p.add_argument("--clock", choices=("auto", "system", "data"), default="auto",
-                   help="system clock once NTP has synchronised it, else the predictions' time (auto, "
-                        "default); system only; data only (following a simulation)")
-    p.add_argument("--time-warp", type=float, default=1.0, metavar="X",
-                   help="data seconds per real second (the --speed of a simulator run; default 1)")
-    p.add_argument("--broker", metavar="URL", help="override mqtt.url (e.g. mqtt://127.0.0.1:1883)")
-    p.add_argument("--state-dir", type=Path, help="override unit.state_dir (health.json)")
-    p.add_argument("--frame-interval", type=float, default=0.5, help="seconds between frames (default 0.5)")
+    add_unit_arguments(p, config_help="station.yaml (see docs/config.md)")
+    add_time_arguments(p, clocks=("auto", "system", "data"),
+                       clock_help="system clock once NTP has synchronised it, else the predictions' time "
+                                  "(auto, default); system only; data only (following a simulation)")
+    add_mqtt_arguments(p)
+    p.add_argument("--frame-interval", type=positive_float, default=0.5,
+                   help="seconds between frames (default 0.5)")
 
 
 def run(args: argparse.Namespace) -> int:
     from station.config import StationConfig
     from station.service import StationOptions, run_service
 
-    if args.time_warp <= 0 or args.frame_interval <= 0:
-        print("--time-warp and --frame-interval must be positive", file=sys.stderr)
-        return 2
+    tm = time_from_args(args)
     cfg = StationConfig.load(args.config)
-    return run_service(cfg, StationOptions(clock=args.clock, rate=args.time_warp, mqtt_url=args.broker,
+    mqtt_from_args(args, cfg.mqtt)  # checks --broker
+    return run_service(cfg, StationOptions(clock=tm.clock, rate=tm.time_warp, mqtt_url=args.broker,
                                            state_dir=args.state_dir, frame_interval_s=args.frame_interval))

@@ -35,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", required=True, help="station configuration (e.g. data/config/station-hilleroed.yaml)")
     p.add_argument("--at", required=True, type=instant, help="the instant to render, ISO 8601 with offset "
                    "(2026-11-23T07:55:00+01:00)")
-    p.add_argument("--out", required=True, help="PNG file to write (the panel's pixel size)")
+    p.add_argument("-o", "--out", required=True, metavar="FILE", help="PNG file to write (the panel's pixel size)")
     p.add_argument("--predictions", help="events.jsonl with eta records (from onboard replay/demo)")
     p.add_argument("--broker", nargs="?", const="config",
                    help="read retained predictions from the configured broker, or from this one "

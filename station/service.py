@@ -45,7 +45,7 @@ SCHEDULE_REFRESH_S = 30.0  # data seconds between timetable queries
 @dataclass(frozen=True)
 class StationOptions:
     clock: str = "auto"  # auto | system | data
-    rate: float = 1.0  # data seconds per monotonic second (the --speed of a simulation)
+    rate: float = 1.0  # data seconds per monotonic second (the --time-warp of a simulator run)
     mqtt_url: str | None = None  # overrides mqtt.url
     state_dir: Path | None = None
     frame_interval_s: float = 0.5

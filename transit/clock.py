@@ -96,7 +96,7 @@ class ClockDiscipline(Generic[T]):
     that arrive before any anchor.
 
     ``rate`` is how many UTC seconds pass per monotonic second: 1 on a vehicle; a simulation played at
-    ``--speed X`` sends its data X times faster, so a service following it is started with rate X.
+    ``--time-warp X`` sends its data X times faster, so a service following it is started with rate X.
     """
 
     def __init__(self, *, rate: float = 1.0, max_pending: int = 500_000, window_s: float = WINDOW_S) -> None:

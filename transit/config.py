@@ -182,21 +182,29 @@ class MqttConfig:
         )
 
 
-def _check_url(node: Node, url: str) -> None:
+def mqtt_url_problem(url: str) -> str | None:
+    """Why ``url`` is not an ``mqtt://HOST:PORT`` or ``mqtts://HOST:PORT`` broker address, or None."""
     try:
         u = urlsplit(url)
         port = u.port
     except ValueError as exc:
-        raise node.error(f"bad MQTT url '{url}': {exc}") from None
+        return f"bad MQTT url '{url}': {exc}"
     if u.scheme not in ("mqtt", "mqtts"):
-        raise node.error(f"MQTT url must start with mqtt:// or mqtts://, got '{url}'")
+        return f"MQTT url must start with mqtt:// or mqtts://, got '{url}'"
     if not u.hostname:
-        raise node.error(f"MQTT url '{url}' has no host (e.g. mqtt://127.0.0.1:1883)")
+        return f"MQTT url '{url}' has no host (e.g. mqtt://127.0.0.1:1883)"
     if port == 0:
-        raise node.error(f"MQTT url '{url}': port 0 is not a port")
+        return f"MQTT url '{url}': port 0 is not a port"
     if u.path not in ("", "/") or u.query or u.username or u.password:
-        raise node.error(f"MQTT url '{url}' must be only scheme://host:port (username and "
-                         "password_file are separate keys)")
+        return (f"MQTT url '{url}' must be only scheme://host:port (username and password_file are "
+                "separate keys)")
+    return None
+
+
+def _check_url(node: Node, url: str) -> None:
+    why = mqtt_url_problem(url)
+    if why:
+        raise node.error(why)
 
 
 def backend_section(node: Node | None) -> Node | None:

@@ -6,6 +6,7 @@ Works on a plain file too (tests, or a file a remote viewer maps), because it on
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 from typing import BinaryIO
@@ -85,6 +86,10 @@ class FramebufferSink(Sink):
         node.reject_unknown({"backend", "device", "format", "width", "height", "stride", "offset",
                              "sysfs"})
         device = node.get_str("device", "/dev/fb0")
+        if not os.path.exists(device):
+            # HDMI unplugged or the driver not loaded yet: a device problem the service retries every
+            # 30 s, not a configuration error (that would exit 2 and loop through systemd restarts)
+            raise DeviceError(f"framebuffer {device} does not exist (display not connected or driver not loaded)")
         geo = read_sysfs_geometry(device, node.get_str("sysfs", "/sys/class/graphics"))
         fmt_node = node.opt("format")
         fmt = fmt_node.choice(tuple(FORMATS)) if fmt_node else None

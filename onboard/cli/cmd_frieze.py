@@ -33,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--operator", help="operator file (with --feed): its registration stations become the via")
     p.add_argument("--events", required=True, help="events.jsonl written by trip following")
     p.add_argument("--at", required=True, type=instant, help="instant to render, ISO 8601 with offset")
-    p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("-o", "--out", required=True, metavar="FILE", help="PNG file to write")
     p.add_argument("--size", help="panel WIDTHxHEIGHT (default: the configuration's frieze, else 1920x360)")
     p.add_argument("--delay-threshold", type=int, help="seconds of delay before it is shown (default 120)")
     p.add_argument("--announce", action="store_true", help="print every announcement up to --at")

@@ -1,4 +1,4 @@
-"""``python -m onboard publish EVENTS.jsonl... --publish mqtt://HOST:PORT --state-dir DIR``: publish
+"""``rettid-onboard publish EVENTS.jsonl... --broker mqtt://HOST:PORT --state-dir DIR``: publish
 recorded onboard records through the outbox exactly as the live service does (store, commit, publish,
 delete on PUBACK). Killed at any point and started again, it resumes where it stopped: how many lines of
 each file are already stored is committed in the same transaction as the rows.
@@ -19,9 +19,10 @@ from typing import Any
 from onboard.records.outbox import Outbox
 from onboard.records.publisher import MqttSettings, Publisher
 from transit import jsonl
-from transit.cli import Progress
+from transit.cli import Progress, add_mqtt_arguments, mqtt_from_args
+from transit.config import MqttConfig
 from transit.errors import ConfigError, DecodeError, OutboxError
-from transit.messages import DEFAULT_PREFIX, Delivery, deliveries_for_record
+from transit.messages import Delivery, deliveries_for_record
 from transit.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
@@ -123,55 +124,43 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     return jsonl.read_jsonl(path, placeholders=True)
 
 
+EXAMPLES = """\
+rettid-onboard publish events.jsonl --config /etc/rettid/onboard.yaml
+rettid-onboard publish events.jsonl --broker mqtt://127.0.0.1:1883 --state-dir /tmp/st --mode train
+"""
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("events", nargs="+", type=Path, help="events.jsonl file(s) from the onboard core")
-    p.add_argument("--publish", required=False, metavar="URL",
-                   help="broker, mqtt://HOST:PORT or mqtts://HOST:PORT (default: the config's mqtt.url)")
-    p.add_argument("--state-dir", type=Path, help="where outbox.sqlite lives (default: the config's "
-                   "unit.state_dir)")
-    p.add_argument("--config", type=Path, help="onboard.yaml: mqtt section, operator and vehicle")
+    p.add_argument("--config", type=Path, metavar="FILE",
+                   help="onboard.yaml: mqtt section, operator, vehicle, its mode and state dir")
+    p.add_argument("--state-dir", type=Path, metavar="DIR", help="where outbox.sqlite lives (default: the "
+                   "config's unit.state_dir)")
+    add_mqtt_arguments(p, tls=True, broker_help="broker, mqtt://HOST:PORT or mqtts://HOST:PORT (default: "
+                       "the config's mqtt.url)")
     p.add_argument("--oper", help="operator id (default: from config or the records)")
     p.add_argument("--veh", help="vehicle id (default: from config or the records)")
-    p.add_argument("--mode", default="bus", help="transport mode in topics (bus, train, ...)")
-    p.add_argument("--ca", help="CA certificate (mqtts)")
-    p.add_argument("--cert", help="client certificate (mqtts)")
-    p.add_argument("--key", help="client key (mqtts)")
-    p.add_argument("--client-id", default="", help="MQTT client id (default rettid-<oper>-<veh>)")
-    p.add_argument("--prefix", default=None, help=f"topic prefix (default {DEFAULT_PREFIX})")
+    p.add_argument("--mode", choices=("train", "bus"),
+                   help="transport mode in topics (default: the config's vehicle mode; needed without --config)")
     p.add_argument("--window", type=int, default=100, help="max unacknowledged messages (default 100)")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the drain")
 
 
-def _from_config(path: Path) -> tuple[MqttSettings, str | None, str | None, Path]:
-    """MQTT settings, operator id, vehicle id and state dir from an ``onboard.yaml``."""
-    from onboard.service.config import OnboardConfig
-
-    cfg = OnboardConfig.load(path)
-    oper = getattr(cfg.operator, "id", None)
-    return MqttSettings.from_config(cfg.mqtt), oper, cfg.unit.vehicle_id, cfg.unit.state_dir
-
-
 def run(args: argparse.Namespace) -> int:
-    oper, veh, state_dir = args.oper, args.veh, args.state_dir
+    oper, veh, state_dir, mode = args.oper, args.veh, args.state_dir, args.mode
+    mqtt = MqttConfig()
     if args.config:
-        settings, c_oper, c_veh, c_state = _from_config(args.config)
-        oper, veh, state_dir = oper or c_oper, veh or c_veh, state_dir or c_state
-    else:
-        settings = MqttSettings()
+        from onboard.service.config import OnboardConfig
+
+        cfg = OnboardConfig.load(args.config)
+        mqtt = cfg.mqtt
+        oper, veh = oper or cfg.operator_id, veh or cfg.vehicle_id
+        state_dir, mode = state_dir or cfg.unit.state_dir, mode or cfg.mode
     if state_dir is None:
         raise ConfigError("give --state-dir or --config (unit.state_dir)", key="--state-dir")
-    overrides: dict[str, Any] = {}
-    if args.publish:
-        overrides["url"] = args.publish
-    for name in ("ca", "cert", "key"):
-        if getattr(args, name):
-            overrides[name] = getattr(args, name)
-    if args.client_id:
-        overrides["client_id"] = args.client_id
-    if args.prefix:
-        overrides["topic_prefix"] = args.prefix
-    if overrides:
-        settings = MqttSettings(**{**settings.__dict__, **overrides})
+    if mode is None:  # the topics must carry the vehicle's one mode, as its live service publishes them
+        raise ConfigError("give --mode train|bus or --config (the vehicle's mode)", key="--mode")
+    settings = MqttSettings.from_config(mqtt_from_args(args, mqtt))
     all_drained = True
     for path in args.events:
         try:
@@ -181,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"cannot read events file: {exc}", file=str(path)) from exc
         progress = Progress(lines, label=path.name)
         s = publish_records(read_jsonl(path), state_dir=state_dir, settings=settings,
-                            oper=oper, veh=veh, mode=args.mode, source_key=f"source:{path.resolve()}",
+                            oper=oper, veh=veh, mode=mode, source_key=f"source:{path.resolve()}",
                             drain_timeout_s=args.timeout, window=args.window, progress=progress)
         progress.close()
         msg = (f"{path}: {s.read} records read ({s.skipped_resumed} already stored by an earlier run), "

@@ -1,8 +1,8 @@
-"""``python -m onboard replay --config CFG --nmea FILE --can FILE [--gpio FILE] --out EVENTS.jsonl``.
+"""``rettid-onboard replay --config CFG --nmea FILE --can FILE [--gpio FILE] -o EVENTS.jsonl``.
 
 Runs the onboard core over recorded inputs as fast as the CPU allows (progress bar on a terminal).
 Punctuality records go to the append-only log under ``--state-dir`` before anything else; with
-``--publish`` the records then go through the outbox to the broker.
+``--broker`` the records then go through the outbox to the broker.
 """
 
 from __future__ import annotations
@@ -10,36 +10,45 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
-from transit.cli import Progress
+from transit.cli import Progress, add_mqtt_arguments, add_output_arguments, add_unit_arguments, mqtt_from_args
 
 log = logging.getLogger(__name__)
 
 
+EXAMPLES = """\
+rettid-sim record data/scenarios/920R-weekday.yaml -o out/rec
+rettid-onboard replay --config out/rec/onboard.yaml --nmea out/rec/gnss.nmea --can out/rec/can.log \\
+    --gpio out/rec/gpio.csv -o out/events.jsonl
+rettid-onboard replay ... --state-dir out/state --broker mqtt://127.0.0.1:1883
+"""
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", required=True, type=Path, help="onboard.yaml (unit file or sim_bus record's)")
+    add_unit_arguments(p, config_help="onboard.yaml (unit file or sim_bus record's)", state_dir=False)
     p.add_argument("--nmea", required=True, type=Path, help="recorded NMEA (gnss.nmea)")
-    p.add_argument("--can", type=Path, help="candump -l log (can.log)")
+    p.add_argument("--can", type=Path, help="CAN log: candump -l (can.log), or any python-can log format "
+                   "(.asc, .blf, .trc, .csv, ...)")
     p.add_argument("--gpio", type=Path, help="door beam edges (gpio.csv): passenger counting too")
-    p.add_argument("--out", required=True, type=Path, help="events.jsonl to write (one JSON object a line)")
+    add_output_arguments(p, required=True, help="events.jsonl to write (one JSON object a line)")
     p.add_argument("--operator", type=Path, help="operator file (default: the config's, or the one beside "
                    "the feed that measures the line)")
-    p.add_argument("--state-dir", type=Path, help="append-only punctuality log (and outbox with --publish)")
-    p.add_argument("--publish", metavar="URL", help="publish the records: mqtt://HOST:PORT")
+    p.add_argument("--state-dir", type=Path, metavar="DIR",
+                   help="append-only punctuality log (and outbox with --broker)")
+    add_mqtt_arguments(p, broker_help="publish the records through the outbox: mqtt://HOST:PORT")
     p.add_argument("--vp-interval", type=float, default=1.0, help="position records every N s (0: none)")
 
 
 def run(args: argparse.Namespace) -> int:
     from onboard.records.punctuality import PunctualityLog
     from onboard.service.replay import load_setup, replay
-
-    if args.publish and not args.state_dir:
-        print("--publish needs --state-dir (the outbox lives there)", file=sys.stderr)
-        return 2
     from transit.errors import ConfigError
+
+    if args.broker and not args.state_dir:
+        raise ConfigError("--broker needs --state-dir (the outbox lives there)", key="--state-dir")
+    mqtt = mqtt_from_args(args) if args.broker else None
 
     for name in ("config", "nmea", "can", "gpio", "operator"):
         path = getattr(args, name)
@@ -59,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
                 plog.append(rec)  # the durable log first
             out.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
             counts[rec["event"]] = counts.get(rec["event"], 0) + 1
-            if args.publish:
+            if mqtt is not None:
                 records.append(rec)
 
         def progress(t: float) -> None:
@@ -74,11 +83,11 @@ def run(args: argparse.Namespace) -> int:
         plog.close()
     print(f"{args.out}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     print("diagnostics: " + ", ".join(f"{k}={v}" for k, v in sorted(diag.items()) if v))
-    if args.publish:
+    if mqtt is not None:
         from onboard.cli.cmd_publish import publish_records
         from onboard.records.publisher import MqttSettings
 
-        s = publish_records(records, state_dir=args.state_dir, settings=MqttSettings(url=args.publish),
+        s = publish_records(records, state_dir=args.state_dir, settings=MqttSettings.from_config(mqtt),
                             mode=setup.mode, source_key=f"replay:{args.out.resolve()}")
         print(f"published {s.published}, acknowledged {s.acked}, left in outbox {s.left_in_outbox}")
         return 0 if s.drained else 1

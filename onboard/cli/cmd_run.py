@@ -9,21 +9,25 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
+
+from transit.cli import add_mqtt_arguments, add_time_arguments, add_unit_arguments, mqtt_from_args, time_from_args
 
 log = logging.getLogger(__name__)
 
 
+EXAMPLES = """\
+rettid-onboard run --config /etc/rettid/onboard.yaml            # what systemd starts
+rettid-onboard run --config sim.yaml --clock gnss --time-warp 10 --broker mqtt://127.0.0.1:1883 -v
+"""
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", required=True, type=Path, help="onboard.yaml (see docs/config.md)")
-    p.add_argument("--clock", choices=("auto", "gnss", "system"), default="auto",
-                   help="time source for records: GNSS, else the NTP-synchronised system clock (auto, "
-                        "default); gnss only (simulations whose data are not 'now'); system only")
-    p.add_argument("--time-warp", type=float, default=1.0, metavar="X",
-                   help="data seconds per real second (the --speed of a simulator run; default 1)")
-    p.add_argument("--state-dir", type=Path, help="override unit.state_dir (outbox, logs, health.json)")
-    p.add_argument("--broker", metavar="URL", help="override mqtt.url (e.g. mqtt://127.0.0.1:1883)")
+    add_unit_arguments(p, config_help="onboard.yaml (see docs/config.md)")
+    add_time_arguments(p, clocks=("auto", "gnss", "system"),
+                       clock_help="time source for records: GNSS, else the NTP-synchronised system clock "
+                                  "(auto, default); gnss only (simulations whose data are not 'now'); system only")
+    add_mqtt_arguments(p)
     p.add_argument("--no-publish", action="store_true", help="keep records in the outbox, do not connect")
     p.add_argument("--events", type=Path, help="also append every record to this JSON Lines file")
     p.add_argument("--frame-interval", type=float, default=1.0, help="seconds between frieze frames")
@@ -37,11 +41,10 @@ def run(args: argparse.Namespace) -> int:
     from onboard.service.config import OnboardConfig
     from onboard.service.unit import ServiceOptions, run_service
 
-    if args.time_warp <= 0:
-        print("--time-warp must be positive", file=sys.stderr)
-        return 2
+    tm = time_from_args(args)
     cfg = OnboardConfig.load(args.config)
-    opts = ServiceOptions(clock=args.clock, rate=args.time_warp, events=args.events, state_dir=args.state_dir,
+    mqtt_from_args(args, cfg.mqtt)  # checks --broker
+    opts = ServiceOptions(clock=tm.clock, rate=tm.time_warp, events=args.events, state_dir=args.state_dir,
                           mqtt_url=args.broker, publish=not args.no_publish,
                           frame_interval_s=args.frame_interval, health_interval_s=args.health_interval,
                           health_publish_s=args.health_publish, drain_timeout_s=args.drain_timeout)

@@ -41,10 +41,15 @@ SECTION_PARSERS: dict[str, str] = {
 }
 
 
+#: Transport modes in MQTT topics (HFP's ``<mode>`` level), one per vehicle whatever the command.
+VEHICLE_MODES = ("train", "bus")
+
+
 @dataclass(frozen=True, slots=True)
 class VehicleConfig:
     type_id: str
     vehicle_type: Any = None  # the operator's VehicleType (transit.operator): seats, capacity, doors
+    mode: str | None = None  # vehicle.mode; None: from the operator's punctuality policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +116,16 @@ class OnboardConfig:
     def operator_id(self) -> str:
         """The operator's id (``oper`` in records); ``operator`` is the whole operator file."""
         return str(self.operator.operator_id)
+
+    @property
+    def mode(self) -> str:
+        """The vehicle's transport mode in topics: ``vehicle.mode``, else ``bus`` under a bus punctuality
+        policy and ``train`` otherwise. The same for ``run``, ``replay`` and ``publish``: a vehicle does
+        not change mode with the trip it drives."""
+        if self.vehicle.mode is not None:
+            return self.vehicle.mode
+        policy = getattr(getattr(self.operator, "punctuality", None), "policy", "rail")
+        return "bus" if policy == "bus" else "train"
 
     @property
     def vehicle_id(self) -> str:
@@ -182,7 +197,9 @@ def check_section(key: str, node: Node) -> None:
 
 
 def _vehicle(node: Node, operator: Any) -> VehicleConfig:
-    node.reject_unknown({"type"})
+    node.reject_unknown({"type", "mode"})
+    mnode = node.opt("mode")
+    mode = None if mnode is None else mnode.choice(VEHICLE_MODES)
     tnode = node.child("type")
     type_id = tnode.as_str()
     types = getattr(operator, "vehicle_types", {}) or {}
@@ -190,7 +207,7 @@ def _vehicle(node: Node, operator: Any) -> VehicleConfig:
         known = ", ".join(sorted(types)) or "none"
         raise tnode.error(f"unknown vehicle type '{type_id}' (operator {getattr(operator, 'operator_id', '?')} "
                           f"has: {known})")
-    return VehicleConfig(type_id, types[type_id])
+    return VehicleConfig(type_id, types[type_id], mode)
 
 
 def _counting(node: Node | None, vehicle: VehicleConfig) -> CountingConfig | None:
@@ -247,4 +264,4 @@ def _assignment(node: Node | None, timetable: Timetable | None) -> AssignmentCon
     return AssignmentConfig("trips", trips=tuple(out), service_day=day)
 
 
-__all__ = ["AssignmentConfig", "FriezeConfig", "OnboardConfig", "VehicleConfig"]
+__all__ = ["VEHICLE_MODES", "AssignmentConfig", "FriezeConfig", "OnboardConfig", "VehicleConfig"]

@@ -73,7 +73,7 @@ def load_setup(path: str | Path, operator_path: str | Path | None = None) -> Set
         from onboard.counting.occupancy import VehicleCapacity
         capacity = VehicleCapacity(vt.seats, vt.folding_seats, vt.approved_capacity, vt.name)
     a = cfg.assignment
-    return Setup(cfg.vehicle_id, op.operator_id, "auto", cfg.feed, op, a.mode, a.block, a.trips,
+    return Setup(cfg.vehicle_id, op.operator_id, cfg.mode, cfg.feed, op, a.mode, a.block, a.trips,
                  getattr(a, "service_day", None), 0.0, cfg.counting, capacity, base)
 
 

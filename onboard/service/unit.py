@@ -55,7 +55,7 @@ class ServiceOptions:
     """Run-time choices that are not part of the unit's configuration file."""
 
     clock: str = "auto"  # auto (GNSS, else NTP-synchronised system clock) | gnss | system
-    rate: float = 1.0  # data seconds per monotonic second: 1 on a vehicle, the --speed of a simulation
+    rate: float = 1.0  # data seconds per monotonic second: 1 on a vehicle, the --time-warp of a simulator run
     events: Path | None = None  # also append every record to this JSON Lines file
     state_dir: Path | None = None  # overrides unit.state_dir
     mqtt_url: str | None = None  # overrides mqtt.url (e.g. a local test broker)
@@ -165,7 +165,7 @@ class OnboardService:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.tt = Timetable.load(self.cfg.feed)
         self.setup = load_setup(self.cfg.path)
-        self.mode = self._mode_guess()
+        self.mode = self.cfg.mode  # the vehicle's, for status, records and health alike
         self._plog = PunctualityLog(self.state_dir)
         if self.opts.events is not None:
             self.opts.events.parent.mkdir(parents=True, exist_ok=True)
@@ -183,12 +183,6 @@ class OnboardService:
                  self.cfg.unit.unit_id, self.cfg.vehicle_id, self.cfg.operator_id, self.opts.clock,
                  len(self.loops), self.state_dir)
         self.notifier.ready(f"vehicle {self.cfg.vehicle_id}: waiting for {self._waiting_for()}")
-
-    def _mode_guess(self) -> str:
-        if self.setup.trips:
-            return "bus" if self.tt.route_of(self.setup.trips[0]).route_type == 3 else "train"
-        pol = getattr(getattr(self.cfg.operator, "punctuality", None), "policy", "rail")
-        return "bus" if pol == "bus" else "train"
 
     def _open_outputs(self) -> None:
         from onboard.records.outbox import Outbox
@@ -437,9 +431,6 @@ class OnboardService:
 
         self.core = build_core(self.setup, self.tt, t_first, with_counting=self.cfg.counting is not None,
                                vp_interval_s=self.opts.vp_interval_s)
-        self.mode = self.core.cfg.mode
-        if self._sink is not None:
-            self._sink.mode = self.mode
         log.info("core ready at %s (%s, %d trip(s) assigned)", iso_utc_ms(from_epoch(t_first)), self.mode,
                  len(self.core.queue))
         for a in self._assignments:

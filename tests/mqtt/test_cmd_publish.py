@@ -44,13 +44,14 @@ def test_bad_lines_counted_good_records_delivered_and_rerun_is_idempotent(broker
 def test_cli_summary_and_exit_status(broker: Mosquitto, tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
     events.write_text("".join(json.dumps(r) + "\n" for r in trip_records(120)))
-    p = subprocess.run([sys.executable, "-m", "onboard", "publish", str(events), "--publish", broker.url,
+    p = subprocess.run([sys.executable, "-m", "onboard", "publish", str(events), "--broker", broker.url,
                         "--state-dir", str(tmp_path / "st"), "--mode", "train"], cwd=REPO, capture_output=True,
                        text=True, timeout=60, env=dict(os.environ, PYTHONPATH=str(REPO)))
     assert p.returncode == 0, p.stderr
     assert "0 bad" in p.stdout and "0 left in the outbox" in p.stdout
-    unreachable = subprocess.run([sys.executable, "-m", "onboard", "publish", str(events), "--publish",
-                                  "mqtt://127.0.0.1:9", "--state-dir", str(tmp_path / "st2"), "--timeout", "1"],
+    unreachable = subprocess.run([sys.executable, "-m", "onboard", "publish", str(events), "--broker",
+                                  "mqtt://127.0.0.1:9", "--state-dir", str(tmp_path / "st2"), "--timeout", "1",
+                                  "--mode", "train"],
                                  cwd=REPO, capture_output=True, text=True, timeout=60,
                                  env=dict(os.environ, PYTHONPATH=str(REPO)))
     assert unreachable.returncode == 1  # stored, not delivered: the outbox keeps it for the next run

@@ -76,7 +76,7 @@ def test_services_against_the_live_simulator(tmp_path: Path, broker: LocalBroker
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
         procs["sim"] = subprocess.Popen(
-            py + ["sim_bus", "live", str(scenario), "--speed", str(SPEED), "--duration", str(DURATION_S),
+            py + ["sim_bus", "live", str(scenario), "--time-warp", str(SPEED), "--duration", str(DURATION_S),
                   "--pty-link", str(gnss), "--can", f"slcan:{can}", "--gpio", f"file:{fifo}", "--no-progress"],
             cwd=REPO, stdout=logs["sim"].open("wb"), stderr=subprocess.STDOUT)
         _wait_for(lambda: can.is_symlink() or procs["sim"].poll() is not None, 60, "the simulator's devices")

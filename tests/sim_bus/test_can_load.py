@@ -91,7 +91,7 @@ def test_default_scenarios_unchanged(tmp_path: Path) -> None:
 def test_live_stats_file(tmp_path: Path) -> None:
     scen = _scenario(tmp_path, "background_fps: 60")
     out = tmp_path / "stats.json"
-    r = subprocess.run([sys.executable, "-m", "sim_bus", "live", str(scen), "--speed", "50", "--start", "60",
+    r = subprocess.run([sys.executable, "-m", "sim_bus", "live", str(scen), "--time-warp", "50", "--start", "60",
                         "--duration", "10", "--can", "none", "--no-progress", "--stats", str(out)],
                        cwd=REPO, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr

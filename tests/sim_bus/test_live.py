@@ -186,7 +186,7 @@ def test_gpsd_reads_the_simulator_pty(sim: Simulation, tmp_path: Path) -> None:
     scen.write_text(SHORT, encoding="utf-8")
     link = tmp_path / "gnss0"
     start_s, speed = 20.0, 10.0
-    live = subprocess.Popen([sys.executable, "-m", "sim_bus", "live", str(scen), "--speed", str(speed),
+    live = subprocess.Popen([sys.executable, "-m", "sim_bus", "live", str(scen), "--time-warp", str(speed),
                              "--start", str(start_s), "--duration", "200", "--pty-link", str(link),
                              "--can", "none", "--no-progress"], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)

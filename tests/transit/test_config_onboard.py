@@ -114,7 +114,7 @@ CASES = [
      "backend replay needs file: path of a gpio.csv"),
     (("  type: lint41", "  type: lint42"), "type: lint42", "vehicle.type",
      "unknown vehicle type 'lint42' (operator lokaltog has: lint41, regiosprinter)"),
-    (("  type: lint41", "  type: lint41\n  seats: 100"), "seats", "vehicle.seats", "unknown key (allowed: type)"),
+    (("  type: lint41", "  type: lint41\n  seats: 100"), "seats", "vehicle.seats", "unknown key (allowed: mode, type)"),
     (("vehicle:\n  type: lint41", "vehicle: {}"), "vehicle: {}", "vehicle.type", "missing required key"),
     (("assignment: auto", "assignment: manual"), "assignment", "assignment",
      "expected 'auto' or a mapping with 'block' or 'trips'"),

@@ -40,7 +40,7 @@ def test_replay_publishes_punctuality(tmp_path: Path) -> None:
         r = subprocess.run([sys.executable, "-m", "onboard", "replay", "--config", str(rec / "onboard.yaml"),
                             "--nmea", str(rec / "gnss.nmea"), "--can", str(rec / "can.log"), "--out",
                             str(tmp_path / "events.jsonl"), "--state-dir", str(state), "--vp-interval", "0",
-                            "--publish", f"mqtt://127.0.0.1:{port}"], cwd=ROOT, capture_output=True, text=True)
+                            "--broker", f"mqtt://127.0.0.1:{port}"], cwd=ROOT, capture_output=True, text=True)
         assert r.returncode == 0, r.stderr[-2000:]
         assert "left in outbox 0" in r.stdout
         logged = [json.loads(x) for x in (state / "punctuality.jsonl").read_text().splitlines()]
