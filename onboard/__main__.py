@@ -9,6 +9,8 @@ from transit.cli import main as cli_main
 
 COMMANDS: list[Subcommand] = [
     # name, module with add_arguments()/run(), help. Add a line when a command exists.
+    Subcommand("check-config", "onboard.cli.cmd_check_config", "check configuration, operator file, feed, "
+               "certificates and devices without starting; every problem listed"),
     Subcommand("frieze", "onboard.cli.cmd_frieze", "render the frieze at an instant from events.jsonl; announcements"),
     Subcommand("publish", "onboard.cli.cmd_publish", "publish events.jsonl records through the outbox to MQTT"),
     Subcommand("replay", "onboard.cli.cmd_replay", "run trip following over recorded NMEA/CAN/GPIO inputs"),

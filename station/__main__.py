@@ -9,6 +9,8 @@ from transit.cli import main as cli_main
 
 COMMANDS: list[Subcommand] = [
     # name, module with add_arguments()/run(), help. Add a line when a command exists.
+    Subcommand("check-config", "station.cmd_check_config", "check configuration, operator file, feed, "
+               "certificates and the display without starting; every problem listed"),
     Subcommand("run", "station.cmd_run", "the stop display service: predictions + timetable -> countdown panel"),
     Subcommand("snapshot", "station.cmd_snapshot", "render the countdown display for one instant to a PNG"),
 ]

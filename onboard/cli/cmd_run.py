@@ -11,7 +11,13 @@ import argparse
 import logging
 from pathlib import Path
 
-from transit.cli import add_mqtt_arguments, add_time_arguments, add_unit_arguments, mqtt_from_args, time_from_args
+from transit.cli import (
+    add_mqtt_arguments,
+    add_time_arguments,
+    add_unit_arguments,
+    mqtt_from_args,
+    time_from_args,
+)
 
 log = logging.getLogger(__name__)
 

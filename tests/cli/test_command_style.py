@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from transit.cli import Subcommand, add_mqtt_arguments, add_time_arguments, common_parser, main, mqtt_from_args
+from transit.cli import (
+    Subcommand,
+    add_mqtt_arguments,
+    add_time_arguments,
+    common_parser,
+    main,
+    mqtt_from_args,
+)
 from transit.errors import ConfigError
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
