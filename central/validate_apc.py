@@ -82,8 +82,22 @@ def _int(v: Any) -> int:
     return int(float(v)) if v not in (None, "") else 0
 
 
-def read_counts(path: str | Path) -> dict[Key, list[int]]:
-    """Counted or reference values per (oday, trip, stop, door): [in, out], classes summed."""
+def stop_key_of(path: str | Path) -> str:
+    """Which column names the stop in a reference CSV: ``seq`` when its header has it, else ``stop_id``."""
+    p = Path(path)
+    if p.suffix in (".jsonl", ".json") or not p.is_file():
+        return "auto"
+    with p.open(encoding="utf-8-sig", errors="replace") as fh:
+        header = [c.strip() for c in next(csv.reader(fh), [])]
+    return "seq" if "seq" in header else "stop_id"
+
+
+def read_counts(path: str | Path, stop_key: str = "auto") -> dict[Key, list[int]]:
+    """Counted or reference values per (oday, trip, stop, door): [in, out], classes summed.
+
+    The stop is ``seq`` (``auto``: when the row has one, else ``stop_id``) or the column ``stop_key``
+    names: counts are keyed like the reference they are compared with, which may name stops either way.
+    """
     p = Path(path)
     if not p.is_file():
         raise ConfigError("no such file", file=str(p))
@@ -105,7 +119,12 @@ def read_counts(path: str | Path) -> dict[Key, list[int]]:
                 for r in csv.DictReader(p.read_text(encoding="utf-8-sig", errors="replace").splitlines())]
     for r in rows:
         try:
-            stop = r.get("seq") if r.get("seq") not in (None, "") else r.get("stop_id")
+            if stop_key == "auto":
+                stop = r.get("seq") if r.get("seq") not in (None, "") else r.get("stop_id")
+            else:
+                stop = r[stop_key]
+                if stop in (None, ""):
+                    raise KeyError(stop_key)
             key = (str(r.get("oday") or ""), str(r["trip_id"]), str(stop), int(r["door"]))
             n_in, n_out = _int(r.get("in")), _int(r.get("out"))  # both or neither
         except (KeyError, ValueError, TypeError, OverflowError):  # OverflowError: int(float("inf"))
@@ -192,7 +211,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    res = validate(read_counts(args.counts), read_counts(args.reference), args.delta, args.alpha)
+    # key the counts the way the reference names its stops (seq or stop_id): mixed keys match nothing
+    res = validate(read_counts(args.counts, stop_key_of(args.reference)), read_counts(args.reference),
+                   args.delta, args.alpha)
     if args.json:
         def enc(o: Any) -> Any:
             return o.__dict__ if isinstance(o, BiasResult) else str(o)

@@ -9,9 +9,10 @@ each file are already stored is committed in the same transaction as the rows.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,18 +45,22 @@ class PublishSummary:
 def publish_records(records: Iterable[dict[str, Any]], *, state_dir: str | Path,
                     settings: MqttSettings, oper: str | None = None, veh: str | None = None,
                     mode: str = "bus", source_key: str | None = None, drain_timeout_s: float = 300.0,
-                    window: int = 100, progress: Progress | None = None) -> PublishSummary:
+                    window: int = 100, progress: Progress | None = None,
+                    on_ready: Callable[[], None] | None = None) -> PublishSummary:
     """Store ``records`` in the outbox under ``state_dir`` (group commits of :data:`BATCH`) while the
     publisher drains it; then wait until everything is acknowledged or ``drain_timeout_s`` passes.
 
     ``oper``/``veh`` name the unit (status topic, last will, assignment subscription); by default they
     come from the first record. With ``source_key`` the number of records already stored is remembered,
     so a restarted run skips them instead of storing them twice. Bad records are counted and logged
-    (rate-limited), never fatal.
+    (rate-limited), never fatal. ``on_ready`` is called once the outbox is open (the command sends
+    systemd's READY=1 there, which is also what a test waits for before it kills the process).
     """
     summary = PublishSummary()
     ratelog = RateLimitedLog(log, 30.0, clock=time.monotonic)
     outbox = Outbox.in_state_dir(state_dir)
+    if on_ready is not None:
+        on_ready()
     publisher: Publisher | None = None
     done_before = int(outbox.get_meta(source_key) or 0) if source_key else 0
     consumed = 0
@@ -161,6 +166,9 @@ def run(args: argparse.Namespace) -> int:
     if mode is None:  # the topics must carry the vehicle's one mode, as its live service publishes them
         raise ConfigError("give --mode train|bus or --config (the vehicle's mode)", key="--mode")
     settings = MqttSettings.from_config(mqtt_from_args(args, mqtt))
+    from transit.sdnotify import Notifier
+
+    notifier = Notifier()
     all_drained = True
     for path in args.events:
         try:
@@ -171,7 +179,8 @@ def run(args: argparse.Namespace) -> int:
         progress = Progress(lines, label=path.name)
         s = publish_records(read_jsonl(path), state_dir=state_dir, settings=settings,
                             oper=oper, veh=veh, mode=mode, source_key=f"source:{path.resolve()}",
-                            drain_timeout_s=args.timeout, window=args.window, progress=progress)
+                            drain_timeout_s=args.timeout, window=args.window, progress=progress,
+                            on_ready=functools.partial(notifier.ready, f"publishing {path.name}"))
         progress.close()
         msg = (f"{path}: {s.read} records read ({s.skipped_resumed} already stored by an earlier run), "
                f"{s.stored} stored, {s.bad} bad, {s.published} published, {s.acked} acknowledged, "

@@ -1,5 +1,10 @@
 """The publisher process killed with SIGKILL at 20 random points during a publish and restarted each time:
-every record id arrives at least once; de-duplicated by id, exactly once."""
+every record id arrives at least once; de-duplicated by id, exactly once.
+
+The kill lands a random time after the process says it is ready (systemd's READY=1 on a NOTIFY_SOCKET
+the test listens on), not after a fixed time from its start: start-up alone (imports) took 1.7 s on an
+arm64 machine under qemu, as on a Pi Zero with a cold SD card, and a kill before the outbox exists
+tested nothing."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import json
 import os
 import random
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -26,7 +32,20 @@ pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 def _cmd(events: Path, state: Path, url: str) -> list[str]:
     return [sys.executable, "-m", "onboard", "--log-level", "WARNING", "publish", str(events),
-            "--publish", url, "--state-dir", str(state), "--window", "20", "--timeout", "60"]
+            "--broker", url, "--state-dir", str(state), "--mode", "train", "--window", "20", "--timeout", "60"]
+
+
+def _wait_ready(sock: socket.socket, p: subprocess.Popen[bytes], timeout_s: float = 120.0) -> None:
+    """Until the publisher sends READY=1 (its outbox is open); it must not exit before."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if b"READY=1" in sock.recv(4096):
+                return
+        except TimeoutError:
+            pass
+        assert p.poll() is None, f"publisher exited with {p.returncode} before it was ready"
+    raise AssertionError(f"publisher not ready after {timeout_s} s")
 
 
 def _progress(state: Path, events: Path) -> tuple[int, int]:
@@ -50,14 +69,18 @@ def test_sigkill_20_times_every_record_arrives(broker: Mosquitto, tmp_path: Path
     state = tmp_path / "state"
     col = Collector(broker.port, f"{DEFAULT_PREFIX}/+/+/+/lokaltog/2051/#", client_id="central-kill")
     rng = random.Random(20261123)
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify.sock"))
+    notify.settimeout(0.2)
+    env = dict(os.environ, PYTHONPATH=str(REPO), NOTIFY_SOCKET=str(tmp_path / "notify.sock"))
     interrupted = 0
     phases: list[tuple[int, int]] = []
     try:
         for _ in range(20):
             p = subprocess.Popen(_cmd(events, state, broker.url), cwd=REPO, env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.3, 1.5))
+            _wait_ready(notify, p)
+            time.sleep(rng.uniform(0.0, 1.2))
             p.send_signal(signal.SIGKILL)
             p.wait()
             stored, left = _progress(state, events)
@@ -76,3 +99,4 @@ def test_sigkill_20_times_every_record_arrives(broker: Mosquitto, tmp_path: Path
         print("kill points (lines stored, rows in outbox):", phases)
     finally:
         col.close()
+        notify.close()
