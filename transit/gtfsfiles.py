@@ -146,7 +146,10 @@ class FeedSource:
 
     def encoding_problem(self, name: str) -> tuple[int, str]:
         """Where ``name`` stops being UTF-8 and what it looks like: ``(line, message)``."""
-        data = self.read_bytes(name)
+        try:
+            data = self.read_bytes(name)
+        except READ_ERRORS as exc:
+            return 1, f"not UTF-8 text, and unreadable as a whole ({exc}); nothing more was checked"
         try:
             data.decode("utf-8-sig")
             return 1, "not UTF-8 text"  # decodes as a whole: the reader failed mid-character at a chunk edge
@@ -212,12 +215,18 @@ def open_table(src: FeedSource, name: str, required: tuple[str, ...], log_: Prob
             log_.add(name, None, None, "required file is missing", fatal=True)
         return None
     try:
-        handle = src.open(name)
+        handle = src.open(name)  # a damaged zip header can fail here, with a UnicodeDecodeError too
+    except READ_ERRORS as exc:
+        log_.add(name, None, None, f"cannot read: {exc}", fatal=must_exist)
+        return None
+    try:
         reader = csv.reader(handle)
         header = next(reader, None)
     except UnicodeDecodeError:
+        handle.close()
         raise NotUtf8Error(name) from None
     except READ_ERRORS as exc:
+        handle.close()
         log_.add(name, None, None, f"cannot read: {exc}", fatal=must_exist)
         return None
     if header is None:
