@@ -145,7 +145,8 @@ class CanReader:
 
     def stats(self) -> dict[str, int]:
         """Tracker counters plus opens, interface_errors, bad_input, (replay) bad_lines and (chunked
-        SLCAN) filtered_in_reader: frames dropped by identifier before they were parsed."""
+        SLCAN) filtered_in_reader: frames dropped by identifier before they were parsed, and
+        overlong_bytes: line noise without a CR dropped past ``hw.can.slcan.MAX_LINE``."""
         out = self.tracker.stats()
         out.update(self.counters)
         if isinstance(self._bus, ReplayBus):
@@ -153,4 +154,7 @@ class CanReader:
         filtered = getattr(self._bus, "filtered", None)
         if isinstance(filtered, int):
             out["filtered_in_reader"] = filtered
+        overlong = getattr(self._bus, "overlong", None)
+        if isinstance(overlong, int):
+            out["overlong_bytes"] = overlong
         return out

@@ -24,6 +24,8 @@ import can
 from can.exceptions import error_check
 from can.interfaces.slcan import slcanBus
 
+from transit.ratelimit import RateLimitedLog
+
 log = logging.getLogger(__name__)
 
 _LINE = re.compile(rb"[^\r\a]*[\r\a]")
@@ -33,6 +35,10 @@ _ID_CACHE = 8192  # identifiers remembered (a real bus has a few dozen; line noi
 #: 100 ms, DC1/DC2 on change within 100 ms). Each wake-up costs far more than a frame on a busy core:
 #: 10 ms -> 20 ms took the reader from ~0.017 to ~0.012 CPU s/s at 1,500 frames/s (30 % needed)
 DEFAULT_BATCH_S = 0.02
+#: the longest line an adapter sends is an FD extended frame with 64 data bytes and a timestamp
+#: (``D`` + 8 + 1 + 128 + 4 + CR = 143 bytes); bytes without a CR beyond this are line noise and
+#: are dropped, so a floating RX line or a wrong baud rate cannot grow the buffer without bound
+MAX_LINE = 256
 
 
 def _masks(filters: list[dict[str, Any]] | None) -> list[tuple[int, int]]:
@@ -54,6 +60,8 @@ class ChunkedSlcanBus(slcanBus):
     def __init__(self, channel: str, *, batch_s: float = DEFAULT_BATCH_S,
                  stamp: Callable[[], float] = time.time, **kwargs: Any) -> None:
         self.filtered = 0
+        self.overlong = 0  # bytes dropped because no CR came within MAX_LINE
+        self._noise_log = RateLimitedLog(log, 60.0, clock=time.monotonic)
         self._batch_s = batch_s
         self._stamp = stamp
         self._lines: deque[bytes] = deque()
@@ -113,6 +121,12 @@ class ChunkedSlcanBus(slcanBus):
                         if kept:
                             self._had_data = True
                             return True
+                    elif len(buf) > MAX_LINE:
+                        self.overlong += len(buf)
+                        self._noise_log.warn("overlong", "SLCAN: %d byte(s) without a line end dropped "
+                                             "(%d so far): line noise or a wrong baud rate?", len(buf),
+                                             self.overlong)
+                        del buf[:]
                     continue  # a partial line or only filtered frames: look for more at once
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:

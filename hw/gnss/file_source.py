@@ -26,6 +26,8 @@ class FileSource(GnssSource):
     def __init__(self, config: GnssConfig) -> None:
         self.config = config
         self.stream = NmeaStream(config.nmea)
+        self._chunk = max(4096, 4 * config.nmea.max_line)
+        self._line_start = True
         try:
             self._fh: BinaryIO | None = open(config.path, "rb")  # closed in close()
         except OSError as exc:
@@ -44,17 +46,23 @@ class FileSource(GnssSource):
         """Decode lines until at least one fix is pending or the file ends."""
         fh = self._fh
         while not self._pending and fh is not None and not self._eof:
-            line = fh.readline()
+            # bounded: a file without line ends (a raw dump at the wrong baud rate) is read in pieces
+            # the NMEA stream drops as over-long, not as one line the size of the file
+            line = fh.readline(self._chunk)
             if not line:
                 self._eof = True
                 self._pending.extend(self.stream.flush())
                 break
             self.bytes_read += len(line)
-            if line.startswith(b"#"):
+            if self._line_start and line.startswith(b"#"):
                 self.comment_lines += 1
+                self._line_start = line.endswith(b"\n")
+                while not self._line_start:  # the rest of a long comment
+                    more = fh.readline(self._chunk)
+                    self.bytes_read += len(more)
+                    self._line_start = not more or more.endswith(b"\n")
                 continue
-            if not line.endswith(b"\n"):
-                line += b"\n"  # last line without LF
+            self._line_start = line.endswith(b"\n")
             self._pending.extend(self.stream.feed(line))
 
     def read(self, timeout: float | None = None) -> list[Fix]:

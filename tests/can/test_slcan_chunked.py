@@ -169,3 +169,28 @@ def test_pyserial_url_without_a_descriptor_is_polled() -> None:
         assert msg is not None and msg.arbitration_id & 0x3FFFF00 == 0xFEF100 and bus.filtered == 3
     finally:
         bus.shutdown()
+
+
+def test_noise_without_line_ends_is_dropped_not_buffered(adapter: SlcanAdapter) -> None:
+    """Issue 12 item 7: line noise with no CR (a floating RX line, a wrong baud rate) grew the read
+    buffer without bound (52 -> 77 MB in 35 s). Now the bytes beyond MAX_LINE are dropped and counted,
+    and the next good frame after a line end still arrives."""
+    from hw.can.slcan import MAX_LINE
+
+    reader = _reader(adapter, "batch_ms: 0\n")
+    try:
+        bus = reader.bus
+        assert isinstance(bus, ChunkedSlcanBus)
+        chunk = b"A5" * 2048  # 4 kB of hex-looking noise, never a CR or BEL
+        biggest = 0
+        for _ in range(256):  # 1 MiB in all
+            os.write(adapter.master, chunk)
+            reader.poll_batch(0.01)
+            biggest = max(biggest, len(bus._buffer))
+        assert biggest <= MAX_LINE + len(chunk)
+        os.write(adapter.master, b"\r" + _line(ENC.ccvs1(4.0, False)))
+        states = _collect(reader, 1)
+        assert [s.speed_mps for s in states] == pytest.approx([4.0], abs=0.01)
+        assert reader.stats()["overlong_bytes"] >= 1_000_000
+    finally:
+        reader.close()

@@ -57,3 +57,18 @@ def test_random_noise_never_raises_and_good_frames_survive(noise: bytes, seed: i
     got = FrameDecoder().feed(bytes(stream))
     seqs = [g[1] for g in got if g[0] == "count" and g[2] == g[1] * 10]
     assert seqs == [0, 1, 2, 3, 4]
+
+
+def test_noise_never_grows_the_buffer() -> None:
+    """Issue 12 item 7: a door node's UART line carrying noise (no frame ever completes) keeps the
+    decoder's buffer at most one frame long, and a good frame after 1 MB of noise is still decoded."""
+    from firmware_py.uartframe import MAX_PAYLOAD
+
+    dec = FrameDecoder()
+    rng = random.Random(7)
+    for _ in range(256):
+        dec.feed(rng.randbytes(4096))
+        assert len(dec.buf) <= 3 + MAX_PAYLOAD + 2
+    got = dec.feed(encode_count(9, 5000, 1, 2, 0, 0, 0))
+    assert got and got[-1][1] == 9
+    assert dec.skipped > 500_000

@@ -296,3 +296,16 @@ def test_real_receiver() -> None:
     assert st["good"] > 0, f"no valid NMEA from {url} at {baud} baud: {st}"
     assert st["checksum_errors"] <= st["good"] // 10
     assert [f.time for f in fixes] == sorted(f.time for f in fixes)
+
+
+def test_file_without_line_ends_is_read_in_bounded_pieces(tmp_path: Path) -> None:
+    """Issue 12 item 7: a recorded NMEA file that is one 4 MB "line" (a raw dump at the wrong baud
+    rate) is read in pieces and dropped as over-long lines; the good sentences after it decode."""
+    good = [ln for ln in LOG.read_bytes().splitlines(keepends=True) if not ln.startswith(b"#")]
+    f = tmp_path / "noise.nmea"
+    f.write_bytes(b"#" + b"c" * 100_000 + b"\n" + b"$GPGGA,garbage" * 300_000 + b"\n" + b"".join(good))
+    with source(f"gnss: {{backend: file, path: '{f}'}}") as src:
+        assert src._chunk < 100_000  # type: ignore[attr-defined]
+        got = read_n(src, len(reference()))
+        assert [x.time for x in got] == [x.time for x in reference()]
+        assert src.stats()["too_long"] >= 1 and src.stats()["comment_lines"] == 1
