@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from transit.jsonl import repair_torn_tail
 from transit.records import iso, make_record
 
 if TYPE_CHECKING:
@@ -116,11 +117,16 @@ class PunctualityRecorder:
 
 
 class PunctualityLog:
-    """Append-only JSON Lines file; every append is flushed and fsync'd before it returns."""
+    """Append-only JSON Lines file; every append is flushed and fsync'd before it returns.
+
+    A power cut in the middle of a write leaves a torn last line; on open it is cut off (kept in
+    ``punctuality.jsonl.torn``, :func:`transit.jsonl.repair_torn_tail`) so the next record does not
+    glue onto it. :attr:`torn_bytes` says how much was cut (health reports it)."""
 
     def __init__(self, state_dir: str | Path, name: str = LOG_NAME) -> None:
         self.path = Path(state_dir) / name
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.torn_bytes = repair_torn_tail(self.path)
         self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for appends
 
     def append(self, rec: dict[str, Any]) -> None:

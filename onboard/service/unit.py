@@ -38,6 +38,7 @@ from onboard.service.config import OnboardConfig
 from transit.clock import ClockDiscipline, system_clock_synchronised
 from transit.errors import BackendError, DeviceError, OutboxError, RettidError
 from transit.health import HealthInputs, build_health, health_delivery, outbox_oldest_ms, write_health
+from transit.jsonl import repair_torn_tail
 from transit.sdnotify import Notifier
 from transit.timeutil import from_epoch, iso_utc_ms
 
@@ -169,6 +170,7 @@ class OnboardService:
         self._plog = PunctualityLog(self.state_dir)
         if self.opts.events is not None:
             self.opts.events.parent.mkdir(parents=True, exist_ok=True)
+            repair_torn_tail(self.opts.events)  # a power cut's torn line must not swallow the next record
             self._events = open(self.opts.events, "a", encoding="utf-8")  # noqa: SIM115 - closed in stop()
         self._open_outputs()
         self._frieze = FriezeTracker(self.tt, delay_threshold_s=self.cfg.frieze.delay_threshold_s,
