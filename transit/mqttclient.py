@@ -7,6 +7,7 @@ bad TLS files: a :class:`ConfigError` naming the ``mqtt`` key, at start-up.
 
 from __future__ import annotations
 
+import os
 import ssl
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,15 @@ def configure_auth(client: Any, *, username: str | None, password_file: str | Pa
                                   key="mqtt.password_file") from exc
         client.username_pw_set(username, password)
     if tls:
+        for what, f in (("ca", ca), ("cert", cert), ("key", key)):
+            # ssl's own errors ("[X509] no certificate or crl found", "[Errno 2] No such file") name no file
+            if f is not None and not os.access(f, os.R_OK):
+                why = "no such file" if not os.path.exists(f) else "not readable by this user"
+                raise ConfigError(f"TLS {what} file {f}: {why}", file=str(f), key=f"mqtt.tls.{what}")
         try:
             client.tls_set(ca_certs=None if ca is None else str(ca), certfile=None if cert is None else str(cert),
                            keyfile=None if key is None else str(key), cert_reqs=ssl.CERT_REQUIRED,
                            tls_version=ssl.PROTOCOL_TLS_CLIENT)
         except (OSError, ssl.SSLError, ValueError) as exc:
-            raise ConfigError(f"cannot load TLS files: {exc}", key="mqtt.tls") from exc
+            files = ", ".join(f"{n} {f}" for n, f in (("ca", ca), ("cert", cert), ("key", key)) if f is not None)
+            raise ConfigError(f"cannot load TLS files ({files}): {exc}", key="mqtt.tls") from exc

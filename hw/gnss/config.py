@@ -16,7 +16,7 @@ Example (``onboard.yaml``)::
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime
 
 from hw.gnss.decoder import DEFAULT_NOT_BEFORE, NmeaConfig
 from transit.yamlconf import Node, resolve_path
@@ -28,6 +28,27 @@ _PER_BACKEND = {
     "file": frozenset({"path", "speed"}),
     "gpsd": frozenset({"host", "port", "hold_s"}),
 }
+
+
+#: the oldest date a GNSS receiver can report at all (the start of GPS week 0)
+GPS_EPOCH = date(1980, 1, 6)
+#: this software was written after this day, so "now" is not earlier — a lower bound of today that
+#: needs no clock (a unit without RTC may boot at 1970 before NTP/GNSS); raise it with each release
+SOFTWARE_DATE = date(2026, 12, 1)
+
+
+def _check_not_before(nb: Node, value: date) -> None:
+    """The week-rollover guard must lie in the past: every receiver date before it is moved 1024
+    weeks ahead, so a guard after the data's real date stamps every record ~19.6 years in the future
+    (``2027-01-01`` in December 2026 gave 2046). "Now" is at least the later of the system clock's date
+    (fake-hwclock restores the last shutdown's time, never a future one) and :data:`SOFTWARE_DATE`."""
+    if value < GPS_EPOCH:
+        raise nb.error(f"{value} is before the GPS epoch {GPS_EPOCH}")
+    today = max(datetime.now(UTC).date(), SOFTWARE_DATE)
+    if value > today:
+        raise nb.error(f"{value} is in the future (today is at least {today}): the week-rollover guard "
+                       f"must be a past date, or every real date before it is moved 1024 weeks "
+                       f"(19.6 years) ahead")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +79,7 @@ class GnssConfig:
                 not_before = nb.value
             else:
                 not_before = nb.convert(lambda v: date.fromisoformat(str(v)), "a date YYYY-MM-DD")
+            _check_not_before(nb, not_before)
         nmea = NmeaConfig(
             require_checksum=node.get_bool("require_checksum", True),
             not_before=not_before,

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from transit.yamlconf import parse_yaml
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "gpsd-regress"
@@ -60,3 +62,21 @@ def test_file_path_relative_to_the_config_file(tmp_path: Path) -> None:
         while not src.finished:
             fixes += src.read()
     assert len(fixes) == 29
+
+
+def test_not_before_in_the_future_is_refused() -> None:
+    """Issue 12 item 9: ``not_before: 2027-01-01`` (after the data's real date) was accepted and moved
+    every date 1024 weeks ahead (records stamped 2046). A guard date after today is a config error
+    naming the key; the GPS epoch is the lower bound."""
+    from datetime import UTC, datetime, timedelta
+
+    from hw.gnss.config import SOFTWARE_DATE, GnssConfig
+    from transit.errors import ConfigError
+
+    future = max(datetime.now(UTC).date(), SOFTWARE_DATE) + timedelta(days=26)
+    with pytest.raises(ConfigError, match=r"<string>:3: not_before: .* is in the future .*1024 weeks"):
+        GnssConfig.from_node(parse_yaml(f"backend: file\npath: x\nnot_before: {future}\n"))
+    with pytest.raises(ConfigError, match="before the GPS epoch"):
+        GnssConfig.from_node(parse_yaml("backend: file\npath: x\nnot_before: 1979-12-31\n"))
+    ok = GnssConfig.from_node(parse_yaml(f"backend: file\npath: x\nnot_before: {SOFTWARE_DATE}\n"))
+    assert ok.nmea.not_before == SOFTWARE_DATE

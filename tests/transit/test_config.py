@@ -172,3 +172,18 @@ def test_docs_name_every_key() -> None:
             | set(MqttConfig.KEYS) | set(FriezeConfig.KEYS) | {"index", "beams", "gate", "block", "trips", "service_day"})
     missing = sorted(k for k in keys if f"`{k}`" not in doc and f"`{k}." not in doc and f".{k}`" not in doc)
     assert missing == []
+
+
+def test_missing_tls_file_error_names_the_path(tmp_path: Path) -> None:
+    """Issue 12 item 9: a missing CA file gave ssl's "[Errno 2] No such file or directory" without
+    the path; now the error names the file and the key."""
+    from transit.mqttclient import configure_auth
+
+    class Client:
+        def tls_set(self, **kw: object) -> None:
+            raise AssertionError("must not be reached with a missing file")
+
+    ca = tmp_path / "tls" / "ca.crt"
+    with pytest.raises(ConfigError, match=rf"TLS ca file {ca}: no such file") as err:
+        configure_auth(Client(), username=None, password_file=None, tls=True, ca=ca)
+    assert err.value.key == "mqtt.tls.ca" and err.value.file == str(ca)
