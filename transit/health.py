@@ -62,6 +62,9 @@ class HealthInputs:
     core: dict[str, Any] = field(default_factory=dict)
     trip: dict[str, Any] | None = None
     loops: dict[str, bool] = field(default_factory=dict)
+    #: full (bool), held (records waiting in memory for space), reserve_bytes, outbox_quarantined
+    #: (where a corrupt outbox was moved), salvaged, torn_bytes (cut from punctuality.jsonl on open)
+    storage: dict[str, Any] = field(default_factory=dict)
 
 
 def _state(configured: bool, age: float | None, ok: str = "ok") -> str:
@@ -89,6 +92,11 @@ def build_health(h: HealthInputs) -> dict[str, Any]:
         problems.append(f"can {can_state}")
     if not h.clock.get("synced"):
         problems.append("no clock source")
+    if h.storage.get("full"):
+        problems.append(f"storage full: {h.storage.get('held', 0)} record(s) held in memory")
+    if h.storage.get("outbox_quarantined"):
+        problems.append(f"outbox was corrupt: moved to {h.storage['outbox_quarantined']}, "
+                        f"{h.storage.get('salvaged', 0)} message(s) salvaged")
     dead = sorted(k for k, v in h.loops.items() if not v)
     if dead:
         problems.append("loops stalled: " + ", ".join(dead))
@@ -105,6 +113,7 @@ def build_health(h: HealthInputs) -> dict[str, Any]:
         "core": _nonzero(h.core),
         "current_trip": h.trip,
         "loops": h.loops,
+        "storage": h.storage,
     }
 
 

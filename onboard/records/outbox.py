@@ -24,6 +24,7 @@ one, since only the latest estimate matters.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -97,7 +98,7 @@ class Outbox:
     """SQLite outbox shared by the producer (service core, replay) and the publisher thread."""
 
     def __init__(self, path: str | Path, *, max_rows: int = 1_500_000, high_water: float = 0.9,
-                 synchronous: str = "FULL") -> None:
+                 synchronous: str = "FULL", recover_corrupt: bool = True) -> None:
         if synchronous not in ("FULL", "NORMAL", "EXTRA"):
             raise OutboxError(f"synchronous must be FULL, EXTRA or NORMAL, not {synchronous!r}")
         self.path = Path(path)
@@ -106,23 +107,88 @@ class Outbox:
         self.counters = OutboxCounters()
         self._ratelog = RateLimitedLog(log, 60.0, clock=time.monotonic)
         self._lock = threading.Lock()
+        #: where a corrupt outbox found at start-up was moved (kept for forensics); health reports it
+        self.quarantined: Path | None = None
+        #: messages copied out of that corrupt file into the new one
+        self.salvaged = 0
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # One connection guarded by a lock: the publisher thread and the producer share it.
-            self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-            mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise OutboxError(f"{self.path}: cannot enable WAL mode (got {mode})")
-            self._db.execute(f"PRAGMA synchronous={synchronous}")
-            self._db.executescript(_SCHEMA)
-            self._count = int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
-            newest = self._db.execute("SELECT MAX(tst_ms) FROM outbox").fetchone()[0]
-            #: data time of the newest stored message: the publisher's notion of "now" (no wall clock)
-            self.newest_tst_ms = int(newest or 0)
+            self._open(synchronous)
+        except sqlite3.DatabaseError as exc:
+            if not _is_corrupt(exc) or not recover_corrupt:
+                raise OutboxError(f"{self.path}: cannot open outbox: {exc}") from exc
+            db = getattr(self, "_db", None)
+            if db is not None:
+                db.close()
+            self.quarantined = _move_aside(self.path)
+            log.error("%s is corrupt (%s): moved to %s for forensics; starting a new outbox", self.path, exc,
+                      self.quarantined)
+            try:
+                self._open(synchronous)
+            except (sqlite3.Error, OSError) as exc2:
+                raise OutboxError(f"{self.path}: cannot open a new outbox: {exc2}") from exc2
+            self.salvaged = self._salvage(self.quarantined)
         except (sqlite3.Error, OSError) as exc:
             raise OutboxError(f"{self.path}: cannot open outbox: {exc}") from exc
         self._vp_refusing = False
         self._next_thin_at = 0
+
+    def _open(self, synchronous: str) -> None:
+        """Open (or create) the database and check it: a corrupt file raises ``sqlite3.DatabaseError``."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One connection guarded by a lock: the publisher thread and the producer share it.
+        self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise OutboxError(f"{self.path}: cannot enable WAL mode (got {mode})")
+        self._db.execute(f"PRAGMA synchronous={synchronous}")
+        # a torn or overwritten file shows here, or at the first query; quick_check reads every page
+        # once (start-up only; the outbox is normally small)
+        check = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if str(check).lower() != "ok":
+            raise sqlite3.DatabaseError(f"database disk image is malformed (quick_check: {check})")
+        self._db.executescript(_SCHEMA)
+        self._count = int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+        newest = self._db.execute("SELECT MAX(tst_ms) FROM outbox").fetchone()[0]
+        #: data time of the newest stored message: the publisher's notion of "now" (no wall clock)
+        self.newest_tst_ms = int(newest or 0)
+
+    def _salvage(self, old: Path) -> int:
+        """Copy the messages still readable from a corrupt outbox into the new one (in ``seq`` order;
+        reading stops at the first damaged page). Records that matter are never dropped on purpose."""
+        rows: list[tuple[object, ...]] = []
+        try:
+            src = sqlite3.connect(f"file:{old}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return 0
+        try:
+            cur = src.execute("SELECT topic, payload, qos, retain, expiry, kind, rec_id, tst_ms, coalesce_key "
+                              "FROM outbox ORDER BY seq")
+            while True:
+                batch = cur.fetchmany(1000)
+                if not batch:
+                    break
+                rows.extend(batch)
+        except sqlite3.Error as exc:
+            log.warning("salvaging %s stopped after %d message(s): %s", old, len(rows), exc)
+        finally:
+            src.close()
+        if not rows:
+            return 0
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany(
+                    "INSERT INTO outbox(topic, payload, qos, retain, expiry, kind, rec_id, tst_ms, coalesce_key)"
+                    " VALUES (?,?,?,?,?,?,?,?,?)", rows)
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                log.error("cannot copy %d salvaged message(s) from %s: %s (they stay there)", len(rows), old, exc)
+                return 0
+            self._count += len(rows)
+            self.newest_tst_ms = max([self.newest_tst_ms] + [int(str(r[7])) for r in rows])
+        log.warning("salvaged %d message(s) from the corrupt outbox %s", len(rows), old)
+        return len(rows)
 
     @classmethod
     def in_state_dir(cls, state_dir: str | Path, **kw: object) -> Outbox:
@@ -180,6 +246,21 @@ class Outbox:
             self._db.execute("ROLLBACK")
         except sqlite3.Error:
             pass
+
+    def thin_positions(self, step_s: int) -> int:
+        """Keep one stored position sample per ``step_s`` of data time (disk full: free pages for
+        records); returns how many were deleted."""
+        with self._lock:
+            try:
+                cur = self._db.execute(
+                    "DELETE FROM outbox WHERE kind = 'vp' AND seq NOT IN "
+                    "(SELECT MIN(seq) FROM outbox WHERE kind = 'vp' GROUP BY tst_ms / ?)", (step_s * 1000,))
+            except sqlite3.Error as exc:
+                raise OutboxError(f"{self.path}: cannot thin positions: {exc}") from exc
+            n = max(cur.rowcount, 0)
+            self._count -= n
+            self.counters.vp_thinned += n
+            return n
 
     def _enforce_bound(self) -> None:
         """Thin position samples, coarser each step, until under the low-water mark (lock held)."""
@@ -281,3 +362,29 @@ class Outbox:
                 self._db.close()
             except sqlite3.Error as exc:  # closing must not hide the caller's own error
                 log.warning("closing outbox %s: %s", self.path, exc)
+
+
+def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
+    """SQLITE_CORRUPT / SQLITE_NOTADB (a damaged or overwritten file), not a locked, read-only or full
+    disk: only a corrupt file is moved aside."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in (11, 26):  # SQLITE_CORRUPT, SQLITE_NOTADB
+        return True
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename a corrupt outbox (and its WAL and shared-memory files) to ``outbox.corrupt-N.sqlite``."""
+    n = 1
+    while True:
+        dest = path.with_name(f"{path.stem}.corrupt-{n}{path.suffix}")
+        if not dest.exists():
+            break
+        n += 1
+    os.replace(path, dest)
+    for ext in ("-wal", "-shm"):
+        side = path.with_name(path.name + ext)
+        if side.exists():
+            os.replace(side, dest.with_name(dest.name + ext))
+    return dest

@@ -30,6 +30,7 @@ from transit.errors import ConfigError, DecodeError, OutboxError
 from transit.messages import (
     DEFAULT_PREFIX,
     Assignment,
+    Delivery,
     assignment_topic,
     decode_assignment,
     deliveries_for_record,
@@ -151,6 +152,8 @@ class Publisher:
         self._cursor = 0  # highest seq handed to paho (or buffered)
         self._acked: list[int] = []
         self._dead: list[tuple[int, str]] = []
+        self._volatile: dict[str, Delivery] = {}  # topic -> latest message to send without the outbox
+        self._volatile_lock = threading.Lock()
         self._last_ack_flush = time.monotonic()
         self._status_topic = status_topic(settings.topic_prefix, mode, oper, veh)
         self._assign_topic = assignment_topic(settings.topic_prefix, mode, oper, veh)
@@ -163,6 +166,13 @@ class Publisher:
         self._client = self._make_client()
         self._thread = threading.Thread(target=self._run, name="mqtt-publisher", daemon=True)
         self._thread.start()
+
+    def publish_volatile(self, d: Delivery) -> None:
+        """Send ``d`` without storing it (the latest per topic, lost if the process ends first): for the
+        retained health message when the outbox cannot store anything because the disk is full."""
+        with self._volatile_lock:
+            self._volatile[d.topic] = d
+        self._wake.set()
 
     def notify(self) -> None:
         """New rows are in the outbox: wake the network thread."""
@@ -348,6 +358,12 @@ class Publisher:
 
     def _pump(self, c: Any) -> None:
         """Hand rows to paho until the window is full."""
+        if self._volatile:
+            with self._volatile_lock:
+                msgs, self._volatile = list(self._volatile.values()), {}
+            for d in msgs:  # not tracked: its PUBACK finds no outbox row (see _on_publish)
+                c.publish(d.topic, d.payload, qos=d.qos, retain=d.retain)
+                self.counters.published += 1
         free = self._effective_window - len(self._inflight)
         while free > 0:
             if not self._buffer:

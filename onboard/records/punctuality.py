@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from onboard.records.storage import append_all
 from transit.jsonl import repair_torn_tail
 from transit.records import iso, make_record
 
@@ -127,15 +128,19 @@ class PunctualityLog:
         self.path = Path(state_dir) / name
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.torn_bytes = repair_torn_tail(self.path)
-        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for appends
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def append(self, rec: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        self.append_line((json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8"))
+
+    def append_line(self, line: bytes) -> None:
+        """One whole line, fsync'd; on failure (disk full) the file is cut back and the error raised."""
+        append_all(self._fd, line)
 
     def close(self) -> None:
-        self._fh.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
     def __enter__(self) -> PunctualityLog:
         return self

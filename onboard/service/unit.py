@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
-import json
 import logging
+import os
 import queue
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from hw.gnss.fix import Fix
 from onboard.service.config import OnboardConfig
@@ -39,6 +39,7 @@ from transit.clock import ClockDiscipline, system_clock_synchronised
 from transit.errors import BackendError, DeviceError, OutboxError, RettidError
 from transit.health import HealthInputs, build_health, health_delivery, outbox_oldest_ms, write_health
 from transit.jsonl import repair_torn_tail
+from transit.ratelimit import RateLimitedLog
 from transit.sdnotify import Notifier
 from transit.timeutil import from_epoch, iso_utc_ms
 
@@ -67,6 +68,7 @@ class ServiceOptions:
     hold_s: float = 0.25  # reorder window for inputs from different threads (monotonic s)
     drain_timeout_s: float = 10.0
     vp_interval_s: float = 1.0
+    reserve_bytes: int = 4 << 20  # space reserve in the state dir, given up when the disk is full
 
 
 class _Item(NamedTuple):
@@ -141,7 +143,9 @@ class OnboardService:
         self._publisher: Any = None
         self._sink: Any = None
         self._plog: Any = None
-        self._events: IO[str] | None = None
+        self._events: int | None = None  # O_APPEND descriptor of opts.events
+        self._store: Any = None  # onboard.records.storage.RecordStore
+        self._health_log = RateLimitedLog(log, 300.0, clock=time.monotonic)
         self._frieze: Any = None
         self._panel: Any = None
         self._displays: dict[str, Any] = {}
@@ -160,6 +164,7 @@ class OnboardService:
         logged and retried by their readers."""
         from onboard.passinfo.frieze import FriezePanel, FriezeTracker
         from onboard.records.punctuality import PunctualityLog
+        from onboard.records.storage import RESERVE_FILE, RecordStore, SpaceReserve
         from onboard.service.replay import load_setup
         from transit.timetable import Timetable
 
@@ -171,8 +176,10 @@ class OnboardService:
         if self.opts.events is not None:
             self.opts.events.parent.mkdir(parents=True, exist_ok=True)
             repair_torn_tail(self.opts.events)  # a power cut's torn line must not swallow the next record
-            self._events = open(self.opts.events, "a", encoding="utf-8")  # noqa: SIM115 - closed in stop()
+            self._events = os.open(self.opts.events, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._open_outputs()
+        reserve = SpaceReserve(self.state_dir / RESERVE_FILE, self.opts.reserve_bytes)
+        self._store = RecordStore(self._plog, self._sink, events_fd=self._events, reserve=reserve)
         self._frieze = FriezeTracker(self.tt, delay_threshold_s=self.cfg.frieze.delay_threshold_s,
                                      stops_shown=self.cfg.frieze.stops_shown)
         self._panel = FriezePanel.from_config(self.cfg.frieze)
@@ -321,6 +328,8 @@ class OnboardService:
         self._main_beat = now
         self._take(timeout)
         self._drain_inputs(final=False)
+        if self._store is not None:
+            self._store.retry()
         now = time.monotonic()
         if self.opts.clock in ("auto", "system") and now >= self._next_sys_check:
             self._check_system_clock(now)
@@ -450,18 +459,11 @@ class OnboardService:
         for r in recs:
             ev = r.get("event", "?")
             self._records[ev] = self._records.get(ev, 0) + 1
-            if ev == "punctuality":
-                self._plog.append(r)  # the durable log first
             if self._frieze is not None:
                 self._frieze.on_record(r)
-        if self._events is not None:
-            self._events.write("".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n"
-                                       for r in recs))
-            self._events.flush()
-        try:
-            self._sink.write(recs)
-        except OutboxError as exc:  # disk full or I/O error: records stay in the events/punctuality logs
-            log.error("outbox write failed for %d record(s): %s", len(recs), exc)
+        # punctuality log (fsync'd) first, then the events file and the outbox; held in memory and
+        # retried when the disk is full (onboard.records.storage)
+        self._store.write(recs)
 
     def data_now(self, mono: float | None = None) -> float | None:
         return self.clock.to_utc(time.monotonic() if mono is None else mono)
@@ -559,6 +561,11 @@ class OnboardService:
             h.trip = {"trip_id": ref.trip_id, "route": ref.route, "oday": ref.oday, "start": ref.start}
         h.loops = {lp.name: lp.alive(now) for lp in self.loops}
         h.loops["main"] = now - self._main_beat < STALL_S
+        h.storage = self._store.state() if self._store is not None else {}
+        if self._outbox is not None and self._outbox.quarantined is not None:
+            h.storage.update(outbox_quarantined=str(self._outbox.quarantined), salvaged=self._outbox.salvaged)
+        if self._plog is not None and self._plog.torn_bytes:
+            h.storage["torn_bytes"] = self._plog.torn_bytes
         return build_health(h)
 
     def _health(self, now: float) -> None:
@@ -566,16 +573,21 @@ class OnboardService:
         try:
             write_health(self.state_dir, payload)
         except OSError as exc:
-            log.warning("cannot write health file: %s", exc)
+            self._health_log.warn("file", "cannot write health file: %s", exc)
         t = self.data_now(now)
         if t is not None and now >= self._next_health_pub:
             self._next_health_pub = now + self.opts.health_publish_s
+            d = health_delivery(payload, t, prefix=self._prefix, mode=self.mode)
             try:
-                self._outbox.put([health_delivery(payload, t, prefix=self._prefix, mode=self.mode)])
+                self._outbox.put([d])
                 if self._publisher is not None:
                     self._publisher.notify()
             except OutboxError as exc:
-                log.warning("health not stored in the outbox: %s", exc)
+                # disk full: the retained health message (saying so) still goes out, straight from memory
+                self._health_log.warn("outbox", "health not stored in the outbox (%s); published from memory",
+                                      exc)
+                if self._publisher is not None:
+                    self._publisher.publish_volatile(d)
         self.notifier.status(self._status_line(payload))
 
     def _status_line(self, p: dict[str, Any]) -> str:
@@ -592,6 +604,9 @@ class OnboardService:
         self.notifier.stopping()
         self.stop_event.set()
         self._drain_inputs(final=True)
+        if self._store is not None and not self._store.retry(force=True):
+            log.error("storage full at shutdown: %d record(s) held in memory could not be stored and are "
+                      "lost with this process", len(self._store.held))
         if self._gpio is not None:
             try:
                 self._gpio.close()
@@ -623,7 +638,8 @@ class OnboardService:
         if self._plog is not None:
             self._plog.close()
         if self._events is not None:
-            self._events.close()
+            os.close(self._events)
+            self._events = None
         log.info("onboard stopped: %s", ", ".join(f"{k} {v}" for k, v in sorted(self._records.items())))
         return final
 

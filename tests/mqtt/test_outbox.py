@@ -159,3 +159,36 @@ def test_backoff_is_exponential_with_jitter_and_capped() -> None:
     assert len({round(x, 6) for x in delays[8:]}) == 4  # at the cap, still jittered
     b.reset()
     assert b.next_delay() <= 0.5
+
+
+def test_corrupt_outbox_is_moved_aside_and_salvaged(tmp_path: Path) -> None:
+    """Issue 12 item 8: a corrupt outbox.sqlite stopped the unit with a clear error, and it never
+    started again until someone deleted the file. Now it is moved aside (kept for forensics), a new
+    one is started with what was still readable, and the outbox says so (health reports it)."""
+    path = tmp_path / "outbox.sqlite"
+    ob = Outbox(path)
+    ob.put([d("rec", i) for i in range(2000)])
+    ob.close()
+    size = path.stat().st_size
+    with path.open("r+b") as fh:  # garbage over the last pages (a torn write on an SD card)
+        fh.seek(size - 3 * 4096)
+        fh.write(os.urandom(3 * 4096))
+    ob = Outbox(path)
+    try:
+        assert ob.quarantined == tmp_path / "outbox.corrupt-1.sqlite" and ob.quarantined.exists()
+        assert 0 < ob.salvaged < 2000 and len(ob) == ob.salvaged
+        first = ob.fetch(0, 1)[0]
+        assert first.payload == b"rec0"
+        ob.put([d("rec", 5000)])
+    finally:
+        ob.close()
+    again = Outbox(path)  # the new file is sound: opened as it is
+    assert again.quarantined is None and len(again) == ob.salvaged + 1
+    again.close()
+    path.write_bytes(b"this is not a database at all" * 200)  # overwritten entirely
+    third = Outbox(path)
+    assert third.quarantined == tmp_path / "outbox.corrupt-2.sqlite" and len(third) == 0
+    third.close()
+    path.write_bytes(b"x" * 8192)
+    with pytest.raises(OutboxError, match="cannot open outbox: file is not a database"):
+        Outbox(path, recover_corrupt=False)  # tools that only read (forensics) keep the old behaviour

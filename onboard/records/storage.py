@@ -1,0 +1,312 @@
+"""Storing records when the disk may be full: nothing that matters is lost, the service keeps running.
+
+A unit's SD card fills up (a log gone wild, a week without a broker, a small card). Before this module
+the punctuality log's ``ENOSPC`` ended the service, the records of that moment were lost everywhere and
+later ones were never retried. Now :class:`RecordStore` is the one place the service hands records to,
+and it writes them in the order that makes them durable — the punctuality log (fsync'd), the optional
+events file, then the SQLite outbox in one group commit — and when a write fails for lack of space:
+
+- the records are **held in memory**, in order, and retried with exponential backoff (0.5 s .. 30 s);
+  each stage is done once per record (a record already in the punctuality log is not written twice);
+- a **reserve** file (:class:`SpaceReserve`, created at start) is deleted, so the records that matter
+  find room at once; it is created again when there is twice its size free;
+- **positions are thinned first**: while storage is full, position samples (``vp``) are held at one per
+  60 s of data time and predictions (``eta``, replaced every 30 s anyway) are not held; the outbox's
+  stored positions are thinned to one per 300 s to free pages for records;
+- a failed append is **cut back** to where it started, so a full disk never leaves half a line;
+- log lines are rate-limited (:class:`transit.ratelimit.RateLimitedLog`) and :meth:`RecordStore.state`
+  feeds the health report (``storage.full``, ``held``), which the service also publishes as a retained
+  message without the outbox (``Publisher.publish_volatile``) when the outbox itself cannot store it.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from transit.errors import OutboxError
+from transit.ratelimit import RateLimitedLog
+
+log = logging.getLogger(__name__)
+
+RESERVE_FILE = "reserve.bin"
+#: position samples kept while storage is full: one per this many seconds of data time
+HELD_VP_EVERY_S = 60.0
+#: records held in memory at most (position samples are dropped first beyond it; records never)
+MAX_HELD = 200_000
+BACKOFF_MIN_S = 0.5
+BACKOFF_MAX_S = 30.0
+
+
+def append_all(fd: int, data: bytes) -> None:
+    """Append ``data`` to an ``O_APPEND`` descriptor and fsync; on any error the file is cut back to its
+    size before the call (a full disk must not leave half a record to glue the next one onto)."""
+    start = os.fstat(fd).st_size
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        os.fsync(fd)
+    except OSError:
+        try:
+            os.ftruncate(fd, start)
+        except OSError as exc2:  # the torn tail is then repaired at the next open
+            log.debug("cannot cut back a failed append: %s", exc2)
+        raise
+
+
+def is_no_space(exc: BaseException) -> bool:
+    """ENOSPC/EDQUOT/EFBIG from the OS, or SQLite's "database or disk is full" (SQLITE_FULL)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            return True
+        if "disk is full" in str(seen) or "No space left" in str(seen):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+class SpaceReserve:
+    """A file of ``size`` bytes that is deleted when the disk is full, so records find room at once.
+
+    The space is allocated for real (``posix_fallocate``), so a filesystem cannot promise it and fail
+    later. On a small filesystem the reserve is at most 10 % of it."""
+
+    def __init__(self, path: Path, size: int) -> None:
+        self.path = path
+        self.size = size
+        self.released = 0  # how often it was given up
+
+    def _target(self) -> int:
+        try:
+            st = os.statvfs(self.path.parent)
+        except OSError:
+            return self.size
+        return min(self.size, st.f_blocks * st.f_frsize // 10)
+
+    def ensure(self) -> bool:
+        """Create the reserve if it is missing and twice its size is free; True when it is in place."""
+        if self.size <= 0:
+            return False
+        if self.path.exists():
+            return True
+        want = self._target()
+        try:
+            st = os.statvfs(self.path.parent)
+            if st.f_bavail * st.f_frsize < 2 * want:
+                return False
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                os.posix_fallocate(fd, 0, want)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            log.debug("cannot create the space reserve: %s", exc)
+            self.path.unlink(missing_ok=True)
+            return False
+        return True
+
+    def release(self) -> int:
+        """Delete the reserve; returns the bytes freed."""
+        try:
+            n = self.path.stat().st_size
+            self.path.unlink()
+        except OSError:
+            return 0
+        self.released += 1
+        log.warning("storage full: released the %d-byte space reserve %s for records", n, self.path)
+        return n
+
+    @property
+    def bytes(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return 0
+
+
+@dataclass
+class _Held:
+    rec: dict[str, Any]
+    logged: bool  # in the punctuality log (or not a punctuality record)
+    copied: bool  # in the events file (or there is none)
+
+
+class RecordStore:
+    """The service's one door for records: punctuality log, events file, outbox — or held until there
+    is space. ``plog`` has ``append_line(bytes)``; ``sink`` has ``write(records)`` (the outbox's group
+    commit) and an ``outbox`` with ``thin_positions(step_s)``; ``events`` is an ``O_APPEND`` descriptor."""
+
+    def __init__(self, plog: Any, sink: Any, *, events_fd: int | None = None,
+                 reserve: SpaceReserve | None = None, clock: Callable[[], float] = time.monotonic,
+                 max_held: int = MAX_HELD) -> None:
+        self.plog = plog
+        self.sink = sink
+        self.events_fd = events_fd
+        self.reserve = reserve
+        self.clock = clock
+        self.max_held = max_held
+        self.full = False
+        self.held: deque[_Held] = deque()
+        self.counters: dict[str, int] = {"write_failures": 0, "vp_dropped": 0, "eta_dropped": 0,
+                                         "stored_after_full": 0, "full_episodes": 0}
+        self._last_vp_t: dict[str, float] = {}
+        self._backoff = BACKOFF_MIN_S
+        self._next_try = 0.0
+        self._ratelog = RateLimitedLog(log, 60.0, clock=clock)
+        if reserve is not None:
+            reserve.ensure()
+
+    # ------------------------------------------------------------------------------------ writing
+    def write(self, recs: list[dict[str, Any]]) -> None:
+        """Store ``recs`` now, or hold them (in order, behind anything already held)."""
+        if not recs:
+            return
+        items = [_Held(r, r.get("event") != "punctuality", self.events_fd is None) for r in recs]
+        if self.held:
+            self._hold(items)
+            self.retry()
+            return
+        try:
+            self._store(items)
+        except (OSError, OutboxError) as exc:
+            self._failed(exc, items)
+
+    def retry(self, force: bool = False) -> bool:
+        """Store what is held when its retry is due (called every turn of the service loop); True when
+        nothing is held any more."""
+        if not self.held:
+            if self.full:
+                self._recovered()
+            elif self.reserve is not None and not self.reserve.path.exists():
+                self.reserve.ensure()
+            return True
+        now = self.clock()
+        if not force and now < self._next_try:
+            return False
+        n0 = len(self.held)
+        try:
+            while self.held:
+                chunk = [self.held[i] for i in range(min(500, len(self.held)))]
+                self._store(chunk)
+                for _ in chunk:
+                    self.held.popleft()
+                self.counters["stored_after_full"] += len(chunk)
+        except (OSError, OutboxError) as exc:
+            self.counters["write_failures"] += 1
+            self._free_space()
+            self._next_try = now + self._backoff
+            self._backoff = min(BACKOFF_MAX_S, self._backoff * 2)
+            self._ratelog.warn("retry", "storage still failing (%s): %d record(s) held, next try in %.1f s",
+                               exc, len(self.held), self._backoff)
+            return False
+        log.warning("storage: %d held record(s) stored", n0)
+        self._recovered()
+        return True
+
+    def state(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"full": self.full, "held": len(self.held),
+                               "reserve_bytes": self.reserve.bytes if self.reserve is not None else 0}
+        out.update({k: v for k, v in self.counters.items() if v})
+        return out
+
+    # ------------------------------------------------------------------------------------ internals
+    def _store(self, items: list[_Held]) -> None:
+        for it in items:
+            if not it.logged:
+                self.plog.append_line(_line(it.rec))
+                it.logged = True
+        pending = [it for it in items if not it.copied]
+        if pending:
+            assert self.events_fd is not None
+            append_all(self.events_fd, b"".join(_line(it.rec) for it in pending))
+            for it in pending:
+                it.copied = True
+        self.sink.write([it.rec for it in items])
+
+    def _failed(self, exc: BaseException, items: list[_Held]) -> None:
+        self.counters["write_failures"] += 1
+        if not self.full:
+            self.full = True
+            self.counters["full_episodes"] += 1
+            log.error("storage: cannot store %d record(s) (%s); holding them in memory and retrying",
+                      len(items), exc)
+        else:
+            self._ratelog.warn("failed", "storage: cannot store records (%s)", exc)
+        self._hold(items)
+        self._free_space()
+        self._next_try = self.clock() + self._backoff
+
+    def _free_space(self) -> None:
+        if self.reserve is not None and self.reserve.path.exists():
+            self.reserve.release()
+        outbox = getattr(self.sink, "outbox", None)
+        if outbox is not None and hasattr(outbox, "thin_positions"):
+            try:
+                outbox.thin_positions(300)
+            except OutboxError as exc:
+                log.debug("cannot thin positions: %s", exc)
+
+    def _hold(self, items: list[_Held]) -> None:
+        for it in items:
+            ev = it.rec.get("event")
+            if ev == "eta":
+                self.counters["eta_dropped"] += 1
+                continue
+            if ev == "vp":
+                key = str(it.rec.get("veh", ""))
+                t = _epoch(it.rec.get("tst"))
+                last = self._last_vp_t.get(key)
+                if t is not None and last is not None and 0 <= t - last < HELD_VP_EVERY_S:
+                    self.counters["vp_dropped"] += 1
+                    continue
+                if t is not None:
+                    self._last_vp_t[key] = t
+            self.held.append(it)
+        if len(self.held) > self.max_held:
+            keep = deque(it for it in self.held if it.rec.get("event") not in ("vp", "eta"))
+            self.counters["vp_dropped"] += len(self.held) - len(keep)
+            self.held = keep
+            if len(self.held) > self.max_held:
+                self._ratelog.warn("over", "storage: %d records held in memory (bound %d); none dropped",
+                                   len(self.held), self.max_held)
+
+    def _recovered(self) -> None:
+        if self.full:
+            log.warning("storage available again (%d record(s) stored after it was full)",
+                        self.counters["stored_after_full"])
+        self.full = False
+        self._backoff = BACKOFF_MIN_S
+        self._next_try = 0.0
+        self._last_vp_t.clear()
+        if self.reserve is not None:
+            self.reserve.ensure()
+
+
+def _line(rec: dict[str, Any]) -> bytes:
+    return (json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def _epoch(tst: object) -> float | None:
+    from transit.timeutil import parse_iso
+
+    if not isinstance(tst, str):
+        return None
+    try:
+        return parse_iso(tst).timestamp()
+    except ValueError:
+        return None
+
+
+__all__ = ["RESERVE_FILE", "RecordStore", "SpaceReserve", "append_all", "is_no_space"]
