@@ -41,3 +41,33 @@ def require_binary(name: str) -> str:
 @pytest.fixture
 def repo_root() -> Path:
     return REPO
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A real 3 MB tmpfs (a full SD card in miniature): mounted when this process may (root, as in CI),
+    else the test is skipped with the reason. Yields its mount point."""
+    import subprocess
+
+    mnt = tmp_path / "tmpfs"
+    mnt.mkdir()
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m,mode=0755", "tmpfs", str(mnt)],
+                       capture_output=True, text=True, check=False)
+    if p.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {p.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, check=False)
+
+
+def fill_disk(path: Path, leave: int) -> Path:
+    """Fill the filesystem of ``path`` with one file until ``leave`` bytes are free; returns the file."""
+    import os
+
+    filler = path / "filler.bin"
+    st = os.statvfs(path)
+    free = st.f_bavail * st.f_frsize
+    with filler.open("wb") as fh:
+        fh.write(b"\0" * max(0, free - leave))
+    return filler

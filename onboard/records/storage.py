@@ -174,6 +174,8 @@ class RecordStore:
         if not recs:
             return
         items = [_Held(r, r.get("event") != "punctuality", self.events_fd is None) for r in recs]
+        if self.full:  # positions first: while space is short they are thinned before they are stored
+            items = self._thin(items)
         if self.held:
             self._hold(items)
             self.retry()
@@ -184,35 +186,35 @@ class RecordStore:
             self._failed(exc, items)
 
     def retry(self, force: bool = False) -> bool:
-        """Store what is held when its retry is due (called every turn of the service loop); True when
-        nothing is held any more."""
-        if not self.held:
-            if self.full:
-                self._recovered()
-            elif self.reserve is not None and not self.reserve.path.exists():
-                self.reserve.ensure()
+        """Called every turn of the service loop: store what is held when its retry is due, and once
+        nothing is held, put the space reserve back (then storage is no longer full). True when
+        nothing is held."""
+        if not self.full and not self.held:
             return True
         now = self.clock()
         if not force and now < self._next_try:
-            return False
-        n0 = len(self.held)
-        try:
-            while self.held:
-                chunk = [self.held[i] for i in range(min(500, len(self.held)))]
-                self._store(chunk)
-                for _ in chunk:
-                    self.held.popleft()
-                self.counters["stored_after_full"] += len(chunk)
-        except (OSError, OutboxError) as exc:
-            self.counters["write_failures"] += 1
-            self._free_space()
-            self._next_try = now + self._backoff
-            self._backoff = min(BACKOFF_MAX_S, self._backoff * 2)
-            self._ratelog.warn("retry", "storage still failing (%s): %d record(s) held, next try in %.1f s",
-                               exc, len(self.held), self._backoff)
-            return False
-        log.warning("storage: %d held record(s) stored", n0)
-        self._recovered()
+            return not self.held
+        if self.held:
+            n0 = len(self.held)
+            try:
+                while self.held:
+                    chunk = [self.held[i] for i in range(min(500, len(self.held)))]
+                    self._store(chunk)
+                    for _ in chunk:
+                        self.held.popleft()
+                    self.counters["stored_after_full"] += len(chunk)
+            except (OSError, OutboxError) as exc:
+                self.counters["write_failures"] += 1
+                self._free_space()
+                self._later(now)
+                self._ratelog.warn("retry", "storage still failing (%s): %d record(s) held, next try in "
+                                   "%.1f s", exc, len(self.held), self._backoff)
+                return False
+            log.warning("storage: %d held record(s) stored", n0)
+        if self.reserve is None or self.reserve.size <= 0 or self.reserve.ensure():
+            self._recovered()
+        else:  # records fit again, but the reserve does not: still short of space
+            self._later(now)
         return True
 
     def state(self) -> dict[str, Any]:
@@ -238,6 +240,7 @@ class RecordStore:
     def _failed(self, exc: BaseException, items: list[_Held]) -> None:
         self.counters["write_failures"] += 1
         if not self.full:
+            items = self._thin(items)  # (already thinned by write() while full)
             self.full = True
             self.counters["full_episodes"] += 1
             log.error("storage: cannot store %d record(s) (%s); holding them in memory and retrying",
@@ -246,7 +249,7 @@ class RecordStore:
             self._ratelog.warn("failed", "storage: cannot store records (%s)", exc)
         self._hold(items)
         self._free_space()
-        self._next_try = self.clock() + self._backoff
+        self._later(self.clock())
 
     def _free_space(self) -> None:
         if self.reserve is not None and self.reserve.path.exists():
@@ -258,7 +261,13 @@ class RecordStore:
             except OutboxError as exc:
                 log.debug("cannot thin positions: %s", exc)
 
-    def _hold(self, items: list[_Held]) -> None:
+    def _later(self, now: float) -> None:
+        self._next_try = now + self._backoff
+        self._backoff = min(BACKOFF_MAX_S, self._backoff * 2)
+
+    def _thin(self, items: list[_Held]) -> list[_Held]:
+        """While full: no predictions, one position sample per :data:`HELD_VP_EVERY_S` of data time."""
+        out = []
         for it in items:
             ev = it.rec.get("event")
             if ev == "eta":
@@ -273,7 +282,11 @@ class RecordStore:
                     continue
                 if t is not None:
                     self._last_vp_t[key] = t
-            self.held.append(it)
+            out.append(it)
+        return out
+
+    def _hold(self, items: list[_Held]) -> None:
+        self.held.extend(items)
         if len(self.held) > self.max_held:
             keep = deque(it for it in self.held if it.rec.get("event") not in ("vp", "eta"))
             self.counters["vp_dropped"] += len(self.held) - len(keep)
