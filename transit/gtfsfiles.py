@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 log = logging.getLogger(__name__)
 
@@ -134,10 +134,17 @@ class FeedSource:
         return name in self._names
 
     def open(self, name: str) -> TextIO:
+        """The file as text (UTF-8, a BOM dropped), whole; a bad byte raises UnicodeDecodeError.
+        Loaders use :meth:`open_lines`, which decodes each line on its own."""
         if self._zip is not None:
             raw = self._zip.open(self._names[name])
             return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         return open(self._names[name], encoding="utf-8-sig", newline="")
+
+    def open_lines(self, name: str) -> DecodedLines:
+        """The file's lines, each decoded on its own (see :class:`DecodedLines`)."""
+        raw: IO[bytes] = self._zip.open(self._names[name]) if self._zip is not None else open(self._names[name], "rb")
+        return DecodedLines(raw)
 
     def read_bytes(self, name: str) -> bytes:
         if self._zip is not None:
@@ -173,10 +180,56 @@ class FeedSource:
             self._zip.close()
 
 
+#: letters a Windows-1252 / Latin-1 file of Danish names shows where UTF-8 fails: such a byte means the
+#: file was saved in another encoding, any other byte (0xFF, a bit flip) a damaged row
+_LEGACY_LETTERS = frozenset("æøåÆØÅéèüöäÄÖÜÉ")
+
+
+class DecodedLines:
+    """A GTFS file's lines decoded one by one (UTF-8), so one bad byte costs its own row, not the rest of
+    the file: a text stream decodes 8 kB blocks, and the first bad byte ended the file there with the
+    CSV reader's line number of the last complete row before the block (a 0xFF in row 2,014 of
+    stop_times.txt left 202 of 1,849 trips with stop times, and feed-check named a line 103 rows off).
+
+    A line that is not UTF-8 becomes an empty line (line numbers stay those an editor shows, and the
+    CSV reader skips it) and is recorded in :attr:`bad` as (line, byte offset in the file, message) —
+    unless the byte reads as a Danish letter in Windows-1252: then the file is in the wrong encoding and
+    the ``UnicodeDecodeError`` goes to the loader, which says so once (:class:`NotUtf8Error`)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.line = 0
+        self.offset = 0
+        self.bad: list[tuple[int, int, str]] = []
+
+    def __iter__(self) -> Iterator[str]:
+        for chunk in self._raw:
+            self.line += 1
+            start = self.offset
+            self.offset += len(chunk)
+            if self.line == 1 and chunk.startswith(b"\xef\xbb\xbf"):
+                chunk = chunk[3:]
+                start += 3
+            try:
+                yield chunk.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                if chunk[exc.start:exc.start + 1].decode("cp1252", "replace") in _LEGACY_LETTERS:
+                    # a Danish letter in a single-byte encoding: the whole file is in another
+                    # encoding, said once by the loader (NotUtf8Error), not a damaged row
+                    raise
+                self.bad.append((self.line, start + exc.start,
+                                 f"not UTF-8: byte 0x{chunk[exc.start]:02X} at byte offset {start + exc.start}"
+                                 f" (column {exc.start + 1} of the line); row skipped"))
+                yield "\n"
+
+    def close(self) -> None:
+        self._raw.close()
+
+
 class Table:
     """One CSV file: its column positions and an iterator of (line number, fields)."""
 
-    def __init__(self, name: str, header: list[str], reader: Any, handle: TextIO) -> None:
+    def __init__(self, name: str, header: list[str], reader: Any, handle: TextIO | DecodedLines) -> None:
         self.name = name
         self.columns = {c.strip(): i for i, c in enumerate(header)}
         self.missing: frozenset[str] = frozenset()
@@ -191,9 +244,14 @@ class Table:
         """Records with their line numbers; blank lines are skipped, short rows padded."""
         width = len(self.columns)
         reader = self._reader
+        bad = self._handle.bad if isinstance(self._handle, DecodedLines) else []
         try:
             for fields in reader:
                 line = int(reader.line_num)
+                if bad:
+                    for n, _off, msg in bad:
+                        log_.add(self.name, n, None, msg)
+                    bad.clear()
                 if not fields or (len(fields) == 1 and not fields[0].strip()):
                     continue
                 if len(fields) < width:
@@ -204,6 +262,9 @@ class Table:
         except READ_ERRORS as exc:
             log_.add(self.name, getattr(reader, "line_num", None), None, f"unreadable CSV: {exc}")
         finally:
+            for n, _off, msg in bad:  # a bad last line
+                log_.add(self.name, n, None, msg)
+            bad.clear()
             self._handle.close()
 
 
@@ -215,12 +276,12 @@ def open_table(src: FeedSource, name: str, required: tuple[str, ...], log_: Prob
             log_.add(name, None, None, "required file is missing", fatal=True)
         return None
     try:
-        handle = src.open(name)  # a damaged zip header can fail here, with a UnicodeDecodeError too
+        handle = src.open_lines(name)  # a damaged zip header can fail here, with a UnicodeDecodeError too
     except READ_ERRORS as exc:
         log_.add(name, None, None, f"cannot read: {exc}", fatal=must_exist)
         return None
     try:
-        reader = csv.reader(handle)
+        reader = csv.reader(iter(handle))
         header = next(reader, None)
     except UnicodeDecodeError:
         handle.close()
@@ -228,6 +289,10 @@ def open_table(src: FeedSource, name: str, required: tuple[str, ...], log_: Prob
     except READ_ERRORS as exc:
         handle.close()
         log_.add(name, None, None, f"cannot read: {exc}", fatal=must_exist)
+        return None
+    if handle.bad and handle.bad[0][0] == 1:
+        log_.add(name, 1, None, f"header line {handle.bad[0][2].replace('; row skipped', '')}", fatal=must_exist)
+        handle.close()
         return None
     if header is None:
         log_.add(name, None, None, "file is empty (no header line)", fatal=must_exist)

@@ -247,8 +247,23 @@ def choose_day(tt: Timetable, trips: tuple[str, ...], t: float) -> date:
     return best[1]
 
 
+def check_assigned_trips(setup: Setup, tt: Timetable) -> None:
+    """Every trip the configuration assigns must be in the loaded timetable with stop times; a trip a
+    damaged feed lost (a bad byte in its row) is one clear configuration error, not a KeyError later."""
+    for tid in setup.trips:
+        why = None
+        if tid not in tt.trips:
+            why = "is not in the timetable"
+        elif not tt.stop_times(tid):
+            why = "has no stop times in the timetable"
+        if why is not None:
+            raise ConfigError(f"assigned trip {tid} {why} {setup.feed} (left out while loading: see the "
+                              f"feed's errors above); the unit cannot follow it", key="assignment.trips")
+
+
 def build_core(setup: Setup, tt: Timetable, t_first: float, *, with_counting: bool,
                vp_interval_s: float = 1.0) -> Core:
+    check_assigned_trips(setup, tt)
     trips = setup.trips
     if setup.assignment_mode == "block" and setup.block is not None:
         day = setup.service_day

@@ -165,12 +165,13 @@ class OnboardService:
         from onboard.passinfo.frieze import FriezePanel, FriezeTracker
         from onboard.records.punctuality import PunctualityLog
         from onboard.records.storage import RESERVE_FILE, RecordStore, SpaceReserve
-        from onboard.service.replay import load_setup
+        from onboard.service.replay import check_assigned_trips, load_setup
         from transit.timetable import Timetable
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.tt = Timetable.load(self.cfg.feed)
         self.setup = load_setup(self.cfg.path)
+        check_assigned_trips(self.setup, self.tt)
         self.mode = self.cfg.mode  # the vehicle's, for status, records and health alike
         self._plog = PunctualityLog(self.state_dir)
         if self.opts.events is not None:
