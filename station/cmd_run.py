@@ -27,7 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_unit_arguments(p, config_help="station.yaml (see docs/config.md)")
     add_time_arguments(p, clocks=("auto", "system", "data"),
                        clock_help="system clock once NTP has synchronised it, else the predictions' time "
-                                  "(auto, default); system only; data only (following a simulation)")
+                                  "(auto, default); system: the system clock at once, without waiting for "
+                                  "NTP; data only (following a simulation)")
     add_mqtt_arguments(p)
     p.add_argument("--frame-interval", type=positive_float, default=0.5,
                    help="seconds between frames (default 0.5)")

@@ -22,9 +22,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from transit.timeutil import COPENHAGEN, ensure_utc
+from transit.ratelimit import RateLimitedLog
+from transit.timeutil import COPENHAGEN, TIME_MAX, TIME_MIN, ensure_utc
 
 log = logging.getLogger(__name__)
+_ratelog = RateLimitedLog(log)
 
 STALE_AFTER_S = 90.0  # GTFS-Realtime convention: realtime data older than 90 s is stale (DOMAIN.md)
 
@@ -272,6 +274,9 @@ def scheduled_for(tt: Any, stop_ids: Iterable[str], at: datetime, horizon: timed
     ``transit.timetable.Timetable``."""
     seen: set[tuple[str, str]] = set()
     out: list[Scheduled] = []
+    if not TIME_MIN <= at < TIME_MAX:  # a broken clock: no timetable rather than an OverflowError
+        _ratelog.warn("range", "display time %s is out of range: no timetable departures", at.isoformat())
+        return out
     for sid in stop_ids:
         for s in scheduled_from_timetable(tt.departures(sid, at - LOOKBACK, at + horizon), tt.stops):
             key = (s.trip_id, s.service_day.isoformat())

@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from station.config import StationConfig
-from station.predictions import PredictionStore, PredictionSubscriber
+from station.predictions import MAX_FUTURE_S, PredictionStore, PredictionSubscriber
 from transit.clock import ClockDiscipline, system_clock_synchronised
 from transit.errors import BackendError, ConfigError, DecodeError, DeviceError
 from transit.health import software_version, write_health
-from transit.messages import decode_prediction
+from transit.messages import decode_prediction, parse_prediction_topic
 from transit.sdnotify import Notifier
 from transit.timeutil import from_epoch, iso_utc_ms
 
@@ -52,24 +52,62 @@ class StationOptions:
     health_interval_s: float = 5.0
 
 
+#: predictions whose times agree within this many seconds before the first one sets a display clock
+BOOT_AGREE_S = MAX_FUTURE_S
+#: how many agreeing predictions (from any vehicles) give a display without NTP its first clock
+BOOT_CONFIRM = 2
+
+
 class _AnchoringStore(PredictionStore):
-    """A prediction store that also hands each accepted prediction's data time to the clock."""
+    """A prediction store that also hands an accepted prediction's data time to the clock — only after
+    every check (topic, payload, topic mismatch, the 300 s future limit against the clock as it was),
+    so a rejected message can never move the display's time. Once there is a clock, only a newer time
+    moves it (a retained or late prediction never steps it back). Before there is one, a single
+    prediction is not enough: :data:`BOOT_CONFIRM` must agree within :data:`BOOT_AGREE_S`, so one
+    forged or broken ``tst`` (a year ahead) cannot set the display's clock to next year."""
 
     def __init__(self, *args: Any, on_tst: Callable[[float], None], now: Callable[[], datetime | None],
                  **kw: Any) -> None:
         super().__init__(*args, **kw)
         self._on_tst = on_tst
         self._now = now
+        self._boot: list[float] = []  # tst of accepted predictions while there is no clock
 
     def handle(self, topic: str, payload: bytes, received: datetime, expiry_s: float | None = None) -> bool:
-        if payload:
-            try:
-                self._on_tst(decode_prediction(payload).tst.timestamp())
-            except DecodeError:
-                pass  # the store below rejects and counts it
-            # the first prediction may have just given the display its clock: arrival is "now" by it
-            received = self._now() or received
-        return super().handle(topic, payload, received, expiry_s)
+        if not payload:
+            return super().handle(topic, payload, received, expiry_s)
+        now = self._now()
+        if now is not None:
+            ok = super().handle(topic, payload, now, expiry_s)
+            if ok:
+                tst = self._latest_tst(topic)
+                if tst is not None and tst > now.timestamp():
+                    self._on_tst(tst)
+            return ok
+        # no clock yet: judge the message by everything but time, then let agreeing times set the clock
+        try:
+            at = decode_prediction(payload).tst
+        except DecodeError:
+            at = received  # the store below rejects and counts it
+        ok = super().handle(topic, payload, at, expiry_s)
+        tst = self._latest_tst(topic) if ok else None
+        if tst is not None:
+            self._boot.append(tst)
+            agree = [t for t in self._boot if abs(t - tst) <= BOOT_AGREE_S]
+            if len(agree) >= BOOT_CONFIRM:
+                self._on_tst(max(agree))
+                self._boot.clear()
+            elif len(self._boot) > 64:
+                self._boot = self._boot[-32:]
+        return ok
+
+    def _latest_tst(self, topic: str) -> float | None:
+        try:
+            stop_l, oper_l, veh_l = parse_prediction_topic(self.prefix, topic)
+        except DecodeError:
+            return None
+        e = self._by_stop.get(stop_l, {}).get((oper_l, veh_l))
+        return None if e is None else e.prediction.tst.timestamp()
 
 
 class StationService:
@@ -111,7 +149,8 @@ class StationService:
 
     def _check_system(self, mono: float) -> None:
         self._next_sys = mono + 60.0
-        if self.opts.clock in ("auto", "system") and system_clock_synchronised():
+        # --clock system: told to trust the system clock, so no waiting for NTP (issue 14)
+        if self.opts.clock == "system" or (self.opts.clock == "auto" and system_clock_synchronised()):
             with self._lock:
                 # the system clock wins at a stop display: it is steered by NTP continuously
                 self.clock.on_system(time.time(), time.monotonic())

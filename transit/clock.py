@@ -55,28 +55,61 @@ def _seccomp_filtered() -> bool:
     return False
 
 
-def system_clock_synchronised(flag_file: str = TIMESYNC_FLAG) -> bool:
-    """Whether NTP has synchronised the system clock: systemd-timesyncd's flag file, else the
-    kernel's ``STA_UNSYNC`` state read with ``adjtimex(2)`` (modes 0: read only). Under a seccomp
-    filter (our units' ``SystemCallFilter=@system-service`` does not allow ``@clock``, and a refused
-    call would kill the process with SIGSYS) ``adjtimex`` is not tried; then only the flag file
-    counts. Unknown means no."""
+def system_clock_synchronised(flag_file: str = TIMESYNC_FLAG, *, adjtimex: bool = True,
+                              chronyc: str = "chronyc") -> bool:
+    """Whether NTP has synchronised the system clock, asked in the order that works under our units'
+    sandbox (``SystemCallFilter=@system-service`` and ``ProtectClock=yes`` forbid ``adjtimex(2)``;
+    a refused call would kill the process with SIGSYS, so it is not tried under a seccomp filter):
+
+    1. systemd-timesyncd's flag file (it touches it once synchronised);
+    2. the kernel's ``STA_UNSYNC`` state by ``adjtimex(2)`` in read-only mode (modes 0) — set by any
+       NTP daemon (chrony, ntpd, timesyncd) and by the kernel itself once ``maxerror`` passes 16 s;
+    3. ``chronyc -c -n tracking`` (chrony answers read-only queries over its local socket without
+       privileges): synchronised unless its leap status is "Not synchronised".
+
+    Unknown means no."""
     if os.path.exists(flag_file):
         return True
-    if _seccomp_filtered():
-        return False
+    if adjtimex and not _seccomp_filtered():
+        state = _adjtimex_state()
+        if state is not None:
+            return 0 <= state != _TIME_ERROR
+    return _chrony_synchronised(chronyc)
+
+
+def _adjtimex_state() -> int | None:
     name = ctypes.util.find_library("c")
     if name is None:
-        return False
+        return None
     try:
         libc = ctypes.CDLL(name, use_errno=True)
         # struct timex is ~208 bytes on 64-bit Linux; modes (the first int) = 0 reads without setting.
         buf = ctypes.create_string_buffer(512)
-        state = int(libc.adjtimex(buf))
+        return int(libc.adjtimex(buf))
     except (OSError, AttributeError) as exc:
         log.debug("adjtimex unavailable: %s", exc)
+        return None
+
+
+def _chrony_synchronised(chronyc: str) -> bool:
+    """chrony's own view: ``chronyc -c`` prints one CSV line whose last field is the leap status."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which(chronyc)
+    if exe is None:
         return False
-    return 0 <= state != _TIME_ERROR
+    try:
+        p = subprocess.run([exe, "-c", "-n", "tracking"], capture_output=True, text=True, timeout=2.0,
+                           check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.debug("chronyc failed: %s", exc)
+        return False
+    fields = p.stdout.strip().split(",")
+    if p.returncode != 0 or len(fields) < 10:
+        log.debug("chronyc tracking: rc %d, %r", p.returncode, p.stdout[:200])
+        return False
+    return fields[-1].strip().lower() not in ("not synchronised", "not synchronized", "")
 
 
 @dataclass(frozen=True)

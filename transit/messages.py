@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from transit.errors import DecodeError
-from transit.timeutil import iso_utc_ms, parse_iso
+from transit.timeutil import iso_utc_ms, parse_iso, parse_iso_bounded
 
 SCHEMA_VERSION = 1
 DEFAULT_PREFIX = "rettid/v1"
@@ -166,7 +166,7 @@ def validate_record(record: object) -> dict[str, Any]:
     if record["event"] not in ALL_EVENTS:
         raise DecodeError(f"unknown event {record['event']!r}")
     try:
-        parse_iso(record["tst"])
+        parse_iso_bounded(record["tst"])
     except ValueError as exc:
         raise DecodeError(f"record tst: {exc}") from exc
     return record
@@ -312,8 +312,8 @@ def _time(obj: Mapping[str, Any], key: str, what: str, *, optional: bool) -> dat
     if not isinstance(v, str) or len(v) > 40:
         raise DecodeError(f"{what}: '{key}' must be an ISO 8601 time with offset")
     try:
-        return parse_iso(v)
-    except (ValueError, OverflowError) as exc:
+        return parse_iso_bounded(v)
+    except ValueError as exc:
         raise DecodeError(f"{what}: '{key}': {exc}") from exc
 
 

@@ -91,6 +91,25 @@ def parse_iso(text: str) -> datetime:
     return dt.astimezone(UTC)
 
 
+#: Times a record or message may carry: a wider range is a broken clock or a forgery, and near the ends
+#: of ``datetime``'s range arithmetic overflows (9999-12-31 + a look-ahead raised OverflowError in the
+#: station's departure list, on every restart because the message was retained).
+TIME_MIN = datetime(2000, 1, 1, tzinfo=UTC)
+TIME_MAX = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def parse_iso_bounded(text: str) -> datetime:
+    """:func:`parse_iso` for data from the outside: also a ``ValueError`` (never an ``OverflowError``)
+    for a time outside :data:`TIME_MIN` .. :data:`TIME_MAX`."""
+    try:
+        dt = parse_iso(text)
+    except OverflowError as exc:
+        raise ValueError(f"time '{text}' is out of range ({exc})") from None
+    if not TIME_MIN <= dt < TIME_MAX:
+        raise ValueError(f"time '{text}' is outside {TIME_MIN.year}..{TIME_MAX.year - 1}")
+    return dt
+
+
 def local(dt: datetime, tz: ZoneInfo = COPENHAGEN) -> datetime:
     """For display and service days only."""
     return ensure_utc(dt).astimezone(tz)

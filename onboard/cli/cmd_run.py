@@ -32,7 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_unit_arguments(p, config_help="onboard.yaml (see docs/config.md)")
     add_time_arguments(p, clocks=("auto", "gnss", "system"),
                        clock_help="time source for records: GNSS, else the NTP-synchronised system clock "
-                                  "(auto, default); gnss only (simulations whose data are not 'now'); system only")
+                                  "(auto, default); gnss only (simulations whose data are not 'now'); system: "
+                                  "the system clock at once, without waiting for NTP")
     add_mqtt_arguments(p)
     p.add_argument("--no-publish", action="store_true", help="keep records in the outbox, do not connect")
     p.add_argument("--events", type=Path, help="also append every record to this JSON Lines file")

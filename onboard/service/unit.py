@@ -501,12 +501,16 @@ class OnboardService:
 
     def _check_system_clock(self, now: float) -> None:
         self._next_sys_check = now + 60.0
-        if system_clock_synchronised():
+        synced = system_clock_synchronised()
+        # --clock system: the operator vouches for the system clock (an RTC, a clock set by hand), so
+        # records do not wait for NTP (issue 14); auto trusts it only once NTP has synchronised it
+        if synced or self.opts.clock == "system":
+            if not synced and self.clock.source != "system":
+                log.warning("clock: using the system clock as told (--clock system), although NTP has not "
+                            "synchronised it")
             self.clock.on_system(time.time(), time.monotonic())
             for tu, (k, p) in self.clock.release():
                 self._push(tu, 0 if k == "can" else 2, k, p, now - self.opts.hold_s)
-        elif self.opts.clock == "system":
-            log.warning("clock: the system clock is not NTP-synchronised yet; records wait")
 
     # ------------------------------------------------------------------------------------ health
     def loops_alive(self, now: float | None = None) -> bool:

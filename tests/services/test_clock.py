@@ -92,6 +92,27 @@ def test_no_adjtimex_under_a_seccomp_filter(tmp_path, monkeypatch) -> None:  # t
 
     monkeypatch.setattr(clock, "_seccomp_filtered", lambda: True)
     monkeypatch.setattr(ctypes, "CDLL", boom)
-    assert clock.system_clock_synchronised(str(tmp_path / "missing")) is False
+    assert clock.system_clock_synchronised(str(tmp_path / "missing"), chronyc="no-chronyc-here") is False
     (tmp_path / "flag").touch()
     assert clock.system_clock_synchronised(str(tmp_path / "flag")) is True
+
+
+@pytest.mark.parametrize(("leap", "rc", "expected"), [("Normal", 0, True), ("Insert second", 0, True),
+                                                      ("Not synchronised", 0, False), ("Normal", 1, False)])
+def test_chrony_is_asked_when_the_kernel_cannot_be(tmp_path, monkeypatch, leap: str, rc: int,  # type: ignore[no-untyped-def]
+                                                   expected: bool) -> None:
+    """Issue 12 item 3: a display under chrony was never seen as synchronised (no timesyncd flag, and
+    adjtimex is forbidden in the sandbox). ``chronyc -c -n tracking`` answers without privileges."""
+    import transit.clock as clock
+
+    fake = tmp_path / "chronyc"
+    fake.write_text("#!/bin/sh\n[ \"$*\" = \"-c -n tracking\" ] || exit 9\n"
+                    f"echo 'A29FC87B,162.159.200.123,3,1765000000.1,-0.000012,0.000003,0.000010,-1.234,0.001,"
+                    f"0.020,0.010,0.001,64.2,{leap}'\nexit {rc}\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(clock, "_seccomp_filtered", lambda: True)
+    assert clock.system_clock_synchronised(str(tmp_path / "missing"), chronyc=str(fake)) is expected
+    # without a seccomp filter the kernel is asked first; with adjtimex off, chrony answers
+    monkeypatch.setattr(clock, "_seccomp_filtered", lambda: False)
+    assert clock.system_clock_synchronised(str(tmp_path / "missing"), adjtimex=False,
+                                           chronyc=str(fake)) is expected
