@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import heapq
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ from onboard.tripfollow.core import Core, CoreConfig
 from onboard.tripfollow.stops import FollowConfig
 from transit.errors import ConfigError
 from transit.ratelimit import RateLimitedLog
+from transit.timesanity import TimeSanity
 from transit.timetable import Timetable
 from transit.timeutil import service_day_origin, service_days_for
 from transit.yamlconf import Node, load_yaml
@@ -309,8 +310,9 @@ def replay(setup: Setup, nmea: Path, can_log: Path | None, gpio: Path | None,
     """Run the core over the recorded inputs; ``emit`` gets every record in order. Returns diagnostics."""
     tt = Timetable.load(setup.feed)
     can_in = CanInput(can_log) if can_log is not None else None
+    sanity: TimeSanity[Fix] = TimeSanity()
     streams: list[Iterator[tuple[float, int, str, Any]]] = [
-        ((f.time.timestamp(), 1, "fix", f) for f in read_fixes(nmea))]
+        ((t, 1, "fix", f) for t, f in sane_times(read_fixes(nmea), sanity))]
     if can_in is not None:
         streams.append(((st.t.timestamp(), 0, "can", (st, sp)) for st, sp in can_in.states()))
     if gpio is not None:
@@ -337,11 +339,23 @@ def replay(setup: Setup, nmea: Path, can_log: Path | None, gpio: Path | None,
     for rec in core.finish():
         emit(rec)
     diag: dict[str, Any] = dict(core.diagnostics)
+    if sanity.quarantined or sanity.steps:
+        diag.update(time_quarantined=sanity.quarantined, time_steps=sanity.steps)
     if can_in is not None:
         diag["can_lines"] = can_in.lines
         diag["can_bad_lines"] = can_in.bad_lines
         diag.update({f"can_{k}": v for k, v in can_in.tracker.stats().items() if v})
     return diag
+
+
+def sane_times(fixes: Iterable[Fix], sanity: TimeSanity[Fix]) -> Iterator[tuple[float, Fix]]:
+    """The fixes whose times the filter believes, in time order (a quarantined epoch never reaches the
+    core; held ones come out when confirmed, so the merge with CAN and GPIO stays in time order)."""
+    for f in fixes:
+        yield from sanity.offer(f.time.timestamp(), f).items
+    yield from sanity.flush().items
+    if sanity.quarantined:
+        log.warning("%d GNSS epoch(s) with a time far from the rest quarantined (not used)", sanity.quarantined)
 
 
 def _feed(core: Core, item: tuple[float, int, str, Any], emit: Callable[[dict[str, Any]], None]) -> None:

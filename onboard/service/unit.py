@@ -41,6 +41,7 @@ from transit.health import HealthInputs, build_health, health_delivery, outbox_o
 from transit.jsonl import repair_torn_tail
 from transit.ratelimit import RateLimitedLog
 from transit.sdnotify import Notifier
+from transit.timesanity import TimeSanity
 from transit.timeutil import from_epoch, iso_utc_ms
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,8 @@ class OnboardService:
         self.notifier = notifier or Notifier()
         self.state_dir = self.opts.state_dir or cfg.unit.state_dir
         self.clock: ClockDiscipline[tuple[str, Any]] = ClockDiscipline(rate=self.opts.rate)
+        self.sanity: TimeSanity[tuple[float, Fix]] = TimeSanity()
+        self._restart_core = False
         self.q: queue.SimpleQueue[tuple[str, float, Any]] = queue.SimpleQueue()
         self.stop_event = threading.Event()
         self.loops: list[_Loop] = []
@@ -360,9 +363,16 @@ class OnboardService:
         if kind == "fix":
             fix: Fix = payload
             self._last_fix, self._last_fix_rx = fix, t
-            if self.opts.clock in ("auto", "gnss"):
-                self.clock.on_gnss(fix.time.timestamp(), t)
-            self._push(fix.time.timestamp(), 1, "fix", fix, rx)
+            # one epoch far from the rest (a wrong date) is quarantined before it can move "now"
+            rel = self.sanity.offer(fix.time.timestamp(), (t, fix))
+            if rel.stepped_back and self.core is not None:
+                log.error("GNSS time stepped back to %s and stayed there: trip following restarts on the "
+                          "corrected time", iso_utc_ms(from_epoch(rel.items[-1][0])))
+                self._restart_core = True
+            for tu, (rx_mono, f) in rel.items:
+                if self.opts.clock in ("auto", "gnss"):
+                    self.clock.on_gnss(tu, rx_mono)
+                self._push(tu, 1, "fix", f, rx)
             for tu, (k, p) in self.clock.release():
                 self._push(tu, 0 if k == "can" else 2, k, p, rx - self.opts.hold_s)
         elif kind == "can_batch":  # (monotonic time, state, speed sample?) of one CAN read
@@ -416,6 +426,9 @@ class OnboardService:
             self._feed(it)
 
     def _feed(self, it: _Item) -> None:
+        if self._restart_core:  # a confirmed backward time step: the old core's "now" is in the future
+            self._restart_core = False
+            self.core = None
         if self.core is None:
             self._build_core(it.t)
         try:
@@ -559,6 +572,8 @@ class OnboardService:
         core_diag: dict[str, Any] = dict(self.core.diagnostics) if self.core is not None else {}
         core_diag.update({f"records_{k}": v for k, v in self._records.items()})
         core_diag["bad_inputs"] = self._bad_inputs
+        core_diag["time_quarantined"] = self.sanity.quarantined
+        core_diag["time_steps"] = self.sanity.steps
         h.core = core_diag
         f = getattr(self.core, "follower", None) if self.core is not None else None
         if f is not None:
