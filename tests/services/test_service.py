@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -43,6 +43,15 @@ def _can(mono: float, doors_open: bool) -> tuple[str, float, tuple[VehicleState,
     return ("can", mono, (st, True))
 
 
+def _fixes_until(service: OnboardService, mono: float) -> None:
+    """The receiver's 1 Hz epochs up to T_FIX at monotonic ``mono``: the time-sanity filter believes a
+    receiver's time once three epochs agree (issue 12 item 2), so a clock starts from these."""
+    for k in (2, 1, 0):
+        fix = Fix(T_FIX - timedelta(seconds=k), *HILLEROED_8, speed=0.0, mode=FixMode.FIX_3D, quality=1,
+                  sats_used=12)
+        service._accept("fix", mono - k, fix)
+
+
 def _records(tmp_path: Path) -> list[dict]:  # type: ignore[type-arg]
     return [json.loads(x) for x in (tmp_path / "events.jsonl").read_text().splitlines()]
 
@@ -55,9 +64,8 @@ def test_door_events_before_the_first_fix_wait_and_get_gnss_derived_times(servic
     service._drain_inputs(final=False)
     assert service.core is None and service.clock.pending == 3  # nothing stamped, nothing built
     assert not (tmp_path / "events.jsonl").read_text()
-    # the first fix: receiver time T_FIX, received at monotonic 1010.0
-    fix = Fix(T_FIX, *HILLEROED_8, speed=0.0, mode=FixMode.FIX_3D, quality=1, sats_used=12)
-    service._accept("fix", 1010.0, fix)
+    # the first fixes: receiver time T_FIX received at monotonic 1010.0 (and the two epochs before it)
+    _fixes_until(service, 1010.0)
     service._drain_inputs(final=True)
     recs = _records(tmp_path)
     doors = {r["event"]: r["tst"] for r in recs if r["event"] in ("doo", "doc")}
@@ -108,16 +116,15 @@ def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_inputs_from_different_threads_reach_the_core_in_data_time_order(service: OnboardService,
                                                                            tmp_path: Path) -> None:
-    fix = Fix(T_FIX, *HILLEROED_8, speed=0.0, mode=FixMode.FIX_3D, quality=1, sats_used=12)
-    service._accept("fix", 1010.0, fix)  # clock: T_FIX at monotonic 1010
+    _fixes_until(service, 1010.0)  # clock: T_FIX at monotonic 1010
     # the CAN thread's items arrive after the fix but belong before it, and in swapped order
-    service._accept(*_can(1009.0, False))
-    service._accept(*_can(1008.0, True))
+    service._accept(*_can(1009.5, False))
+    service._accept(*_can(1008.5, True))
     fed: list[float] = []
     real_feed = service._feed
     service._feed = lambda it: (fed.append(it.t), real_feed(it))  # type: ignore[method-assign]
     service._drain_inputs(final=True)
-    assert fed == sorted(fed) and len(fed) == 3
+    assert fed == sorted(fed) and len(fed) == 5
 
 
 def test_systemd_notifications(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
