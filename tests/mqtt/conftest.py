@@ -23,13 +23,40 @@ from transit.localbroker import LocalBroker
 ACL_FILE = REPO / "systemd" / "mosquitto" / "aclfile"
 
 
+SHIPPED_CONF = REPO / "systemd" / "mosquitto" / "rettid.conf"
+#: directives of the shipped broker configuration the tests run with (not its paths and listener)
+_SHIPPED = ("autosave_interval", "autosave_on_changes", "persistent_client_expiration", "max_queued_messages",
+            "max_inflight_messages", "message_size_limit")
+_SHIPPED_TLS = ("use_identity_as_username", "use_username_as_clientid")
+
+
+def shipped_directives(*, tls: bool) -> list[str]:
+    """The lines of systemd/mosquitto/rettid.conf that decide durability and identity, so the tests
+    check the configuration that is deployed (identity ones only with TLS: without a certificate there is
+    no user name to take the client id from)."""
+    keep = _SHIPPED + (_SHIPPED_TLS if tls else ())
+    out = []
+    for line in SHIPPED_CONF.read_text(encoding="utf-8").splitlines():
+        words = line.split()
+        if words and words[0] in keep:
+            out.append(" ".join(words))
+    return out
+
+
 class Mosquitto(LocalBroker):
-    """The broker tests' Mosquitto: persistent (restarts keep sessions and queued messages); the test
-    fails under CI when the program is missing."""
+    """The broker tests' Mosquitto: persistent (restarts keep sessions and queued messages) with the
+    shipped durability and identity settings; the test fails under CI when the program is missing."""
 
     def __init__(self, workdir: Path, *, tls_dir: Path | None = None, acl_file: Path | None = None) -> None:
         super().__init__(workdir, require_binary("mosquitto"), persistence=True, tls_dir=tls_dir,
-                         acl_file=acl_file, extra=["max_inflight_messages 100", "message_size_limit 65536"])
+                         acl_file=acl_file, extra=shipped_directives(tls=tls_dir is not None))
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, no chance to save."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
 
 
 @pytest.fixture
