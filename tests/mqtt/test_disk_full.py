@@ -144,3 +144,44 @@ def test_the_service_keeps_running_and_health_says_storage_is_full(small_tmpfs: 
         svc.stop()
     punct = [r["id"] for r in read_jsonl(small_tmpfs / "state" / "punctuality.jsonl")]
     assert punct == [r["id"] for r in recs if r["event"] == "punctuality"]
+
+
+def test_acknowledgements_that_cannot_be_recorded_cause_no_redeliveries(tmp_path: Path) -> None:
+    """Disk full at the broker's PUBACK: "cannot delete acknowledged rows". In the issue's run the 416
+    re-deliveries followed from the service exiting on ENOSPC (the acknowledgements lost with it; the
+    tests above show it keeps running now). This guards the other half: the publisher keeps the
+    acknowledgements in memory, retries them, and never sends an acknowledged row again."""
+    from onboard.records.publisher import MqttSettings, Publisher
+    from tests.mqtt.conftest import Collector, Mosquitto
+    from transit.errors import OutboxError
+    from transit.messages import deliveries_for_record
+
+    broker = Mosquitto(tmp_path / "broker")
+    broker.start()
+    consumer = Collector(broker.port, "rettid/v1/record/#", client_id="consumer")
+    ob = Outbox(tmp_path / "o.sqlite")
+    real_ack = ob.ack
+    failures = {"n": 0}
+
+    def full_disk_ack(seqs):  # type: ignore[no-untyped-def]
+        if failures["n"] < 5:
+            failures["n"] += 1
+            raise OutboxError("o.sqlite: cannot delete acknowledged rows: database or disk is full")
+        return real_ack(seqs)
+
+    ob.ack = full_disk_ack  # type: ignore[method-assign]
+    recs = [r for r in trip_records(100 * 60) if r["event"] == "punctuality"][:100]
+    pub = Publisher(ob, MqttSettings(url=broker.url), oper="lokaltog", veh="2051")
+    try:
+        ob.put([x for r in recs for x in deliveries_for_record(r)])
+        pub.start()
+        assert pub.wait_drained(30)
+        assert not consumer.wait_for_ids({r["id"] for r in recs}, 10)
+        time.sleep(1.0)
+        ids = consumer.ids()
+        assert failures["n"] == 5 and len(ids) == len(set(ids)) == 100  # each exactly once
+    finally:
+        pub.stop()
+        ob.close()
+        consumer.close()
+        broker.stop()
