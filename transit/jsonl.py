@@ -1,27 +1,44 @@
-"""Reading JSON Lines record files (``events.jsonl``, ``punctuality.jsonl``, count exports).
+"""Reading and writing JSON Lines record files (``events.jsonl``, ``punctuality.jsonl``, count exports).
 
 Every tool that reads records (reports, ``onboard publish``, snapshots, frieze replays) needs the same
 tolerance: a torn last line after a power cut or a hand-edited file must not stop the run, and must not
 vanish silently either. A line that is not a JSON object is counted and logged (rate-limited), the
 good lines around it are all kept.
+
+Files that a running unit keeps appending to are rotated by size or age (:class:`JsonlWriter`), the
+way logrotate names them: ``x.jsonl`` is being written, ``x.jsonl.1`` is the newest full one,
+``x.jsonl.2`` the one before ... (``.gz`` allowed: rotated files may be compressed later). Rotation
+renames and never deletes unless told to keep fewer, so nothing is lost, and the concatenation of
+``x.jsonl.N ... x.jsonl.1, x.jsonl`` only ever grows at its end: a reader given ``x.jsonl`` reads its
+rotated predecessors first (:func:`expand_rotated`), oldest first, and a position counted in lines of
+that stream (``onboard publish``'s resume point) stays valid across rotations. Readers also accept
+glob patterns (``'/var/lib/rettid/punctuality.jsonl*'``) and ``.gz`` files.
 """
 
 from __future__ import annotations
 
+import glob
+import gzip
 import json
 import logging
 import os
-from collections.abc import Iterable, Iterator
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from transit.errors import ConfigError
 from transit.ratelimit import RateLimitedLog
 
-__all__ = ["JsonlCounts", "parse_jsonl", "read_jsonl", "repair_torn_tail"]
+__all__ = ["JsonlCounts", "JsonlWriter", "RotatingAppendFile", "append_all", "expand_rotated", "open_text",
+           "parse_jsonl", "read_jsonl", "read_records", "repair_torn_tail", "rotate_family"]
 
 log = logging.getLogger(__name__)
+
+_ROTATED = re.compile(r"^(?P<base>.+)\.(?P<n>\d+)(?:\.gz)?$")
+_GLOB_CHARS = re.compile(r"[*?\[]")
 
 
 @dataclass
@@ -148,20 +165,80 @@ def parse_jsonl(lines: Iterable[str], source: str = "<input>", counts: JsonlCoun
         log.warning("%s: %d bad line(s) skipped", source, c.bad - bad_before)
 
 
-def read_jsonl(paths: str | Path | Iterable[str | Path], counts: JsonlCounts | None = None, *,
-               placeholders: bool = False) -> Iterator[dict[str, Any]]:
-    """:func:`parse_jsonl` over one file or several, in order (undecodable bytes become U+FFFD); a file
-    that cannot be opened is a :class:`ConfigError` naming it."""
+def _rotation_key(p: Path) -> tuple[str, int]:
+    """Sort key inside one rotated family: oldest (highest number) first, the live file last."""
+    m = _ROTATED.match(p.name)
+    if m:
+        return m.group("base"), -int(m.group("n"))
+    return p.name.removesuffix(".gz"), 0
+
+
+def _family(p: Path) -> str:
+    return str(p.parent / _rotation_key(p)[0])
+
+
+def expand_rotated(paths: str | Path | Iterable[str | Path]) -> list[Path]:
+    """The files to read for ``paths``, in record order.
+
+    A plain ``x.jsonl`` stands for its rotated family: ``x.jsonl.N`` ... ``x.jsonl.1`` (``.gz`` too),
+    then ``x.jsonl``. A glob pattern is expanded. A file named twice (``x.jsonl*`` expanded by the shell
+    and ``x.jsonl``) is read once; families keep the order in which they were first named. A name that
+    matches nothing is kept, so the reader reports it.
+    """
     if isinstance(paths, str | Path):
         paths = [paths]
+    order: list[str] = []
+    members: dict[str, set[Path]] = {}
+    for raw in paths:
+        text = str(raw)
+        if _GLOB_CHARS.search(text):
+            found = [Path(x) for x in glob.glob(text)]
+            if not found:
+                found = [Path(text)]
+        else:
+            p = Path(text)
+            found = [p]
+            if _ROTATED.match(p.name) is None:  # x.jsonl: add x.jsonl.N[.gz]
+                found += [Path(x) for x in glob.glob(glob.escape(text) + ".[0-9]*")
+                          if _ROTATED.match(Path(x).name)]
+        for f in found:
+            fam = _family(f)
+            if fam not in members:
+                members[fam] = set()
+                order.append(fam)
+            members[fam].add(f)
+    out: list[Path] = []
+    for fam in order:
+        out.extend(sorted(members[fam], key=lambda p: (_rotation_key(p)[1], p.suffix == ".gz")))
+    return out
+
+
+def open_text(path: str | Path) -> IO[str]:
+    """A text file for reading, gunzipped when its name ends in ``.gz``; undecodable bytes become U+FFFD.
+    A file that cannot be opened is a :class:`ConfigError` naming it."""
+    p = Path(path)
+    try:
+        if p.suffix == ".gz":
+            return gzip.open(p, "rt", encoding="utf-8", errors="replace")
+        return open(p, encoding="utf-8", errors="replace")  # noqa: SIM115 - the caller closes it
+    except OSError as exc:  # a missing or unreadable file is the caller's mistake, said in one line
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", file=str(p)) from None
+
+
+def read_jsonl(paths: str | Path | Iterable[str | Path], counts: JsonlCounts | None = None, *,
+               placeholders: bool = False, rotated: bool = True) -> Iterator[dict[str, Any]]:
+    """:func:`parse_jsonl` over one file or several, in order; with ``rotated`` (the default) each
+    name stands for its rotated family and globs are expanded (:func:`expand_rotated`)."""
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    files = expand_rotated(paths) if rotated else [Path(p) for p in paths]
     rl = RateLimitedLog(log)
-    for p in paths:
-        try:
-            fh = open(p, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed below
-        except OSError as exc:  # a missing or unreadable file is the caller's mistake, said in one line
-            raise ConfigError(f"cannot read: {exc.strerror or exc}", file=str(p)) from None
-        with fh:
-            yield from parse_jsonl(fh, str(p), counts, placeholders=placeholders, ratelog=rl)
+    for p in files:
+        with open_text(p) as fh:
+            try:
+                yield from parse_jsonl(fh, str(p), counts, placeholders=placeholders, ratelog=rl)
+            except (OSError, EOFError) as exc:  # a torn .gz: what was read is kept
+                raise ConfigError(f"cannot read: {exc}", file=str(p)) from None
 
 
 def read_records(paths: Iterable[str | Path], event: str = "punctuality") -> Iterator[dict[str, Any]]:
@@ -171,3 +248,132 @@ def read_records(paths: Iterable[str | Path], event: str = "punctuality") -> Ite
         if rec.get("event") == event:
             yield rec
 
+
+def append_all(fd: int, data: bytes, *, fsync: bool = True) -> None:
+    """Append ``data`` to an ``O_APPEND`` descriptor (and fsync); on any error the file is cut back to
+    its size before the call (a full disk must not leave half a record to glue the next one onto)."""
+    start = os.fstat(fd).st_size
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        if fsync:
+            os.fsync(fd)
+    except OSError:
+        try:
+            os.ftruncate(fd, start)
+        except OSError as exc2:  # the torn tail is then repaired at the next open
+            log.debug("cannot cut back a failed append: %s", exc2)
+        raise
+
+
+def rotate_family(path: str | Path, keep: int | None = None) -> None:
+    """``x.N`` → ``x.N+1`` (highest first), ``x`` → ``x.1``: logrotate's names, by renames only. A
+    crash between two renames leaves a gap in the numbers, never a lost or reordered file (readers sort
+    by number). Files beyond ``keep`` rotated ones are deleted only when ``keep`` is given."""
+    base = Path(path)
+    rotated = sorted(((int(m.group("n")), Path(f)) for f in glob.glob(glob.escape(str(base)) + ".[0-9]*")
+                      if (m := _ROTATED.match(Path(f).name)) and m.group("base") == base.name), reverse=True)
+    for n, f in rotated:
+        if keep is not None and n >= keep:
+            f.unlink()
+            continue
+        f.rename(f.with_name(f"{base.name}.{n + 1}" + (".gz" if f.suffix == ".gz" else "")))
+    if base.exists():
+        if keep == 0:
+            base.unlink()
+        else:
+            os.replace(base, base.with_name(base.name + ".1"))
+    _fsync_dir(base.parent)
+
+
+class RotatingAppendFile:
+    """A record file a running unit appends to: ``O_APPEND``, the torn tail of a power cut repaired on
+    open (:func:`repair_torn_tail`), whole lines appended and fsync'd and cut back on failure
+    (:func:`append_all`), rotated by size and/or age (:func:`rotate_family`).
+
+    ``max_bytes``: rotate before a line would take the file past this (a line is never split; a file
+    holds at least one line). ``max_age_s``: rotate a non-empty file this long after it was started (by
+    this process, or the file's modification time when an existing file is continued). ``keep``: rotated
+    files to keep (``None``: all; a unit's records are collected centrally before anyone deletes them).
+    ``clock`` is for housekeeping only (when to rotate), never for stamping records.
+    """
+
+    def __init__(self, path: str | Path, *, max_bytes: int | None = 64 * 1024 * 1024,
+                 max_age_s: float | None = None, keep: int | None = None, fsync: bool = True,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self.max_bytes = max_bytes
+        self.max_age_s = max_age_s
+        self.keep = keep
+        self.fsync = fsync
+        self.clock = clock
+        self.rotations = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.torn_bytes = repair_torn_tail(self.path)
+        self.fd = -1
+        self._open()
+
+    def _open(self) -> None:
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        st = os.fstat(self.fd)
+        self._started = st.st_mtime if st.st_size else self.clock()
+
+    def append_line(self, data: bytes) -> None:
+        """One or more whole lines (ending in a newline)."""
+        size = os.fstat(self.fd).st_size
+        if size and self._due(size, len(data)):
+            self.rotate()
+        append_all(self.fd, data, fsync=self.fsync)
+
+    def _due(self, size: int, n: int) -> bool:
+        if self.max_bytes is not None and size + n > self.max_bytes:
+            return True
+        return self.max_age_s is not None and self.clock() - self._started >= self.max_age_s
+
+    def rotate(self) -> None:
+        self.close()
+        rotate_family(self.path, self.keep)
+        self.rotations += 1
+        self._open()
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+class JsonlWriter(RotatingAppendFile):
+    """:class:`RotatingAppendFile` taking records: ``write(rec)`` appends one JSON object a line."""
+
+    def __init__(self, path: str | Path, *, max_bytes: int | None = 64 * 1024 * 1024,
+                 max_age_s: float | None = None, keep: int | None = None, fsync: bool = False,
+                 clock: Callable[[], float] = time.time) -> None:
+        super().__init__(path, max_bytes=max_bytes, max_age_s=max_age_s, keep=keep, fsync=fsync, clock=clock)
+
+    def write(self, rec: dict[str, Any]) -> None:
+        self.write_line(json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
+
+    def write_line(self, line: str) -> None:
+        self.append_line((line.rstrip("\n") + "\n").encode("utf-8"))
+
+    def __enter__(self) -> JsonlWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make the renames durable (a power cut must not bring back the old names)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -171,11 +171,13 @@ def run(args: argparse.Namespace) -> int:
     notifier = Notifier()
     all_drained = True
     for path in args.events:
-        try:
-            with path.open("rb") as f:
-                lines = sum(1 for _ in f)
-        except OSError as exc:
-            raise ConfigError(f"cannot read events file: {exc}", file=str(path)) from exc
+        lines = 0
+        for part in jsonl.expand_rotated(path):  # x.jsonl.N ... x.jsonl.1, x.jsonl: the records in order
+            try:
+                with jsonl.open_text(part) as f:
+                    lines += sum(1 for _ in f)
+            except OSError as exc:
+                raise ConfigError(f"cannot read events file: {exc}", file=str(part)) from exc
         progress = Progress(lines, label=path.name)
         s = publish_records(read_jsonl(path), state_dir=state_dir, settings=settings,
                             oper=oper, veh=veh, mode=mode, source_key=f"source:{path.resolve()}",

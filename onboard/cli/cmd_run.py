@@ -37,6 +37,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_mqtt_arguments(p)
     p.add_argument("--no-publish", action="store_true", help="keep records in the outbox, do not connect")
     p.add_argument("--events", type=Path, help="also append every record to this JSON Lines file")
+    p.add_argument("--rotate-size", type=float, default=64.0, metavar="MB",
+                   help="rotate the JSON Lines files (punctuality log, --events) at this size: x.jsonl -> "
+                        "x.jsonl.1 ...; nothing is deleted (default 64; 0: never)")
+    p.add_argument("--rotate-age", type=float, default=0.0, metavar="HOURS",
+                   help="also rotate them this long after they were started (default 0: by size only)")
     p.add_argument("--frame-interval", type=float, default=1.0, help="seconds between frieze frames")
     p.add_argument("--health-interval", type=float, default=5.0, help="seconds between health.json writes")
     p.add_argument("--health-publish", type=float, default=30.0, help="seconds between health messages")
@@ -54,5 +59,7 @@ def run(args: argparse.Namespace) -> int:
     opts = ServiceOptions(clock=tm.clock, rate=tm.time_warp, events=args.events, state_dir=args.state_dir,
                           mqtt_url=args.broker, publish=not args.no_publish,
                           frame_interval_s=args.frame_interval, health_interval_s=args.health_interval,
-                          health_publish_s=args.health_publish, drain_timeout_s=args.drain_timeout)
+                          health_publish_s=args.health_publish, drain_timeout_s=args.drain_timeout,
+                          rotate_bytes=int(args.rotate_size * 1024 * 1024) if args.rotate_size > 0 else None,
+                          rotate_age_s=args.rotate_age * 3600 if args.rotate_age > 0 else None)
     return run_service(cfg, opts)

@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from onboard.records.storage import append_all
-from transit.jsonl import repair_torn_tail
+from transit.jsonl import RotatingAppendFile
 from transit.records import iso, make_record
 
 if TYPE_CHECKING:
@@ -122,25 +120,25 @@ class PunctualityLog:
 
     A power cut in the middle of a write leaves a torn last line; on open it is cut off (kept in
     ``punctuality.jsonl.torn``, :func:`transit.jsonl.repair_torn_tail`) so the next record does not
-    glue onto it. :attr:`torn_bytes` says how much was cut (health reports it)."""
+    glue onto it. :attr:`torn_bytes` says how much was cut (health reports it). Rotated by size (or
+    age) with nothing deleted (:class:`transit.jsonl.RotatingAppendFile`); readers given
+    ``punctuality.jsonl`` read the rotated ``punctuality.jsonl.N`` ... ``.1`` before it."""
 
-    def __init__(self, state_dir: str | Path, name: str = LOG_NAME) -> None:
+    def __init__(self, state_dir: str | Path, name: str = LOG_NAME, *,
+                 max_bytes: int | None = 64 * 1024 * 1024, max_age_s: float | None = None) -> None:
         self.path = Path(state_dir) / name
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.torn_bytes = repair_torn_tail(self.path)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._file = RotatingAppendFile(self.path, max_bytes=max_bytes, max_age_s=max_age_s, fsync=True)
+        self.torn_bytes = self._file.torn_bytes
 
     def append(self, rec: dict[str, Any]) -> None:
         self.append_line((json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8"))
 
     def append_line(self, line: bytes) -> None:
         """One whole line, fsync'd; on failure (disk full) the file is cut back and the error raised."""
-        append_all(self._fd, line)
+        self._file.append_line(line)
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        self._file.close()
 
     def __enter__(self) -> PunctualityLog:
         return self
