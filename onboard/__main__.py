@@ -16,6 +16,8 @@ COMMANDS: list[Subcommand] = [
     Subcommand("replay", "onboard.cli.cmd_replay", "run trip following over recorded NMEA/CAN/GPIO inputs"),
     Subcommand("run", "onboard.cli.cmd_run", "the onboard service: GNSS, CAN, door counters, core, frieze, MQTT"),
     Subcommand("status", "onboard.cli.cmd_status", "print the running unit's latest health report"),
+    Subcommand("update-timetable", "onboard.cli.cmd_update_timetable", "check a new GTFS feed and stage it "
+               "for the running unit (installed atomically, running trip kept, rollback on failure)"),
 ]
 
 EXAMPLES = """\

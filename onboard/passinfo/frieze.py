@@ -545,6 +545,7 @@ class FriezeTracker:
     def __init__(self, tt: Any, *, delay_threshold_s: int = 120, stops_shown: int = 4,
                  terminus_hold_s: float = 300.0, via_stations: Mapping[str, Sequence[str]] | None = None) -> None:
         self.tt = tt
+        self.next_tt: Any = None  # a timetable rolled out during a trip: taken at the next trip
         self.via_stations = dict(via_stations or {})  # line -> stop ids, e.g. the registration stations
         self.delay_threshold_s = delay_threshold_s
         self.stops_shown = stops_shown
@@ -563,6 +564,14 @@ class FriezeTracker:
         self.etas: dict[int, datetime] = {}
         self.ended_at: datetime | None = None
 
+    def swap_timetable(self, tt: Any) -> None:
+        """A new timetable: now when no trip is shown, else from the next trip on (the trip being shown
+        keeps the stops it was announced with)."""
+        if self.trip_id is None or self.ended_at is not None:
+            self.tt, self.next_tt = tt, None
+        else:
+            self.next_tt = tt
+
     def on_record(self, rec: Mapping[str, Any]) -> None:
         """Apply one record; records of other kinds are ignored, malformed ones counted."""
         event = rec.get("event")
@@ -575,6 +584,8 @@ class FriezeTracker:
                 return
             day = date.fromisoformat(str(rec["oday"]))
             if (trip_id, day) != (self.trip_id, self.day):
+                if self.next_tt is not None:
+                    self.tt, self.next_tt = self.next_tt, None
                 if trip_id not in self.tt.trips:
                     raise KeyError(f"unknown trip {trip_id}")
                 self._reset(trip_id, day)

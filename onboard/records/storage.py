@@ -146,9 +146,10 @@ class _Held:
 class RecordStore:
     """The service's one door for records: punctuality log, events file, outbox — or held until there
     is space. ``plog`` has ``append_line(bytes)``; ``sink`` has ``write(records)`` (the outbox's group
-    commit) and an ``outbox`` with ``thin_positions(step_s)``; ``events`` is an ``O_APPEND`` descriptor."""
+    commit) and an ``outbox`` with ``thin_positions(step_s)``; ``events`` is an ``O_APPEND`` descriptor
+    or an object with ``append_line(bytes)`` (``transit.jsonl.RotatingAppendFile``)."""
 
-    def __init__(self, plog: Any, sink: Any, *, events_fd: int | None = None,
+    def __init__(self, plog: Any, sink: Any, *, events_fd: Any = None,
                  reserve: SpaceReserve | None = None, clock: Callable[[], float] = time.monotonic,
                  max_held: int = MAX_HELD) -> None:
         self.plog = plog
@@ -232,7 +233,11 @@ class RecordStore:
         pending = [it for it in items if not it.copied]
         if pending:
             assert self.events_fd is not None
-            append_all(self.events_fd, b"".join(_line(it.rec) for it in pending))
+            data = b"".join(_line(it.rec) for it in pending)
+            if isinstance(self.events_fd, int):
+                append_all(self.events_fd, data)
+            else:  # a rotating file (transit.jsonl.RotatingAppendFile): same cut-back on failure
+                self.events_fd.append_line(data)
             for it in pending:
                 it.copied = True
         self.sink.write([it.rec for it in items])

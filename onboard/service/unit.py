@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import logging
-import os
 import queue
 import threading
 import time
@@ -38,7 +37,6 @@ from onboard.service.config import OnboardConfig
 from transit.clock import ClockDiscipline, system_clock_synchronised
 from transit.errors import BackendError, DeviceError, OutboxError, RettidError
 from transit.health import HealthInputs, build_health, health_delivery, outbox_oldest_ms, write_health
-from transit.jsonl import repair_torn_tail
 from transit.ratelimit import RateLimitedLog
 from transit.sdnotify import Notifier
 from transit.timesanity import TimeSanity
@@ -70,6 +68,9 @@ class ServiceOptions:
     drain_timeout_s: float = 10.0
     vp_interval_s: float = 1.0
     reserve_bytes: int = 4 << 20  # space reserve in the state dir, given up when the disk is full
+    rotate_bytes: int | None = 64 * 1024 * 1024  # JSON Lines files (punctuality log, --events) rotate at this
+    rotate_age_s: float | None = None  # ... or this long after they were started (None: by size only)
+    feed_poll_s: float = 10.0  # how often <state_dir>/timetable/incoming is looked for (also on SIGHUP)
 
 
 class _Item(NamedTuple):
@@ -146,7 +147,7 @@ class OnboardService:
         self._publisher: Any = None
         self._sink: Any = None
         self._plog: Any = None
-        self._events: int | None = None  # O_APPEND descriptor of opts.events
+        self._events: Any = None  # transit.jsonl.RotatingAppendFile of opts.events
         self._store: Any = None  # onboard.records.storage.RecordStore
         self._health_log = RateLimitedLog(log, 300.0, clock=time.monotonic)
         self._frieze: Any = None
@@ -160,6 +161,9 @@ class OnboardService:
         self._next_health_pub = 0.0
         self._next_sys_check = 0.0
         self._main_beat = time.monotonic()
+        self._feed_requested = False
+        self._next_feed_poll = 0.0
+        self.feeds: Any = None  # transit.feedupdate.FeedStore, opened in start()
 
     # ---------------------------------------------------------------------------------------- start-up
     def start(self) -> None:
@@ -169,18 +173,27 @@ class OnboardService:
         from onboard.records.punctuality import PunctualityLog
         from onboard.records.storage import RESERVE_FILE, RecordStore, SpaceReserve
         from onboard.service.replay import check_assigned_trips, load_setup
+        from transit.feedupdate import FeedStore
         from transit.timetable import Timetable
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.tt = Timetable.load(self.cfg.feed)
+        self.feeds = FeedStore(self.state_dir / "timetable")
+        rolled_out = self.feeds.current()
+        if rolled_out is not None:  # a timetable rolled out to this unit wins over the configured one
+            log.info("timetable %s (rolled out; configured: %s)", rolled_out.name, self.cfg.feed)
+        self.tt = Timetable.load(rolled_out or self.cfg.feed)
         self.setup = load_setup(self.cfg.path)
         check_assigned_trips(self.setup, self.tt)
         self.mode = self.cfg.mode  # the vehicle's, for status, records and health alike
-        self._plog = PunctualityLog(self.state_dir)
+        self._plog = PunctualityLog(self.state_dir, max_bytes=self.opts.rotate_bytes,
+                                    max_age_s=self.opts.rotate_age_s)
         if self.opts.events is not None:
             self.opts.events.parent.mkdir(parents=True, exist_ok=True)
-            repair_torn_tail(self.opts.events)  # a power cut's torn line must not swallow the next record
-            self._events = os.open(self.opts.events, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            from transit.jsonl import RotatingAppendFile
+
+            # a power cut's torn line is cut off at open; rotated like the punctuality log
+            self._events = RotatingAppendFile(self.opts.events, max_bytes=self.opts.rotate_bytes,
+                                              max_age_s=self.opts.rotate_age_s)
         self._open_outputs()
         reserve = SpaceReserve(self.state_dir / RESERVE_FILE, self.opts.reserve_bytes)
         self._store = RecordStore(self._plog, self._sink, events_fd=self._events, reserve=reserve)
@@ -343,7 +356,57 @@ class OnboardService:
         if now >= self._next_health:
             self._next_health = now + self.opts.health_interval_s
             self._health(now)
+        if self.feeds is not None and (self._feed_requested or now >= self._next_feed_poll):
+            self._next_feed_poll = now + self.opts.feed_poll_s
+            if self._feed_requested or self.feeds.has_incoming():
+                self._feed_requested = False
+                self.update_timetable()
         self.notifier.watchdog(self.loops_alive(now))
+
+    def request_timetable_update(self) -> None:
+        """SIGHUP (``systemctl reload``): look for a staged timetable at the next turn."""
+        self._feed_requested = True
+
+    def update_timetable(self) -> bool:
+        """Install the staged timetable (validated like feed-check, then checked against the operator
+        file and the assignment) and follow it from now on, keeping the trip being driven; roll back
+        when the swap fails. Returns whether the unit now runs on the new timetable."""
+        from onboard.service.config import OnboardConfig
+        from transit.operator import load_operator
+
+        if not self.feeds.has_incoming():
+            log.info("timetable update requested, but nothing is staged in %s", self.feeds.incoming)
+            return False
+
+        def fits_this_unit(tt: Any) -> None:
+            load_operator(self.cfg.unit.operator_file, tt)  # lines and registration stations still there
+            OnboardConfig.load(self.cfg.path, timetable=tt)  # the assigned block/trips still there
+
+        res = self.feeds.install(check=fits_this_unit)
+        if not res.ok:
+            self.notifier.status(res.summary[:200])
+            return False
+        old_tt, old_setup = self.tt, self.setup
+        try:
+            self.tt = res.timetable
+            if self._frieze is not None:
+                self._frieze.swap_timetable(self.tt)
+            if self.core is not None:
+                dropped = self.core.swap_timetable(self.tt)
+                if dropped:
+                    log.warning("trips no longer in the new timetable, dropped: %s", ", ".join(dropped[:10]))
+        except Exception as exc:  # noqa: BLE001 - any failure here must leave the unit on the old timetable
+            log.exception("swapping in timetable %s failed (%s): rolling back", res.version, exc)
+            self.tt, self.setup = old_tt, old_setup
+            if self._frieze is not None:
+                self._frieze.tt, self._frieze.next_tt = old_tt, None
+            if self.core is not None:
+                self.core.swap_timetable(old_tt)
+            self.feeds.rollback()
+            return False
+        log.info("now following timetable %s", res.version)
+        self.notifier.status(f"timetable {res.version}")
+        return True
 
     def _take(self, timeout: float) -> None:
         """Wait one tick, then take everything queued meanwhile: one wake-up per tick rather than one
@@ -658,7 +721,7 @@ class OnboardService:
         if self._plog is not None:
             self._plog.close()
         if self._events is not None:
-            os.close(self._events)
+            self._events.close()
             self._events = None
         log.info("onboard stopped: %s", ", ".join(f"{k} {v}" for k, v in sorted(self._records.items())))
         return final
@@ -692,6 +755,7 @@ def run_service(cfg: OnboardConfig, opts: ServiceOptions, *, install_signals: bo
             svc.request_stop()
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGHUP, lambda _s, _f: svc.request_timetable_update())
     try:
         svc.start()
     except RettidError:

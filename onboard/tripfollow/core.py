@@ -94,6 +94,24 @@ class Core:
         assert self.tt is not None
         self.assign_trips([t.trip_id for t in self.tt.block_trips(block_id, day)], day)
 
+    def swap_timetable(self, tt: Timetable) -> list[str]:
+        """Follow ``tt`` from now on (a timetable rolled out to the running unit). The trip being driven
+        keeps its plan to its end; trips still queued are planned again from ``tt``, and those ``tt`` no
+        longer has are dropped (returned). Automatic assignment looks in ``tt``."""
+        self.tt = tt
+        kept: list[TripPlan] = []
+        dropped: list[str] = []
+        for plan in self.queue:
+            day = date.fromisoformat(plan.ref.oday)
+            if plan.ref.trip_id in tt.trips and tt.runs_on(plan.ref.trip_id, day):
+                kept.append(build_plan(tt, plan.ref.trip_id, day))
+            else:
+                dropped.append(plan.ref.trip_id)
+        self.queue = kept
+        if self.auto is not None:
+            self.auto = AutoAssigner(tt, mode=self.cfg.mode)
+        return dropped
+
     def on_assignment(self, a: Assignment) -> list[dict[str, Any]]:
         """An assignment message (central system): replaces the trips still to come."""
         out: list[dict[str, Any]] = []
