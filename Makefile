@@ -8,7 +8,7 @@ STAMP   = $(VENV)/.installed
 # System packages the tests and the demo use (real broker, real gpsd, fonts, speech).
 SYSPKGS = mosquitto mosquitto-clients gpsd gpsd-clients fonts-dejavu-core espeak-ng openssl
 
-.PHONY: all venv sysdeps test lint layers typecheck pytest demo bench clean help sample-feed
+.PHONY: all venv sysdeps test lint layers typecheck pytest demo bench clean help sample-feed arm64-check
 
 all: help
 
@@ -49,6 +49,11 @@ sample-feed: $(STAMP)
 
 bench: $(STAMP) sysdeps
 	$(PY) -m bench
+
+# Optional, not in CI (~20 min, root): the project on arm64 Debian 12 under qemu, a replay compared with
+# this machine's byte for byte (scripts/arm64-check.sh; docs/deploy.md).
+arm64-check: $(STAMP)
+	bash scripts/arm64-check.sh
 
 demo: $(STAMP) sysdeps
 	$(PY) -m demo --out out/demo

@@ -19,6 +19,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from demo.run import print_summary, run_demo
 
-    summary = run_demo(args.out, frame_step_s=args.frame_step, keep_work=args.keep_work)
+    summary = run_demo(args.out.resolve(), frame_step_s=args.frame_step, keep_work=args.keep_work)
     print_summary(summary)
     return 0

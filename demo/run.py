@@ -246,6 +246,7 @@ def run_demo(out: Path, *, vehicles: Iterable[tuple[str, str, str, int]] = DEMO_
     from transit.cli import Progress
 
     t_start = time.monotonic()
+    out = out.resolve()  # the steps run in their own working directory
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="rettid-demo-"))
     bar = Progress(1.0, label="demo")

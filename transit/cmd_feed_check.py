@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import TextIO
 
 from transit.calendar import DAY_TYPES, DayType, day_type
+from transit.cli import Progress
 from transit.feedcheck import FeedCheck, check_feed
 from transit.holidays import is_public_holiday
 from transit.timetable import Timetable
@@ -35,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     # The report below lists every problem; the loader's own warning summary would repeat them.
     logging.getLogger("transit.timetable").setLevel(logging.ERROR)
-    result = check_feed(args.path)
+    with Progress(1.0, label="feed-check") as bar:
+        result = check_feed(args.path, progress=lambda frac, name: bar.update(frac, name))
     print_report(result, sys.stdout, max_problems=args.max_problems, summary=not args.no_summary)
     return 0 if result.valid else 2
 

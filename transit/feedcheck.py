@@ -13,6 +13,7 @@ Row numbers are the line numbers an editor shows: the header is line 1, the firs
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,7 @@ class FeedCheck:
         return self.timetable is not None and not self.errors
 
 
-def check_feed(path: str | Path) -> FeedCheck:
+def check_feed(path: str | Path, progress: Callable[[float, str], None] | None = None) -> FeedCheck:
     """Validate a feed (folder or zip): load problems plus consistency checks on the loaded timetable."""
-    timetable, problems = load_with_problems(path, whole_feed=True)
+    timetable, problems = load_with_problems(path, whole_feed=True, progress=progress)
     return FeedCheck(Path(path), tuple(problems), timetable)

@@ -16,7 +16,7 @@ import logging
 import sys
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -494,12 +494,14 @@ class Timetable:
 # -- loader -----------------------------------------------------------------------------------------
 
 
-def load_with_problems(path: str | Path, *, whole_feed: bool = False
+def load_with_problems(path: str | Path, *, whole_feed: bool = False,
+                       progress: Callable[[float, str], None] | None = None
                        ) -> tuple[Timetable | None, list[FeedProblem]]:
     """Load a feed and collect every problem; the timetable is ``None`` when the feed is unusable.
 
     With ``whole_feed`` the checks of :func:`whole_feed_problems` are added (what feed-check and a
     strict load report); they cost a pass over every stop time, so a unit's ordinary start skips them.
+    ``progress(fraction, file)`` is called as the files are read (a progress bar in feed-check).
     """
     src = FeedSource(path)
     plog = ProblemLog()
@@ -508,7 +510,7 @@ def load_with_problems(path: str | Path, *, whole_feed: bool = False
         return None, plog.problems
     tt: Timetable | None
     try:
-        tt = _Loader(src, plog).run()
+        tt = _Loader(src, plog, progress).run()
     except NotUtf8Error as exc:
         # everything after it would be follow-on noise (unknown stop ids ...): one problem, and stop
         line, message = src.encoding_problem(exc.name)
@@ -518,6 +520,8 @@ def load_with_problems(path: str | Path, *, whole_feed: bool = False
     finally:
         src.close()
     if tt is not None and whole_feed:
+        if progress is not None:
+            progress(0.95, "whole-feed checks")
         plog.problems.extend(whole_feed_problems(tt))
     if plog.problems:
         errors = len(plog.errors)
@@ -580,15 +584,24 @@ def _opt(fields: list[str], i: int) -> str | None:
 
 
 class _Loader:
-    def __init__(self, src: FeedSource, plog: ProblemLog) -> None:
+    def __init__(self, src: FeedSource, plog: ProblemLog,
+                 progress: Callable[[float, str], None] | None = None) -> None:
         self.src = src
         self.p = plog
+        self.progress = progress
         self._cols: dict[str, int] = {}
         self._missing: frozenset[str] = frozenset()
         self.rejected_trips: set[str] = set()  # in trips.txt but refused (reported there)
         self.rejected_stops: set[str] = set()  # in stops.txt but refused (reported there)
 
+    #: Rough share of the loading time done before each file (stop_times is most of a feed).
+    _PROGRESS = {"agency.txt": 0.0, "stops.txt": 0.01, "routes.txt": 0.04, "calendar.txt": 0.05,
+                 "calendar_dates.txt": 0.05, "shapes.txt": 0.06, "trips.txt": 0.15, "stop_times.txt": 0.2,
+                 "feed_info.txt": 0.9}
+
     def table(self, name: str) -> Iterable[tuple[int, list[str]]] | None:
+        if self.progress is not None:
+            self.progress(self._PROGRESS.get(name, 0.9), name)
         required = REQUIRED_FILES.get(name) or OPTIONAL_FILES[name]
         t = open_table(self.src, name, required, self.p, must_exist=name in REQUIRED_FILES)
         if t is None:

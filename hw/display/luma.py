@@ -49,9 +49,11 @@ class LumaSink(Sink):
                 device = max7219(serial, cascaded=node.get_int("cascaded", 4, min=1),
                                  block_orientation=node.get_int("block_orientation", 0),
                                  rotate=node.get_int("rotate", 0, min=0, max=3))
-        except ImportError as exc:
-            raise BackendError(f"{node.file}:{node.line}: display backend '{backend}' needs its luma "
-                               f"driver package: {exc}") from exc
+        except ImportError as exc:  # spi() imports spidev and RPi.GPIO only when it opens the port
+            missing = exc.name or str(exc)
+            raise BackendError(f"{node.file}:{node.line}: display backend '{backend}' needs the Python module "
+                               f"'{missing}' (pip install 'rettid[luma]' brings luma.oled, luma.led_matrix, "
+                               "spidev and RPi.GPIO)") from exc
         except Exception as exc:  # luma raises its own DeviceNotFoundError and OSError subclasses
             raise DeviceError(f"{node.file}:{node.line}: cannot open {backend}: {exc}") from exc
         return cls(device)

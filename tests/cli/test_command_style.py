@@ -141,3 +141,10 @@ def test_systemd_units_call_the_console_scripts() -> None:
         m = re.search(r"^ExecStart=(\S+)", unit.read_text(), re.M)
         assert m, unit
         assert Path(m.group(1)).name in SCRIPTS, (unit.name, m.group(1))
+
+
+def test_luma_extra_brings_spi_and_gpio() -> None:
+    """luma.core 2.6 put spidev and RPi.GPIO behind its extras: ``rettid[luma]`` must ask for them."""
+    luma = " ".join(PYPROJECT["project"]["optional-dependencies"]["luma"])
+    assert re.search(r"luma\.core\[[^\]]*\bspi\b[^\]]*\]", luma) or "spidev" in luma
+    assert re.search(r"luma\.core\[[^\]]*\bgpio\b[^\]]*\]", luma) or re.search(r"RPi\.GPIO|rpi-lgpio", luma)
