@@ -20,9 +20,11 @@ can:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import argparse
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from transit.errors import ConfigError
 from transit.yamlconf import Node, resolve_path
 
 BACKENDS = ("socketcan", "slcan", "virtual", "replay")
@@ -100,3 +102,37 @@ class CanConfig:
             file=file,
             speed=node.get_float("speed", 1.0, min=0.0),
         )
+
+
+# -- command-line options (python-can's can/cli.py add_bus_arguments shape) ---------------------------
+
+
+def add_can_arguments(p: argparse.ArgumentParser) -> None:
+    """``--can-backend``, ``--can-channel``, ``--can-bitrate``: a live bus named on the command line (or
+    a configuration's ``can:`` section overridden). Read back with :func:`can_config_from_args`."""
+    g = p.add_argument_group("CAN bus")
+    g.add_argument("--can-backend", choices=BACKENDS, help="read a live bus instead of a file "
+                   "(socketcan, slcan, virtual)")
+    g.add_argument("--can-channel", metavar="CHANNEL", help="interface (can0), serial port (slcan) or bus name")
+    g.add_argument("--can-bitrate", type=int, metavar="BITS", help="bit rate (slcan; default 250000)")
+
+
+def can_config_from_args(args: argparse.Namespace, base: CanConfig | None = None) -> CanConfig | None:
+    """``base`` with the command line's overrides, or a configuration from the options alone; None when
+    neither names a bus."""
+    backend = getattr(args, "can_backend", None)
+    if base is None and backend is None:
+        return None
+    cfg = base if base is not None else CanConfig(backend=str(backend), channel="can0")
+    changes: dict[str, object] = {}
+    if backend is not None:
+        changes["backend"] = backend
+    if getattr(args, "can_channel", None):
+        changes["channel"] = args.can_channel
+    if getattr(args, "can_bitrate", None):
+        if not 10000 <= args.can_bitrate <= 1000000:
+            raise ConfigError(f"{args.can_bitrate} is not a CAN bit rate (10000-1000000)", key="--can-bitrate")
+        changes["bitrate"] = args.can_bitrate
+    if changes.get("backend") == "replay":
+        raise ConfigError("a log file is given as FILE, not --can-backend replay", key="--can-backend")
+    return replace(cfg, **changes) if changes else cfg  # type: ignore[arg-type]

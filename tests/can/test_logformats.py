@@ -104,3 +104,35 @@ def test_candump_stays_tolerant(tmp_path: Path) -> None:
                                       ("x.ASC", ".asc"), ("x.blf", ".blf"), ("can", ".log"), ("a.trc.gz", ".trc")])
 def test_format_by_extension(name: str, fmt: str) -> None:
     assert log_format(name) == fmt
+
+
+def test_decode_a_live_bus_named_on_the_command_line(original: list[can.Message], tmp_path: Path) -> None:
+    """``add_can_arguments``: the same decode on python-can's virtual bus instead of a file."""
+    import argparse
+    import threading
+    import time
+
+    from hw.can import cli
+    from hw.can.config import CanConfig, can_config_from_args
+
+    p = argparse.ArgumentParser()
+    cli.add_arguments(p)
+    args = p.parse_args(["--can-backend", "virtual", "--can-channel", "rettid-live-test", "--duration", "2",
+                         "-o", str(tmp_path / "live.jsonl")])
+    assert can_config_from_args(args) == CanConfig(backend="virtual", channel="rettid-live-test")
+    base = CanConfig(backend="socketcan", channel="can0", bitrate=500000)
+    assert can_config_from_args(p.parse_args(["--can-channel", "can1"]), base) == CanConfig(
+        backend="socketcan", channel="can1", bitrate=500000)
+
+    def send() -> None:
+        time.sleep(0.5)
+        with can.Bus(interface="virtual", channel="rettid-live-test") as tx:
+            for m in original[:200]:
+                tx.send(can.Message(arbitration_id=m.arbitration_id, data=m.data, is_extended_id=True))
+
+    t = threading.Thread(target=send)
+    t.start()
+    assert cli.run(args) == 0
+    t.join()
+    lines = (tmp_path / "live.jsonl").read_text().splitlines()
+    assert lines and all(json.loads(x)["pgn"] is not None for x in lines)
