@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -77,8 +77,11 @@ def service(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_running_unit_takes_a_new_timetable_and_keeps_its_trip(service: OnboardService, tmp_path: Path) -> None:
-    fix = Fix(T_FIX, *HILLEROED_8, speed=0.0, mode=FixMode.FIX_3D, quality=1, sats_used=12)
-    service._accept("fix", 1010.0, fix)
+    # three agreeing epochs start the clock (time sanity), the core is built on them
+    for k in (2, 1, 0):
+        fix = Fix(T_FIX - timedelta(seconds=k), *HILLEROED_8, speed=0.0, mode=FixMode.FIX_3D, quality=1,
+                  sats_used=12)
+        service._accept("fix", 1010.0 - k, fix)
     service._drain_inputs(final=False)
     assert service.core is not None
     running = service.core.follower
