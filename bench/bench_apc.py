@@ -18,8 +18,9 @@ from bench.registry import Metric, at_least, at_most, benchmark
 from hw.can.state import DoorState, VehicleState
 from onboard.counting.occupancy import VehicleCapacity
 from onboard.counting.passengers import CountingConfig, DoorConfig, PassengerCounter
+from onboard.tripfollow.events import StopEvent
 from sim_bus.passengers import DoorSpec, PassengerProfile, simulate_stop
-from transit.timeutil import iso_utc_ms
+from transit.records import Apc, ArrivalStopped, Departure, Occupancy, Record, TripRef
 
 MIN_CROSSINGS = 20000
 DOORS = (DoorSpec(1, ((2, 3),)), DoorSpec(2, ((4, 5), (6, 7))), DoorSpec(3, ((8, 9),)))
@@ -31,10 +32,12 @@ LAYOUTS: dict[str, tuple[DoorSpec, ...]] = {
 }
 
 
-def _stop_rec(event: str, t: float, trip: str, seq: int, start: str) -> dict[str, Any]:
-    return {"event": event, "tst": iso_utc_ms(datetime.fromtimestamp(t, UTC)), "trip_id": trip,
-            "stop_id": f"S{seq}", "seq": seq, "oday": date(2026, 11, 23).isoformat(), "route": "920R",
-            "dir": 0, "start": start, "loc": "GPS"}
+def _stop_rec(event: str, t: float, trip: str, seq: int, start: str) -> StopEvent:
+    """A stop event as trip following emits it (the record, its time; no plan: counting needs none)."""
+    kind = ArrivalStopped if event == "ars" else Departure
+    rec = kind.make(t, veh="bench", oper="bench", trip=TripRef(trip, date(2026, 11, 23).isoformat(), "920R", 0, start),
+                    stop_id=f"S{seq}", seq=seq, loc="GPS", odo=None, drst=0)
+    return StopEvent(rec, t)
 
 
 def simulate_trip(rng: random.Random, t0: float, trip: str, n_stops: int,
@@ -69,15 +72,15 @@ def simulate_trip(rng: random.Random, t0: float, trip: str, n_stops: int,
     return inputs, truth
 
 
-def feed(counter: PassengerCounter, inputs: list[tuple[float, int, Any]]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+def feed(counter: PassengerCounter, inputs: list[tuple[float, int, Any]]) -> list[Record]:
+    out: list[Record] = []
     for _t, kind, item in inputs:
         if kind == 2:
             out += counter.on_edge(item[0], item[1], item[2])
         elif kind == 1:
             out += counter.on_vehicle_state(item)
         else:
-            out += counter.on_stop_event(item)
+            out += counter.on_event(item)
     return out
 
 
@@ -91,7 +94,7 @@ def run(seed: int = 457, min_crossings: int = MIN_CROSSINGS) -> dict[str, Any]:
     got_c: Counter[tuple[str, str]] = Counter()
     cls_true: Counter[str] = Counter()
     cls_got: Counter[str] = Counter()
-    records: list[dict[str, Any]] = []
+    records: list[Record] = []
     t = 1_795_000_000.0
     n_true = 0
     trip_no = 0
@@ -100,9 +103,9 @@ def run(seed: int = 457, min_crossings: int = MIN_CROSSINGS) -> dict[str, Any]:
         veh = names[trip_no % len(names)]
         inputs, truth = simulate_trip(rng, t, f"T{trip_no}", rng.randint(6, 14), LAYOUTS[veh])
         records += feed(counters[veh], inputs)
-        for r in truth:
-            true_c[(f"{veh}:{r['door']}", r["direction"])] += 1
-            cls_true[r["class"]] += 1
+        for tr in truth:
+            true_c[(f"{veh}:{tr['door']}", tr["direction"])] += 1
+            cls_true[tr["class"]] += 1
         n_true += len(truth)
         t = inputs[-1][0] + 600.0
     diag: Counter[str] = Counter()
@@ -110,17 +113,17 @@ def run(seed: int = 457, min_crossings: int = MIN_CROSSINGS) -> dict[str, Any]:
         records += c.finish()
         diag.update(c.diagnostics())
     for r in records:
-        if r["event"] == "apc":
-            got_c[(f"{r['veh']}:{r['door']}", "in")] += r["in"]
-            got_c[(f"{r['veh']}:{r['door']}", "out")] += r["out"]
-            cls_got[r["class"]] += r["in"] + r["out"]
+        if isinstance(r, Apc):
+            got_c[(f"{r.veh}:{r.door}", "in")] += r.in_
+            got_c[(f"{r.veh}:{r.door}", "out")] += r.out
+            cls_got[r.class_] += r.in_ + r.out
     acc = {f"{d}/{k}": 1 - abs(got_c[(d, k)] - true_c[(d, k)]) / true_c[(d, k)] for d, k in true_c}
     total_true = sum(true_c.values())
     total_got = sum(got_c.values())
-    occ = [r for r in records if r["event"] == "occupancy"]
+    occ = [r for r in records if isinstance(r, Occupancy)]
     return {"acc": acc, "bias_pct": 100.0 * (total_got - total_true) / total_true, "n_true": total_true,
-            "n_got": total_got, "trips": trip_no, "load_negative": sum(1 for r in occ if r["vehicleload"] < 0),
-            "residuals": [r.get("residual") for r in occ if r.get("terminus")],
+            "n_got": total_got, "trips": trip_no, "load_negative": sum(1 for r in occ if r.vehicleload < 0),
+            "residuals": [r.residual for r in occ if r.terminus is True and isinstance(r.residual, int)],
             "cls_true": dict(cls_true), "cls_got": dict(cls_got), "diag": dict(diag)}
 
 

@@ -12,6 +12,8 @@ import statistics
 import time
 from datetime import UTC, date, datetime, timedelta
 
+import msgspec
+
 from bench.registry import Metric, at_most, benchmark
 
 NOW = datetime(2026, 11, 23, 6, 55, tzinfo=UTC)
@@ -43,15 +45,17 @@ def bench_display() -> list[Metric]:
              ("960R", "Tisvildeleje St."), ("330R", "Fredensborg St."), ("920E", "Frederiksværk St.")]
     sched = [Scheduled(f"t{i}", day, r, h, "hilleroed_8", NOW + timedelta(minutes=3 + 7 * i), str(i + 1))
              for i, (r, h) in enumerate(names)]
-    preds = [StopPrediction(s.stop_id, s.trip_id, s.route, s.headsign, 0, day.isoformat(), "07:00", f"v{i}",
-                            "lokaltog", 1, s.departure, s.departure, s.departure + timedelta(seconds=90 * i),
-                            s.departure + timedelta(seconds=90 * i), NOW, "SCHEDULED", None,
-                            "FEW_SEATS_AVAILABLE", "GPS") for i, s in enumerate(sched[:3])]
+    preds = [StopPrediction(stop_id=s.stop_id, trip_id=s.trip_id, route=s.route, headsign=s.headsign, direction=0,
+                            oday=day.isoformat(), start="07:00", veh=f"v{i}", oper="lokaltog", seq=1,
+                            sched_arr=s.departure, sched_dep=s.departure,
+                            eta_arr=s.departure + timedelta(seconds=90 * i),
+                            eta_dep=s.departure + timedelta(seconds=90 * i), tst=NOW, status="SCHEDULED",
+                            platform=None, occu="FEW_SEATS_AVAILABLE", loc="GPS") for i, s in enumerate(sched[:3])]
     panel = CountdownPanel(width=256, height=64, rows=4, qr_url="https://rettid.example/stop/hilleroed")
 
     def countdown(k: int) -> None:
         now = NOW + timedelta(seconds=k)
-        render_countdown(build_board(sched, [p.__class__(**{**p.__dict__, "tst": now}) for p in preds], now),
+        render_countdown(build_board(sched, [msgspec.structs.replace(p, tst=now) for p in preds], now),
                          panel, now)
 
     c_med, c_p95 = _measure(countdown)

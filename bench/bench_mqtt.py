@@ -13,25 +13,25 @@ from bench.registry import Metric, at_least, benchmark
 from onboard.records.outbox import Outbox
 from onboard.records.publisher import MqttSettings, Publisher
 from transit.messages import Delivery, deliveries_for_record
-from transit.timeutil import iso_utc_ms
+from transit.records import Arrival, Departure, Position, Record, TripRef
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 
 
-def _records(n: int) -> list[dict[str, object]]:
+def _records(n: int) -> list[Record]:
     """Onboard records of realistic size: mostly 1 Hz positions, a stop event pair every 60 s."""
-    out: list[dict[str, object]] = []
-    base = {"veh": "2051", "oper": "lokaltog", "oday": "2026-11-23", "route": "920R", "dir": 0,
-            "start": "06:55", "trip_id": "920R-0655", "loc": "GPS"}
+    out: list[Record] = []
+    ref = TripRef("920R-0655", "2026-11-23", "920R", 0, "06:55")
     i = 0
     while len(out) < n:
-        t = iso_utc_ms(T0 + timedelta(seconds=i))
-        out.append(dict(base, event="vp", id=f"{i:016x}", tst=t, stop_id=f"S{i // 60:03d}", seq=i // 60,
-                        lat=55.93 + i * 1e-5, lon=12.31 + i * 1e-5, spd=12.5, hdg=87.0, odo=i * 12.5, dl=42))
+        t = T0 + timedelta(seconds=i)
+        out.append(Position.make(t, veh="2051", oper="lokaltog", trip=ref, stop_id=f"S{i // 60:03d}", seq=i // 60,
+                                 loc="GPS", spd=12.5, odo=i * 12.5, drst=0, lat=55.93 + i * 1e-5,
+                                 lon=12.31 + i * 1e-5, hdg=87.0, dl=42.0))
         if i % 60 == 59:
-            for ev in ("arr", "dep"):
-                out.append(dict(base, event=ev, id=f"{ev}{i:013x}", tst=t, stop_id=f"S{i // 60:03d}",
-                                seq=i // 60, dl=42, drst=0))
+            for kind in (Arrival, Departure):
+                out.append(kind.make(t, veh="2051", oper="lokaltog", trip=ref, stop_id=f"S{i // 60:03d}",
+                                     seq=i // 60, loc="GPS", odo=i * 12.5, drst=0, dl=42.0))
         i += 1
     return out[:n]
 

@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from bench.registry import Metric, at_least, at_most, benchmark
 from transit.timeutil import parse_iso
 
@@ -241,8 +243,8 @@ def _run_job(job: tuple[str, dict[str, Any]]) -> tuple[str, Score]:
         write_recording(sim, out)
         setup = load_setup(out / "onboard.yaml")
         events: list[dict[str, Any]] = []
-        replay(setup, out / "gnss.nmea", None if no_can else out / "can.log", None, events.append,
-               vp_interval_s=0.0)
+        replay(setup, out / "gnss.nmea", None if no_can else out / "can.log", None,
+               lambda r: events.append(msgspec.to_builtins(r)), vp_interval_s=0.0)
         truth = sim.truth()
     op = setup.operator or find_operator(setup.feed, sim.plans[0].route)
 

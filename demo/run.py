@@ -39,7 +39,9 @@ from typing import Any
 import yaml
 
 from transit.errors import DeviceError, RettidError
+from transit.jsonl import read_records
 from transit.localbroker import LocalBroker
+from transit.records import Eta, Record
 
 log = logging.getLogger(__name__)
 
@@ -300,10 +302,12 @@ def run_demo(out: Path, *, vehicles: Iterable[tuple[str, str, str, int]] = DEMO_
         # The outbox coalesces unsent predictions per topic (only the latest estimate matters), so a
         # replay that publishes its backlog at the end delivers the last prediction per stop only;
         # the display's timeline is rebuilt from the eta records, message by message.
-        countdown = render_countdown_frames(prediction_messages(merged), out / "countdown",
+        typed = {r.scenario: list(read_records(r.events)) for r in runs}  # validated, as every reader does
+        merged_typed = sorted((x for t in typed.values() for x in t), key=lambda x: (x.tst, x.veh, x.event))
+        countdown = render_countdown_frames(prediction_messages(merged_typed), out / "countdown",
                                             frame_step_s=frame_step_s)
         bar.update(0.92, "frieze frames")
-        friezes = {r.scenario: render_frieze_frames(r.records, out / "frieze", r.scenario) for r in runs}
+        friezes = {r.scenario: render_frieze_frames(typed[r.scenario], out / "frieze", r.scenario) for r in runs}
         # 4. reports
         bar.update(0.95, "reports")
         for kind in ("punctuality", "occupancy"):
@@ -326,7 +330,7 @@ def run_demo(out: Path, *, vehicles: Iterable[tuple[str, str, str, int]] = DEMO_
     return summary
 
 
-def prediction_messages(records: Iterable[dict[str, Any]], prefix: str = "rettid/v1"
+def prediction_messages(records: Iterable[Record], prefix: str = "rettid/v1"
                         ) -> list[tuple[datetime, str, bytes]]:
     """``(data time, topic, payload)`` of every retained prediction message the vehicles' ``eta``
     records become (the bytes the publisher sends; an empty payload clears), in data-time order."""
@@ -335,11 +339,11 @@ def prediction_messages(records: Iterable[dict[str, Any]], prefix: str = "rettid
 
     out: list[tuple[datetime, str, bytes]] = []
     for rec in records:
-        if rec.get("event") != "eta":
+        if not isinstance(rec, Eta):
             continue
-        tst = parse_iso(rec["tst"])
+        tst = parse_iso(rec.tst)
         for stop_id, p in predictions_from_record(rec):
-            topic = prediction_topic(prefix, stop_id, rec["oper"], rec["veh"])
+            topic = prediction_topic(prefix, stop_id, rec.oper, rec.veh)
             out.append((tst, topic, b"" if p is None else encode_prediction(p)))
     out.sort(key=lambda x: x[0])
     return out
@@ -400,7 +404,7 @@ def render_countdown_frames(timeline: Sequence[tuple[datetime, str, bytes]], fol
             "stop": cfg.stops.title}
 
 
-def render_frieze_frames(records: Sequence[dict[str, Any]], folder: Path, name: str, *,
+def render_frieze_frames(records: Sequence[Record], folder: Path, name: str, *,
                          step_s: float = 300.0) -> int:
     """Frieze frames of one vehicle every ``step_s`` of its trip and at each arrival, from its records."""
     from onboard.passinfo.frieze import FriezePanel, FriezeTracker, render_frieze
@@ -408,21 +412,21 @@ def render_frieze_frames(records: Sequence[dict[str, Any]], folder: Path, name: 
     from transit.timeutil import COPENHAGEN, parse_iso
 
     folder.mkdir(parents=True, exist_ok=True)
-    with_trip = [r for r in records if r.get("trip_id")]
+    with_trip = [r for r in records if r.trip_id]
     if not with_trip:
         return 0
     feed = REPO / "data" / "gtfs" / "lokaltog-sample"
     tt = Timetable.load(feed)
     tracker = FriezeTracker(tt)
     panel = FriezePanel(width=1280, height=240)
-    next_t = parse_iso(with_trip[0]["tst"])
+    next_t = parse_iso(with_trip[0].tst)
     n = 0
     for r in records:
-        tst = parse_iso(r["tst"])
+        tst = parse_iso(r.tst)
         tracker.on_record(r)
-        if tst >= next_t or r.get("event") == "ars":
+        if tst >= next_t or r.event == "ars":
             img = render_frieze(tracker.view(tst), panel)
-            img.save(folder / f"{name}-{tst.astimezone(COPENHAGEN):%H%M%S}-{r['event']}.png")
+            img.save(folder / f"{name}-{tst.astimezone(COPENHAGEN):%H%M%S}-{r.event}.png")
             n += 1
             next_t = tst + timedelta(seconds=step_s)
     return n

@@ -23,9 +23,10 @@ from station.departures import Board, BoardOptions, build_board, scheduled_for, 
 from station.layout import StatusInfo, compose, render_status
 from transit.cli import instant
 from transit.errors import ConfigError, DecodeError
-from transit.jsonl import JsonlCounts, parse_jsonl
+from transit.jsonl import JsonlCounts, parse_records
 from transit.messages import PREDICTION_EXPIRY_S, StopPrediction, predictions_from_record
 from transit.ratelimit import RateLimitedLog
+from transit.records import Eta
 from transit.timetable import Timetable
 from transit.timeutil import COPENHAGEN, parse_iso
 
@@ -58,22 +59,23 @@ def replay_predictions(lines: Iterable[str], at: datetime, stops: set[str]
     counts = JsonlCounts()
     rl = RateLimitedLog(log)
     bad = 0
-    for rec in parse_jsonl(lines, "events", counts, ratelog=rl):
-        if rec.get("event") != "eta":
+    for enc in parse_records((line.encode("utf-8", "replace") for line in lines), "events", counts, ratelog=rl):
+        rec = enc.record if enc is not None else None
+        if not isinstance(rec, Eta):
             continue
         try:
-            tst = parse_iso(str(rec.get("tst")))
+            tst = parse_iso(rec.tst)
             if tst > at:
                 continue
             items = predictions_from_record(rec)
         except (ValueError, TypeError, DecodeError) as exc:
             bad += 1
-            rl.warn("bad_eta", "eta record %s skipped: %s", str(rec.get("id"))[:20], str(exc)[:200])
+            rl.warn("bad_eta", "eta record %s skipped: %s", rec.id[:20], str(exc)[:200])
             continue
         for stop_id, p in items:
             if stop_id not in stops:
                 continue
-            key = (stop_id, str(rec.get("oper")), str(rec.get("veh")))
+            key = (stop_id, rec.oper, rec.veh)
             if p is None:
                 held.pop(key, None)
             else:

@@ -52,6 +52,10 @@ class DecodeError(RettidError, ValueError):
     """Input from a device or a log could not be decoded (NMEA, CAN, UART frames, payloads)."""
 
 
+class InvalidRecordError(DecodeError):
+    """Well-formed JSON that is not a valid record: unknown kind, a field missing or of the wrong type."""
+
+
 class DeviceError(RettidError, OSError):
     """A device (serial port, CAN interface, GPIO chip, display) is missing or failed."""
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from transit.messages import Delivery, deliveries_for_record
-from transit.records import make_record
+from transit.records import Health
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ def health_delivery(payload: dict[str, Any], t: float, *, prefix: str, mode: str
     envelope so its topic is the same all day (one retained message per unit); the current trip is
     inside ``current_trip``."""
     body = {k: v for k, v in payload.items() if k not in ("veh", "oper")}
-    rec = make_record("health", t, veh=payload["veh"], oper=payload["oper"], **body)
+    rec = Health.make(t, veh=payload["veh"], oper=payload["oper"], **body)
     d = deliveries_for_record(rec, prefix=prefix, mode=mode)[0]
     return dataclasses.replace(d, retain=True, coalesce=d.topic)
 

@@ -13,6 +13,10 @@ renames and never deletes unless told to keep fewer, so nothing is lost, and the
 rotated predecessors first (:func:`expand_rotated`), oldest first, and a position counted in lines of
 that stream (``onboard publish``'s resume point) stays valid across rotations. Readers also accept
 glob patterns (``'/var/lib/rettid/punctuality.jsonl*'``) and ``.gz`` files.
+
+:func:`iter_records` / :func:`read_records` are the edge where onboard records come in typed: each line
+is validated once by :func:`transit.records.decode_record` (a line that is JSON but no valid record is
+counted as ``invalid``); :func:`read_jsonl` stays for files that are not records (count references).
 """
 
 from __future__ import annotations
@@ -29,11 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from transit.errors import ConfigError
+from transit.errors import ConfigError, DecodeError, InvalidRecordError
 from transit.ratelimit import RateLimitedLog
+from transit.records import Encoded, Record, decode_record
 
-__all__ = ["JsonlCounts", "JsonlWriter", "RotatingAppendFile", "append_all", "expand_rotated", "open_text",
-           "parse_jsonl", "read_jsonl", "read_records", "repair_torn_tail", "rotate_family"]
+__all__ = ["JsonlCounts", "JsonlWriter", "RotatingAppendFile", "append_all", "expand_rotated", "iter_records",
+           "open_text", "parse_jsonl", "parse_records", "read_jsonl", "read_records", "repair_torn_tail",
+           "rotate_family"]
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +55,12 @@ class JsonlCounts:
     records: int = 0
     bad_json: int = 0  # not JSON at all (torn line, binary garbage, nesting too deep)
     not_object: int = 0  # valid JSON, but not an object (a list, a number, a string)
+    invalid: int = 0  # a JSON object, but not a valid record (typed readers only)
     recovered: int = 0  # good records found at the end of a bad line (a torn line glued to the next)
 
     @property
     def bad(self) -> int:
-        return self.bad_json + self.not_object
+        return self.bad_json + self.not_object + self.invalid
 
 
 def _reject_constant(name: str) -> Any:
@@ -241,12 +248,101 @@ def read_jsonl(paths: str | Path | Iterable[str | Path], counts: JsonlCounts | N
                 raise ConfigError(f"cannot read: {exc}", file=str(p)) from None
 
 
-def read_records(paths: Iterable[str | Path], event: str = "punctuality") -> Iterator[dict[str, Any]]:
-    """Records of one kind from JSON Lines files (:func:`read_jsonl`: bad lines counted, logged and
-    skipped; a missing file is a ConfigError naming it)."""
-    for rec in read_jsonl(paths):
-        if rec.get("event") == event:
-            yield rec
+def _glued_typed(raw: bytes) -> Encoded | None:
+    """:func:`_glued_record` for the typed readers: the valid record a bad line ends with."""
+    i = raw.find(b"{", 1)
+    tries = 0
+    while i > 0 and tries < 256:  # bounded, as above
+        tries += 1
+        try:
+            return Encoded(decode_record(raw[i:]), raw[i:])
+        except DecodeError:
+            i = raw.find(b"{", i + 1)
+    return None
+
+
+def parse_records(lines: Iterable[bytes], source: str = "<input>", counts: JsonlCounts | None = None, *,
+                  placeholders: bool = False, ratelog: RateLimitedLog | None = None) -> Iterator[Encoded | None]:
+    """Typed records from JSON Lines ``lines`` (bytes, as read in binary): each validated once and kept
+    with the bytes it was read as (``Encoded``: publishing reuses them). Blank lines are ignored; bad ones
+    counted (``bad_json``, ``not_object``, ``invalid``) and logged — a valid record glued onto a torn line
+    is kept (``recovered``); ``placeholders=True`` yields ``None`` for a bad or blank line so a caller that
+    remembers positions stays aligned with the file."""
+    c = counts if counts is not None else JsonlCounts()
+    rl = ratelog if ratelog is not None else RateLimitedLog(log)
+    bad_before = c.bad
+    for n, line in enumerate(lines, 1):
+        raw = line.strip()
+        if not raw:
+            if placeholders:
+                yield None
+            continue
+        c.lines += 1
+        try:
+            rec = decode_record(raw)
+        except InvalidRecordError as exc:
+            c.invalid += 1
+            rl.warn("invalid", "%s line %d skipped: %s", source, n, str(exc)[:160])
+        except DecodeError as exc:
+            if raw[:1] == b"{":
+                c.bad_json += 1
+                glued = _glued_typed(raw)
+                if glued is not None:
+                    c.recovered += 1
+                    c.records += 1
+                    rl.warn("glued", "%s line %d: a torn record (power cut while writing?) is followed by a "
+                            "good one on the same line; the torn part skipped, the record kept", source, n)
+                    yield glued
+                    continue
+                rl.warn("bad_json", "%s line %d skipped: not JSON (%s)", source, n, str(exc)[:80])
+            else:
+                c.not_object += 1
+                rl.warn("not_object", "%s line %d skipped: not a record object", source, n)
+        else:
+            c.records += 1
+            yield Encoded(rec, raw)
+            continue
+        if placeholders:
+            yield None
+    if c.bad > bad_before:
+        log.warning("%s: %d bad line(s) skipped", source, c.bad - bad_before)
+
+
+def open_binary(path: str | Path) -> IO[bytes]:
+    """:func:`open_text` in binary (records keep the bytes they were read as)."""
+    p = Path(path)
+    try:
+        if p.suffix == ".gz":
+            return gzip.open(p, "rb")
+        return open(p, "rb")  # noqa: SIM115 - the caller closes it
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", file=str(p)) from None
+
+
+def iter_records(paths: str | Path | Iterable[str | Path], counts: JsonlCounts | None = None, *,
+                 placeholders: bool = False, rotated: bool = True) -> Iterator[Encoded | None]:
+    """:func:`parse_records` over one file or several, in order; with ``rotated`` (the default) each
+    name stands for its rotated family and globs are expanded (:func:`expand_rotated`); a file that
+    cannot be opened is a :class:`ConfigError` naming it."""
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    files = expand_rotated(paths) if rotated else [Path(p) for p in paths]
+    rl = RateLimitedLog(log)
+    for p in files:
+        with open_binary(p) as fh:
+            try:
+                yield from parse_records(fh, str(p), counts, placeholders=placeholders, ratelog=rl)
+            except (OSError, EOFError) as exc:  # a torn .gz: what was read is kept
+                raise ConfigError(f"cannot read: {exc}", file=str(p)) from None
+
+
+def read_records(paths: str | Path | Iterable[str | Path], event: str | None = None,
+                 counts: JsonlCounts | None = None) -> Iterator[Record]:
+    """Valid records (of one kind, when ``event`` is given) from JSON Lines files and their rotated
+    families; bad lines are counted, logged and skipped; a missing file is a ConfigError naming it."""
+    for enc in iter_records(paths, counts):
+        if enc is not None and (event is None or enc.record.event == event):
+            yield enc.record
 
 
 def append_all(fd: int, data: bytes, *, fsync: bool = True) -> None:
@@ -352,8 +448,12 @@ class JsonlWriter(RotatingAppendFile):
                  clock: Callable[[], float] = time.time) -> None:
         super().__init__(path, max_bytes=max_bytes, max_age_s=max_age_s, keep=keep, fsync=fsync, clock=clock)
 
-    def write(self, rec: dict[str, Any]) -> None:
-        self.write_line(json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
+    def write(self, rec: Record | Encoded | dict[str, Any]) -> None:
+        """One record: a typed one as its bytes (encoded once), a plain object as compact JSON."""
+        if isinstance(rec, Encoded | Record):
+            self.append_line((rec if isinstance(rec, Encoded) else Encoded.of(rec)).line)
+        else:
+            self.write_line(json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
 
     def write_line(self, line: str) -> None:
         self.append_line((line.rstrip("\n") + "\n").encode("utf-8"))

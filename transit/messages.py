@@ -21,15 +21,17 @@ Everything here is pure: no clock, no socket. Decoders raise :class:`DecodeError
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
+
+import msgspec
+from msgspec import Meta
 
 from transit.errors import DecodeError
-from transit.timeutil import iso_utc_ms, parse_iso, parse_iso_bounded
+from transit.records import ENCODER, Encoded, Eta, Loc, Name, Record, Text
+from transit.timeutil import TIME_MAX, TIME_MIN, iso_utc_ms, parse_iso
 
 SCHEMA_VERSION = 1
 DEFAULT_PREFIX = "rettid/v1"
@@ -44,18 +46,7 @@ JOURNEY_EVENTS = frozenset({"vp", "due", "arr", "ars", "pde", "dep", "pas", "wai
 RECORD_EVENTS = frozenset({"punctuality", "apc", "occupancy", "alarm", "health"})
 ALL_EVENTS = JOURNEY_EVENTS | RECORD_EVENTS | {"eta"}
 MODES = frozenset({"bus", "train", "tram", "metro", "ferry", "taxi"})
-LOC_SOURCES = frozenset({"GPS", "ODO", "DR", "N/A"})
 PREDICTION_STATUSES = frozenset({"SCHEDULED", "CANCELED", "SKIPPED"})
-#: GTFS-Realtime ``VehiclePosition.OccupancyStatus`` names.
-OCCUPANCY_STATUSES = frozenset({
-    "EMPTY", "MANY_SEATS_AVAILABLE", "FEW_SEATS_AVAILABLE", "STANDING_ROOM_ONLY",
-    "CRUSHED_STANDING_ROOM_ONLY", "FULL", "NOT_ACCEPTING_PASSENGERS", "NO_DATA_AVAILABLE", "NOT_BOARDABLE",
-})
-REQUIRED_RECORD_KEYS = ("event", "id", "tst", "veh", "oper")
-
-_ODAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_START = re.compile(r"^\d{1,2}:[0-5]\d$")
-_MAX_STR = 128
 
 
 # --------------------------------------------------------------------------------------------- topics
@@ -78,18 +69,17 @@ def _p(prefix: str) -> str:
     return prefix.rstrip("/")
 
 
-def record_topic(prefix: str, record: Mapping[str, Any], mode: str) -> str:
+def record_topic(prefix: str, record: Record, mode: str) -> str:
     """Topic of a journey event or record (not ``eta``: see :func:`prediction_topic`)."""
-    event = record.get("event")
+    event = record.event
     if event in JOURNEY_EVENTS:
         channel = "journey"
     elif event in RECORD_EVENTS:
         channel = "record"
     else:
         raise DecodeError(f"no topic for event {event!r}")
-    mode = str(record.get("mode") or mode)
-    levels = [channel, event, mode, record.get("oper"), record.get("veh"), record.get("route"),
-              record.get("dir"), record.get("start"), record.get("stop_id")]
+    levels = [channel, event, mode, record.oper, record.veh, record.route, record.dir, record.start,
+              record.stop_id]
     return _p(prefix) + "/" + "/".join(topic_level(v) for v in levels)
 
 
@@ -150,56 +140,42 @@ class Delivery:
 
 def _dumps(obj: Mapping[str, Any]) -> bytes:
     try:
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
-    except (TypeError, ValueError) as exc:
-        raise DecodeError(f"record not JSON-serialisable: {exc}") from exc
+        return ENCODER.encode(obj)
+    except (TypeError, ValueError, msgspec.EncodeError) as exc:
+        raise DecodeError(f"not JSON-serialisable: {exc}") from exc
 
 
-def validate_record(record: object) -> dict[str, Any]:
-    """Check the fields every record must have (docs/architecture.md); returns it as a dict."""
-    if not isinstance(record, dict):
-        raise DecodeError(f"record is {type(record).__name__}, expected an object")
-    for key in REQUIRED_RECORD_KEYS:
-        v = record.get(key)
-        if not isinstance(v, str) or not v:
-            raise DecodeError(f"record field '{key}' missing or not a non-empty string")
-    if record["event"] not in ALL_EVENTS:
-        raise DecodeError(f"unknown event {record['event']!r}")
-    try:
-        parse_iso_bounded(record["tst"])
-    except ValueError as exc:
-        raise DecodeError(f"record tst: {exc}") from exc
-    return record
+def record_payload(data: bytes) -> bytes:
+    """The JSON payload of a journey event or record: the record's JSON (:data:`transit.records.ENCODER`,
+    encoded once) with ``"v": 1`` in front."""
+    if not data.startswith(b"{"):
+        raise DecodeError("a record's JSON must be an object")
+    return b'{"v":%d,' % SCHEMA_VERSION + data[1:] if data != b"{}" else b'{"v":%d}' % SCHEMA_VERSION
 
 
-def record_payload(record: Mapping[str, Any]) -> bytes:
-    """The JSON payload of a journey event or record: the record's fields plus ``"v": 1``."""
-    body = {"v": SCHEMA_VERSION}
-    body.update(record)
-    return _dumps(body)
-
-
-def deliveries_for_record(record: Mapping[str, Any], *, prefix: str = DEFAULT_PREFIX, mode: str = "bus",
+def deliveries_for_record(record: Record | Encoded, *, prefix: str = DEFAULT_PREFIX, mode: str = "bus",
                           prediction_expiry_s: int = PREDICTION_EXPIRY_S) -> list[Delivery]:
-    """Map one onboard record to the MQTT messages it becomes.
+    """Map one onboard record to the MQTT messages it becomes (an :class:`Encoded` record reuses its bytes).
 
     Records and stop/door events are QoS 1, not retained. Positions are QoS 1 too (they go through the
     outbox) but marked ``vp`` so the outbox may thin them. ``eta`` records become one retained message per
     stop (or an empty retained payload to clear it), see :func:`predictions_from_record`.
     """
-    rec = validate_record(dict(record))
-    tst = parse_iso(rec["tst"])
-    if rec["event"] == "eta":
+    enc = record if isinstance(record, Encoded) else None
+    rec = enc.record if enc is not None else record
+    assert isinstance(rec, Record)
+    tst = parse_iso(rec.tst)
+    if isinstance(rec, Eta):
         out = []
         for stop_id, pred in predictions_from_record(rec):
-            topic = prediction_topic(prefix, stop_id, rec["oper"], rec["veh"])
+            topic = prediction_topic(prefix, stop_id, rec.oper, rec.veh)
             payload = b"" if pred is None else encode_prediction(pred)
             out.append(Delivery(topic, payload, 1, True, None if pred is None else prediction_expiry_s,
-                                "eta", rec["id"], tst, coalesce=topic))
+                                "eta", rec.id, tst, coalesce=topic))
         return out
-    kind = "vp" if rec["event"] == "vp" else "record"
-    return [Delivery(record_topic(prefix, rec, mode), record_payload(rec), 1, False, None, kind,
-                     rec["id"], tst)]
+    data = enc.json if enc is not None else ENCODER.encode(rec)
+    kind = "vp" if rec.event == "vp" else "record"
+    return [Delivery(record_topic(prefix, rec, mode), record_payload(data), 1, False, None, kind, rec.id, tst)]
 
 
 def status_payload(state: str, *, oper: str, veh: str, client_id: str) -> bytes:
@@ -211,198 +187,163 @@ def status_payload(state: str, *, oper: str, veh: str, client_id: str) -> bytes:
 
 
 # ------------------------------------------------------------------------------------- predictions
-@dataclass(frozen=True)
-class StopPrediction:
-    """The ETA of one vehicle on one trip at one stop, as a stop display needs it."""
+AwareTime = Annotated[datetime, Meta(tz=True)]
+Occu = Literal["EMPTY", "MANY_SEATS_AVAILABLE", "FEW_SEATS_AVAILABLE", "STANDING_ROOM_ONLY",
+               "CRUSHED_STANDING_ROOM_ONLY", "FULL", "NOT_ACCEPTING_PASSENGERS", "NO_DATA_AVAILABLE",
+               "NOT_BOARDABLE"]
+#: GTFS-Realtime ``VehiclePosition.OccupancyStatus`` names.
+OCCUPANCY_STATUSES = frozenset(get_args(Occu))
 
-    stop_id: str
-    trip_id: str
-    route: str
-    headsign: str
-    direction: int
-    oday: str  # YYYY-MM-DD
-    start: str  # trip start HH:MM (GTFS time)
-    veh: str
-    oper: str
-    seq: int
-    sched_arr: datetime | None
-    sched_dep: datetime | None
-    eta_arr: datetime | None
-    eta_dep: datetime | None
-    tst: datetime
-    status: str  # SCHEDULED | CANCELED | SKIPPED
-    platform: str | None
-    occu: str | None  # GTFS-RT OccupancyStatus name
-    loc: str  # GPS | ODO | DR | N/A
+
+class StopPrediction(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag_field="v",
+                     tag=SCHEMA_VERSION):
+    """The ETA of one vehicle on one trip at one stop, as a stop display needs it (``"v": 1`` is the tag)."""
+
+    stop_id: Name
+    trip_id: Name
+    route: Name
+    headsign: Text = ""
+    direction: Annotated[int, Meta(ge=0, le=1)]
+    oday: Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    start: Annotated[str, Meta(pattern=r"^\d{1,2}:[0-5]\d$")]
+    veh: Name
+    oper: Name
+    seq: Annotated[int, Meta(ge=0, le=100_000)]
+    sched_arr: AwareTime | None
+    sched_dep: AwareTime | None
+    eta_arr: AwareTime | None
+    eta_dep: AwareTime | None
+    tst: AwareTime
+    status: Literal["SCHEDULED", "CANCELED", "SKIPPED"]
+    platform: Name | None
+    occu: Occu | None
+    loc: Loc
 
     def is_stale(self, now: datetime, max_age_s: float = PREDICTION_STALE_S) -> bool:
         """Older than ``max_age_s`` by its data time (``now`` is the display's own clock)."""
         return (now - self.tst).total_seconds() > max_age_s
 
 
-_TIME_FIELDS = ("sched_arr", "sched_dep", "eta_arr", "eta_dep")
+_PREDICTION_FIELDS = tuple(f.name for f in msgspec.structs.fields(StopPrediction))
 
 
 def encode_prediction(p: StopPrediction) -> bytes:
-    """JSON payload: the field names as keys, times ISO 8601 UTC ms, plus ``"v": 1``."""
+    """JSON payload: ``"v": 1``, the field names as keys, times ISO 8601 UTC ms (msgspec would write
+    RFC 3339 without the milliseconds: the wire keeps its format)."""
     body: dict[str, Any] = {"v": SCHEMA_VERSION}
-    for name in StopPrediction.__dataclass_fields__:
+    for name in _PREDICTION_FIELDS:
         value = getattr(p, name)
         body[name] = iso_utc_ms(value) if isinstance(value, datetime) else value
     return _dumps(body)
 
 
-def _load_object(payload: bytes, what: str) -> dict[str, Any]:
-    """Parse an untrusted payload into a JSON object, rejecting oversize, non-UTF-8, NaN/Infinity,
-    deep nesting and non-objects with :class:`DecodeError`."""
+class _Version(msgspec.Struct):
+    v: Literal[1]
+
+
+_VERSION = msgspec.json.Decoder(_Version)
+_PREDICTION = msgspec.json.Decoder(StopPrediction)
+
+
+def _strict(decoder: msgspec.json.Decoder[Any], payload: bytes, what: str) -> Any:
+    """Decode an untrusted payload: oversize, non-UTF-8, NaN, a wrong or missing ``"v"`` and any field of
+    the wrong type become :class:`DecodeError`."""
     if not isinstance(payload, (bytes, bytearray, memoryview)):
         raise DecodeError(f"{what}: payload is {type(payload).__name__}, expected bytes")
     if len(payload) > MAX_INCOMING_BYTES:
         raise DecodeError(f"{what}: payload of {len(payload)} bytes exceeds {MAX_INCOMING_BYTES}")
     if not payload:
         raise DecodeError(f"{what}: empty payload")
-
-    def no_constants(name: str) -> Any:
-        raise ValueError(f"{name} is not allowed")
-
     try:
-        obj = json.loads(bytes(payload).decode("utf-8"), parse_constant=no_constants)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise DecodeError(f"{what}: not valid JSON: {str(exc)[:120]}") from exc
-    if not isinstance(obj, dict):
-        raise DecodeError(f"{what}: expected a JSON object, got {type(obj).__name__}")
-    if obj.get("v") != SCHEMA_VERSION or isinstance(obj.get("v"), bool):
-        raise DecodeError(f"{what}: unsupported schema version {str(obj.get('v'))[:20]!r}")
+        _VERSION.decode(payload)  # the version first: a newer schema is refused as such, not field by field
+    except msgspec.ValidationError as exc:
+        raise DecodeError(f"{what}: unsupported schema version ({str(exc)[:80]})") from None
+    except msgspec.DecodeError as exc:
+        raise DecodeError(f"{what}: not valid JSON: {str(exc)[:120]}") from None
+    try:
+        obj = decoder.decode(payload)
+    except msgspec.ValidationError as exc:
+        raise DecodeError(f"{what}: {str(exc)[:200]}") from None
+    except msgspec.DecodeError as exc:
+        raise DecodeError(f"{what}: not valid JSON: {str(exc)[:120]}") from None
+    for f in msgspec.structs.fields(obj):
+        # a time near the ends of datetime's range is a broken clock or a forgery, and arithmetic on it
+        # overflows later (transit.timeutil.TIME_MIN .. TIME_MAX)
+        v = getattr(obj, f.name)
+        if isinstance(v, datetime) and not TIME_MIN <= v < TIME_MAX:
+            raise DecodeError(f"{what}: '{f.encode_name}' {v.isoformat()} is outside "
+                              f"{TIME_MIN.year}..{TIME_MAX.year - 1}")
     return obj
-
-
-def _str(obj: Mapping[str, Any], key: str, what: str, *, optional: bool = False,
-         pattern: re.Pattern[str] | None = None, choices: frozenset[str] | None = None) -> str | None:
-    v = obj.get(key)
-    if v is None:
-        if optional:
-            return None
-        raise DecodeError(f"{what}: '{key}' is missing")
-    if not isinstance(v, str) or not v or len(v) > _MAX_STR or any(ord(c) < 0x20 for c in v):
-        raise DecodeError(f"{what}: '{key}' must be a non-empty printable string of at most {_MAX_STR}")
-    if pattern is not None and not pattern.match(v):
-        raise DecodeError(f"{what}: '{key}' has a bad format: {v[:40]!r}")
-    if choices is not None and v not in choices:
-        raise DecodeError(f"{what}: '{key}' must be one of {sorted(choices)}, not {v[:40]!r}")
-    return v
-
-
-def _req(obj: Mapping[str, Any], key: str, what: str, **kw: Any) -> str:
-    v = _str(obj, key, what, **kw)
-    assert v is not None
-    return v
-
-
-def _int(obj: Mapping[str, Any], key: str, what: str, lo: int, hi: int) -> int:
-    v = obj.get(key)
-    if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-        raise DecodeError(f"{what}: '{key}' must be an integer {lo}..{hi}")
-    return v
-
-
-def _time(obj: Mapping[str, Any], key: str, what: str, *, optional: bool) -> datetime | None:
-    v = obj.get(key)
-    if v is None and optional:
-        return None
-    if not isinstance(v, str) or len(v) > 40:
-        raise DecodeError(f"{what}: '{key}' must be an ISO 8601 time with offset")
-    try:
-        return parse_iso_bounded(v)
-    except ValueError as exc:
-        raise DecodeError(f"{what}: '{key}': {exc}") from exc
-
-
-def prediction_from_mapping(obj: Mapping[str, Any], what: str = "prediction") -> StopPrediction:
-    """Validate and build a :class:`StopPrediction` from decoded JSON (keys = field names)."""
-    times = {k: _time(obj, k, what, optional=True) for k in _TIME_FIELDS}
-    tst = _time(obj, "tst", what, optional=False)
-    assert tst is not None
-    return StopPrediction(
-        stop_id=_req(obj, "stop_id", what), trip_id=_req(obj, "trip_id", what),
-        route=_req(obj, "route", what), headsign=(_str(obj, "headsign", what, optional=True) if obj.get("headsign") != "" else None) or "",
-        direction=_int(obj, "direction", what, 0, 1), oday=_req(obj, "oday", what, pattern=_ODAY),
-        start=_req(obj, "start", what, pattern=_START), veh=_req(obj, "veh", what),
-        oper=_req(obj, "oper", what), seq=_int(obj, "seq", what, 0, 100_000),
-        sched_arr=times["sched_arr"], sched_dep=times["sched_dep"], eta_arr=times["eta_arr"],
-        eta_dep=times["eta_dep"], tst=tst,
-        status=_req(obj, "status", what, choices=PREDICTION_STATUSES),
-        platform=_str(obj, "platform", what, optional=True),
-        occu=_str(obj, "occu", what, optional=True, choices=OCCUPANCY_STATUSES),
-        loc=_req(obj, "loc", what, choices=LOC_SOURCES),
-    )
 
 
 def decode_prediction(payload: bytes) -> StopPrediction:
     """Strictly decode a prediction payload; :class:`DecodeError` on anything malformed or hostile."""
-    return prediction_from_mapping(_load_object(payload, "prediction"))
+    p: StopPrediction = _strict(_PREDICTION, payload, "prediction")
+    return p
 
 
-def predictions_from_record(record: Mapping[str, Any]) -> list[tuple[str, StopPrediction | None]]:
+def _aware(text: str | None) -> datetime | None:
+    return None if text is None else parse_iso(text)
+
+
+def predictions_from_record(record: Eta) -> list[tuple[str, StopPrediction | None]]:
     """The per-stop predictions in an ``eta`` record: ``(stop_id, prediction)`` or ``(stop_id, None)``
     for a stop whose prediction must be cleared.
 
-    An ``eta`` record carries the trip fields of every record plus ``headsign`` and ``occu``, and either
-    ``stops`` — a list of per-stop objects (``stop_id``, ``seq``, ``sched_arr``, ``sched_dep``,
-    ``eta_arr``, ``eta_dep``, optional ``status``, ``platform``) — or those per-stop fields flat in the
-    record for a single stop. ``clear`` lists stop_ids (or is ``true`` for the record's own stop) whose
-    retained prediction is removed: the vehicle has left them or ended the trip.
+    An ``eta`` record carries the trip fields of every record plus ``headsign``, ``occu`` and ``stops`` (one
+    :class:`transit.records.EtaStop` per remaining stop). ``clear`` lists stop_ids (or is ``true`` for the
+    record's own stop) whose retained prediction is removed: the vehicle has left them or ended the trip.
     """
-    what = f"eta record {str(record.get('id'))[:20]}"
-    base = {
-        "trip_id": record.get("trip_id"), "route": record.get("route"), "headsign": record.get("headsign"),
-        "direction": record.get("dir"), "oday": record.get("oday"), "start": record.get("start"),
-        "veh": record.get("veh"), "oper": record.get("oper"), "tst": record.get("tst"),
-        "occu": record.get("occu"), "loc": record.get("loc") or "N/A",
-    }
+    what = f"eta record {record.id[:20]}"
+    if record.trip_id is None or record.route is None or record.dir is None or record.oday is None \
+            or record.start is None:
+        if record.stops:
+            raise DecodeError(f"{what}: predictions need the trip fields (trip_id, route, dir, oday, start)")
     out: list[tuple[str, StopPrediction | None]] = []
-    stops = record.get("stops")
-    clear = record.get("clear")
-    if stops is None and clear is not True:
-        stops = [record]
-    if stops is not None:
-        if not isinstance(stops, list):
-            raise DecodeError(f"{what}: 'stops' must be a list")
-        for s in stops:
-            if not isinstance(s, Mapping):
-                raise DecodeError(f"{what}: each of 'stops' must be an object")
-            merged = dict(base)
-            merged.update({k: s.get(k) for k in ("stop_id", "seq", "platform", *_TIME_FIELDS)})
-            merged["status"] = s.get("status") or "SCHEDULED"
-            pred = prediction_from_mapping(merged, what)
-            out.append((pred.stop_id, pred))
+    tst = parse_iso(record.tst)
+    occu = record.occu if record.occu in OCCUPANCY_STATUSES else None
+    if record.occu is not None and occu is None:
+        raise DecodeError(f"{what}: 'occu' must be a GTFS-RT OccupancyStatus name, not {record.occu[:40]!r}")
+    for s in record.stops:
+        if s.seq is None:
+            raise DecodeError(f"{what}: stop {s.stop_id[:40]!r} has no seq")
+        assert record.trip_id is not None and record.route is not None and record.dir is not None
+        assert record.oday is not None and record.start is not None
+        out.append((s.stop_id, StopPrediction(
+            stop_id=s.stop_id, trip_id=record.trip_id, route=record.route, headsign=record.headsign or "",
+            direction=record.dir, oday=record.oday, start=record.start, veh=record.veh, oper=record.oper,
+            seq=s.seq, sched_arr=_aware(s.sched_arr), sched_dep=_aware(s.sched_dep), eta_arr=_aware(s.eta_arr),
+            eta_dep=_aware(s.eta_dep), tst=tst, status=s.status, platform=s.platform or None,
+            occu=occu, loc=record.loc)))  # type: ignore[arg-type]
+    clear = record.clear
     if clear is True:
-        out.append((_req(record, "stop_id", what), None))
+        if record.stop_id is None:
+            raise DecodeError(f"{what}: 'clear: true' needs the record's stop_id")
+        out.append((record.stop_id, None))
     elif isinstance(clear, list):
-        for sid in clear:
-            if not isinstance(sid, str) or not sid:
-                raise DecodeError(f"{what}: 'clear' must list stop_ids")
-            out.append((sid, None))
-    elif clear not in (None, False):
-        raise DecodeError(f"{what}: 'clear' must be a list of stop_ids or true")
+        out.extend((sid, None) for sid in clear)
     return out
 
 
 # ------------------------------------------------------------------------------------- assignments
-@dataclass(frozen=True)
-class Assignment:
+_MAX_TRIPS = 200
+
+
+class Assignment(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag_field="v",
+                 tag=SCHEMA_VERSION):
     """Central system → unit: run these trips (or this block) on this operating day, or release."""
 
-    id: str
-    tst: datetime
-    oper: str
-    veh: str
-    oday: str
-    action: str  # "assign" | "release"
-    block: str | None
-    trips: tuple[str, ...]
+    id: Name
+    tst: AwareTime
+    oper: Name
+    veh: Name
+    oday: Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    action: Literal["assign", "release"]
+    block: Name | None = None
+    trips: Annotated[tuple[Name, ...], Meta(max_length=_MAX_TRIPS)] = ()
 
 
-_MAX_TRIPS = 200
+_ASSIGNMENT = msgspec.json.Decoder(Assignment)
 
 
 def encode_assignment(a: Assignment) -> bytes:
@@ -413,17 +354,7 @@ def encode_assignment(a: Assignment) -> bytes:
 def decode_assignment(payload: bytes, *, oper: str | None = None, veh: str | None = None) -> Assignment:
     """Strictly decode an assignment; when ``oper``/``veh`` are given the message must be for them."""
     what = "assignment"
-    obj = _load_object(payload, what)
-    trips_raw = obj.get("trips", [])
-    if not isinstance(trips_raw, list) or len(trips_raw) > _MAX_TRIPS:
-        raise DecodeError(f"{what}: 'trips' must be a list of at most {_MAX_TRIPS} trip_ids")
-    trips = tuple(_req({"t": t}, "t", f"{what} trips") for t in trips_raw)
-    tst = _time(obj, "tst", what, optional=False)
-    assert tst is not None
-    a = Assignment(id=_req(obj, "id", what), tst=tst, oper=_req(obj, "oper", what), veh=_req(obj, "veh", what),
-                   oday=_req(obj, "oday", what, pattern=_ODAY),
-                   action=_req(obj, "action", what, choices=frozenset({"assign", "release"})),
-                   block=_str(obj, "block", what, optional=True), trips=trips)
+    a: Assignment = _strict(_ASSIGNMENT, payload, what)
     if a.action == "assign" and not a.trips and a.block is None:
         raise DecodeError(f"{what}: 'assign' needs 'block' or 'trips'")
     if (oper is not None and a.oper != oper) or (veh is not None and a.veh != veh):

@@ -1,20 +1,300 @@
-"""Event records of the onboard core (docs/architecture.md, "Event records").
+"""Typed event records of the onboard core: one frozen ``msgspec.Struct`` per record kind (docs/messages.md).
 
-Every output is a plain ``dict`` with the common fields (``event``, ``id``, ``tst``, ``veh``, ``oper``,
-``oday``, ``route``, ``dir``, ``start``, ``trip_id``, ``stop_id``, ``seq``, ``loc``) plus event fields.
-Ids are deterministic so a replay run twice yields the same ids and a receiver can drop duplicates.
+Records are built in the core (typed through counting, punctuality, the outbox and the reports), encoded
+once by :data:`ENCODER` and validated once where they come in from outside (JSON Lines files, MQTT) by
+:func:`decode_record`. The JSON is what it was when records were dicts: the tag ``event`` first, the
+common fields (``id`` ... ``loc``) in a fixed order, then the record's own fields; a field that only some
+records of a kind carry (``origin`` on the first arrival, ``defect`` on a defective count) is ``UNSET``
+and left out, a field that is always there but may be unknown is ``null``.
+
+Ids are deterministic (:func:`record_id`) so a replay run twice yields the same ids and a receiver can
+drop duplicates. New fields get defaults and go at the end of their record, so older files still load.
+
+``python -m transit.records schema`` prints the generated payload tables of ``docs/messages.md``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal, NamedTuple, Self, get_args
 
+import msgspec
+from msgspec import UNSET, Meta, UnsetType, field
+
+from transit.errors import DecodeError, InvalidRecordError
 from transit.timeutil import from_epoch, iso_utc_ms
 
-LOC_SOURCES = ("GPS", "ODO", "DR", "N/A")
+#: Longest string a decoded record may carry in a plain text field (ids, names, reasons).
+MAX_STR = 128
+#: Largest record accepted by :func:`decode_record` (an ``eta`` of a 60-stop trip is about 14 KiB).
+MAX_RECORD_BYTES = 64 * 1024
+
+# -- field types (the descriptions become the tables in docs/messages.md) -----------------------------------
+#: Where the position came from. Extend here (one place): the ``Literal`` is the type, the tuple follows.
+Loc = Literal["GPS", "ODO", "DR", "N/A"]
+LOC_SOURCES: tuple[str, ...] = get_args(Loc)
+
+_ISO_MS = r"^20\d{2}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$"
+_DAY = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+Text = Annotated[str, Meta(max_length=MAX_STR, pattern=_PRINTABLE)]
+Name = Annotated[str, Meta(min_length=1, max_length=MAX_STR, pattern=_PRINTABLE)]
+Tst = Annotated[str, Meta(pattern=_ISO_MS, description="ISO 8601 UTC with milliseconds, e.g. 2026-11-23T06:55:00.000Z")]
+Oday = Annotated[str, Meta(pattern=_DAY, description="operating (service) day YYYY-MM-DD")]
+Start = Annotated[str, Meta(pattern=r"^\d{1,2}:[0-5]\d$", description="scheduled trip start HH:MM (GTFS time, may pass 24)")]
+Count = Annotated[int, Meta(ge=0)]
+Seq = Annotated[int, Meta(ge=0, le=100_000)]
+
+
+def _d(text: str) -> Meta:
+    return Meta(description=text)
+
+
+class Record(msgspec.Struct, frozen=True, kw_only=True, tag_field="event"):
+    """The envelope every record carries (HSL HFP v2 naming). ``event`` (the tag) names the kind."""
+
+    id: Annotated[Name, _d("deterministic record id: 16 hex of SHA-1 over vehicle, event, trip, day, stop, "
+                           "sequence, time (+ a kind's extra); receivers drop duplicates by it")]
+    tst: Tst
+    veh: Annotated[Name, _d("vehicle id from the unit's configuration")]
+    oper: Annotated[Name, _d("operator id")]
+    oday: Oday | None
+    route: Annotated[Text | None, _d("line: GTFS route_short_name, e.g. 920R")]
+    dir: Annotated[Annotated[int, Meta(ge=0, le=1)] | None, _d("GTFS direction_id")]
+    start: Start | None
+    trip_id: Annotated[Text | None, _d("GTFS trip_id")]
+    stop_id: Annotated[Text | None, _d("GTFS stop_id where the record applies")]
+    seq: Annotated[Seq | None, _d("GTFS stop_sequence of that stop")]
+    loc: Annotated[Loc, _d("location source: GPS, ODO (odometer along the shape), DR (dead reckoning), N/A")]
+
+    @property
+    def event(self) -> str:
+        """The record kind (the JSON tag)."""
+        return str(self.__struct_config__.tag)
+
+    @classmethod
+    def build(cls, tst: str, *, veh: str, oper: str, oday: str | None = None, route: str | None = None,
+              dir: int | None = None, start: str | None = None, trip_id: str | None = None,  # noqa: A002
+              stop_id: str | None = None, seq: int | None = None, loc: str = "N/A", id_extra: str = "",
+              **fields: Any) -> Self:
+        """A record with its deterministic id; the envelope given field by field."""
+        if loc not in LOC_SOURCES:
+            raise ValueError(f"loc must be one of {LOC_SOURCES}, not {loc!r}")
+        event = str(cls.__struct_config__.tag)
+        rid = record_id(veh, event, trip_id, oday, stop_id, seq, tst, id_extra)
+        return cls(id=rid, tst=tst, veh=veh, oper=oper, oday=oday, route=route, dir=dir, start=start,
+                   trip_id=trip_id, stop_id=stop_id, seq=seq, loc=loc, **fields)  # type: ignore[arg-type]
+
+    @classmethod
+    def make(cls, t: float | datetime, *, veh: str, oper: str, trip: TripRef | None = None,
+             stop_id: str | None = None, seq: int | None = None, loc: str = "N/A", id_extra: str = "",
+             **fields: Any) -> Self:
+        """A record of ``trip`` at data time ``t`` (epoch seconds or aware datetime), never the wall clock."""
+        tst = iso_utc_ms(t if isinstance(t, datetime) else from_epoch(t))
+        if trip is None:
+            return cls.build(tst, veh=veh, oper=oper, stop_id=stop_id, seq=seq, loc=loc, id_extra=id_extra,
+                             **fields)
+        return cls.build(tst, veh=veh, oper=oper, oday=trip.oday, route=trip.route, dir=trip.direction,
+                         start=trip.start, trip_id=trip.trip_id, stop_id=stop_id, seq=seq, loc=loc,
+                         id_extra=id_extra, **fields)
+
+
+# -- position ---------------------------------------------------------------------------------------------
+class Position(Record, tag="vp", frozen=True, kw_only=True):
+    """Vehicle position, 1 Hz (may be thinned in the outbox under pressure, never other records)."""
+
+    spd: Annotated[float | None, _d("speed m/s (CAN wheel speed, else GNSS)")]
+    odo: Annotated[float | None, _d("vehicle odometer m (CAN)")]
+    drst: Annotated[int, Meta(ge=0, le=1, description="door status: 1 = a door open")]
+    lat: Annotated[float | None | UnsetType, _d("WGS 84 latitude")] = UNSET
+    lon: Annotated[float | None | UnsetType, _d("WGS 84 longitude")] = UNSET
+    hdg: Annotated[float | None | UnsetType, _d("heading degrees (on a trip)")] = UNSET
+    dist: Annotated[float | UnsetType, _d("distance along the trip's shape m (on a trip)")] = UNSET
+    dl: Annotated[float | None | UnsetType, _d("delay s, positive = late (on a trip)")] = UNSET
+
+
+# -- stop and door events (HSL HFP) -----------------------------------------------------------------------
+class StopRecord(Record, frozen=True, kw_only=True):
+    """A stop event: the vehicle against one stop of its trip (docs/tripfollow.md)."""
+
+    odo: Annotated[float | None, _d("vehicle odometer m (CAN)")]
+    drst: Annotated[int, Meta(ge=0, le=1, description="door status: 1 = a door open")]
+    sched: Annotated[Tst | UnsetType, _d("scheduled time of this event (arrival or departure), ISO UTC ms")] = UNSET
+    dl: Annotated[float | UnsetType, _d("delay s against sched, positive = late")] = UNSET
+
+
+class Due(StopRecord, tag="due", frozen=True, kw_only=True):
+    """Within the due distance of a stop the vehicle is to serve."""
+
+
+class Arrival(StopRecord, tag="arr", frozen=True, kw_only=True):
+    """Entered the stop zone."""
+
+
+class ArrivalStopped(StopRecord, tag="ars", frozen=True, kw_only=True):
+    """Came to a standstill in the stop zone (time: the interpolated moment speed reached zero)."""
+
+    origin: Annotated[bool | UnsetType, _d("true at the trip's first stop")] = UNSET
+    terminus: Annotated[bool | UnsetType, _d("true at the trip's last stop")] = UNSET
+
+
+class DoorsClosedToDepart(StopRecord, tag="pde", frozen=True, kw_only=True):
+    """All doors closed after the arrival (ready to depart)."""
+
+
+class Wait(StopRecord, tag="wait", frozen=True, kw_only=True):
+    """Doors closed ahead of the scheduled departure at a stop where the vehicle is held."""
+
+    wait_s: Annotated[float, _d("seconds until the scheduled departure")]
+
+
+class Departure(StopRecord, tag="dep", frozen=True, kw_only=True):
+    """Left the stop zone after an arrival (time: the moment it started moving)."""
+
+
+class Pass(StopRecord, tag="pas", frozen=True, kw_only=True):
+    """Left the stop zone without an arrival (time: the antenna passing the stop)."""
+
+    skipped: Annotated[bool, _d("true when the stop was to be served (a skipped stop), false for a station "
+                                "the trip runs through")]
+
+
+class DoorEvent(Record, frozen=True, kw_only=True):
+    """A door transition (CAN door state); at a stop when the vehicle is at one."""
+
+    drst: Annotated[int, Meta(ge=0, le=1, description="door status: 1 = a door open")]
+
+
+class DoorsOpen(DoorEvent, tag="doo", frozen=True, kw_only=True):
+    """A door opened."""
+
+
+class DoorsClosed(DoorEvent, tag="doc", frozen=True, kw_only=True):
+    """All doors closed."""
+
+
+# -- predictions ------------------------------------------------------------------------------------------
+class EtaStop(msgspec.Struct, frozen=True, kw_only=True):
+    """One remaining stop of an ``eta`` record (becomes one retained stop prediction)."""
+
+    stop_id: Name
+    seq: Seq | None
+    sched_arr: Tst | None
+    sched_dep: Tst | None
+    eta_arr: Tst | None
+    eta_dep: Tst | None
+    status: Literal["SCHEDULED", "CANCELED", "SKIPPED"] = "SCHEDULED"
+    platform: Text | None = None
+
+
+class Eta(Record, tag="eta", frozen=True, kw_only=True):
+    """Predicted arrival/departure at the remaining stops of the trip; ``clear`` lists stops whose
+    retained prediction is removed (left, or the trip ended)."""
+
+    headsign: Annotated[Text | None, _d("destination text")]
+    occu: Annotated[Text | None, _d("GTFS-RT OccupancyStatus name, null when unknown")]
+    dl: Annotated[float | UnsetType, _d("delay s now, positive = late")] = UNSET
+    stops: Annotated[list[EtaStop], _d("per remaining stop: stop_id, seq, sched_arr/dep, eta_arr/dep, "
+                                       "status, platform")] = field(default_factory=list)
+    clear: Annotated[list[Name] | bool | None, _d("stop_ids whose prediction is withdrawn (true: the record's "
+                                                  "own stop_id)")] = None
+
+
+# -- punctuality ------------------------------------------------------------------------------------------
+class Punctuality(Record, tag="punctuality", frozen=True, kw_only=True):
+    """The measurement at a registration station (DOMAIN.md): ``measured``, or ``missing`` with a reason."""
+
+    status: Annotated[Literal["measured", "missing"], _d("measured, or missing (never observed)")]
+    station: Annotated[Name, _d("registration station id (parent station or the stop)")]
+    station_name: Annotated[Text | UnsetType, _d("station name")] = UNSET
+    measured: Annotated[Literal["arrival", "departure"], _d("which moment was (to be) measured")]
+    counted: Annotated[bool, _d("counts for the contract's figure (the policy's own measurement)")]
+    sched: Annotated[Tst | None, _d("scheduled time of the measured moment")]
+    actual: Annotated[Tst | None, _d("observed time, null when missing")]
+    dl: Annotated[float | None, _d("delay s, positive = late")]
+    late: Annotated[bool | None, _d("delay at or above the late threshold")]
+    early: Annotated[bool | UnsetType, _d("left earlier than allowed (bus)")] = UNSET
+    punctual: Annotated[bool | UnsetType, _d("within the punctuality window")] = UNSET
+    rejsegaranti: Annotated[bool | UnsetType, _d("late enough for the travel guarantee")] = UNSET
+    replacement: Annotated[bool | UnsetType, _d("late enough for replacement transport")] = UNSET
+    reason: Annotated[Text | UnsetType, _d("why missing")] = UNSET
+    policy: Annotated[Literal["rail", "bus"], _d("the operator's punctuality policy")]
+
+
+# -- passenger counting -----------------------------------------------------------------------------------
+CountQuality = Annotated[Literal["regular", "defect"], _d("regular, or defect (see defect)")]
+
+
+class Apc(Record, tag="apc", frozen=True, kw_only=True):
+    """Passenger count delta of one door and class at one stop visit (never cumulative)."""
+
+    door: Annotated[int, Meta(ge=1, le=64, description="door number, 1 = front")]
+    class_: Annotated[Literal["adult", "bulky"], _d("adult, or bulky (pram, wheelchair, bicycle)")] = \
+        field(name="class")
+    in_: Annotated[Count, _d("boardings")] = field(name="in")
+    out: Annotated[Count, _d("alightings")]
+    countquality: CountQuality
+    vehicleload: Annotated[Count, _d("load after the stop")]
+    defect: Annotated[list[Text] | UnsetType, _d("why defect: gate_unknown, stuck, frames_lost, node_silent, "
+                                                 "overflow, outside_visit")] = UNSET
+
+
+class Occupancy(Record, tag="occupancy", frozen=True, kw_only=True):
+    """Vehicle load after a stop; at the terminus the load is reconciled (``residual``) and reset."""
+
+    vehicleload: Annotated[Count, _d("persons on board after the stop")]
+    in_: Annotated[Count | UnsetType, _d("boardings at the stop")] = field(name="in", default=UNSET)
+    out: Annotated[Count | UnsetType, _d("alightings at the stop")] = UNSET
+    occu: Annotated[Count | None, _d("% of seats taken (folding seats count), null without vehicle data")]
+    occupancy_status: Annotated[Text, _d("GTFS-RT OccupancyStatus name")]
+    seats: Annotated[Count | UnsetType, _d("seats incl. folding seats")] = UNSET
+    capacity: Annotated[Count | None | UnsetType, _d("approved capacity")] = UNSET
+    countquality: CountQuality
+    clamped: Annotated[Count | UnsetType, _d("persons the counts would have put below zero")] = UNSET
+    terminus: Annotated[bool | UnsetType, _d("true at the trip's end (load reconciled)")] = UNSET
+    residual: Annotated[int | None | UnsetType, _d("load left at the terminus (missed alightings)")] = UNSET
+
+
+class Alarm(Record, tag="alarm", frozen=True, kw_only=True):
+    """The load exceeds the vehicle's approved capacity."""
+
+    alarm: Annotated[Literal["capacity"], _d("what: capacity")]
+    vehicleload: Count
+    capacity: Count
+    excess: Count
+
+
+# -- health -----------------------------------------------------------------------------------------------
+class Health(Record, tag="health", frozen=True, kw_only=True):
+    """Retained unit health (transit.health); the trip is inside ``current_trip``, not in the envelope."""
+
+    unit: Name
+    role: Text
+    version: Text
+    uptime_s: float
+    data_time: Tst | None
+    ok: bool
+    problems: list[str]
+    clock: dict[str, Any]
+    gnss: dict[str, Any]
+    can: dict[str, Any]
+    doors: dict[str, Any]
+    outbox: dict[str, Any]
+    display: dict[str, Any]
+    core: dict[str, Any]
+    current_trip: dict[str, Any] | None
+    loops: dict[str, bool]
+
+
+StopRecords = Due | Arrival | ArrivalStopped | DoorsClosedToDepart | Wait | Departure | Pass
+AnyRecord = (Position | StopRecords | DoorsOpen | DoorsClosed | Eta | Punctuality | Apc | Occupancy | Alarm
+             | Health)
+#: record kind -> Struct type
+RECORD_TYPES: dict[str, type[Record]] = {str(t.__struct_config__.tag): t for t in get_args(AnyRecord)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,27 +316,136 @@ def record_id(veh: str, event: str, trip_id: str | None, oday: str | None, stop_
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
-def make_record(event: str, t: float | datetime, *, veh: str, oper: str, trip: TripRef | None = None,
-                stop_id: str | None = None, seq: int | None = None, loc: str = "N/A",
-                id_extra: str = "", **fields: Any) -> dict[str, Any]:
-    """Build one record; ``t`` is the data time (epoch seconds or aware datetime), never the wall clock."""
-    if loc not in LOC_SOURCES:
-        raise ValueError(f"loc must be one of {LOC_SOURCES}, not {loc!r}")
-    tst = iso_utc_ms(t if isinstance(t, datetime) else from_epoch(t))
-    rec: dict[str, Any] = {
-        "event": event, "id": "", "tst": tst, "veh": veh, "oper": oper,
-        "oday": trip.oday if trip else None, "route": trip.route if trip else None,
-        "dir": trip.direction if trip else None, "start": trip.start if trip else None,
-        "trip_id": trip.trip_id if trip else None, "stop_id": stop_id, "seq": seq, "loc": loc,
-    }
-    rec.update(fields)
-    rec["id"] = record_id(veh, event, rec["trip_id"], rec["oday"], stop_id, seq, tst, id_extra)
-    return rec
-
-
 def iso(t: float | None) -> str | None:
     """Epoch seconds → ISO UTC ms (None stays None)."""
     return None if t is None else iso_utc_ms(from_epoch(t))
 
 
-__all__ = ["LOC_SOURCES", "TripRef", "iso", "make_record", "record_id"]
+# -- encoding and decoding --------------------------------------------------------------------------------
+#: The one encoder: compact UTF-8 JSON, the bytes every output reuses.
+ENCODER = msgspec.json.Encoder()
+_DECODER = msgspec.json.Decoder(AnyRecord)
+
+
+class Encoded(NamedTuple):
+    """A record and its JSON, encoded once: the events log, the punctuality log and the MQTT payload all
+    reuse ``json`` (a record read from a file keeps the bytes it was read as)."""
+
+    record: Record
+    json: bytes
+
+    @classmethod
+    def of(cls, rec: Record) -> Encoded:
+        return cls(rec, ENCODER.encode(rec))
+
+    @property
+    def line(self) -> bytes:
+        """One JSON Lines line."""
+        return self.json + b"\n"
+
+
+def encode(rec: Record) -> bytes:
+    """The record's JSON (no newline)."""
+    return ENCODER.encode(rec)
+
+
+def decode_record(data: bytes | str) -> Record:
+    """Validate one record from outside (a JSON Lines line, an MQTT payload): :class:`DecodeError` on
+    anything malformed or oversize, :class:`InvalidRecordError` (a DecodeError) for well-formed JSON of an
+    unknown kind or with a field missing or of the wrong type or range."""
+    if len(data) > MAX_RECORD_BYTES:
+        raise DecodeError(f"record of {len(data)} bytes exceeds {MAX_RECORD_BYTES}")
+    try:
+        rec: Record = _DECODER.decode(data)
+    except msgspec.ValidationError as exc:
+        raise InvalidRecordError(f"invalid record: {str(exc)[:200]}") from None
+    except msgspec.DecodeError as exc:
+        raise DecodeError(f"not a JSON record: {str(exc)[:200]}") from None
+    return rec
+
+
+# -- the generated documentation (docs/messages.md) -------------------------------------------------------
+DOC_BEGIN = "<!-- BEGIN GENERATED: python -m transit.records schema -->"
+DOC_END = "<!-- END GENERATED -->"
+
+
+def _type_text(s: dict[str, Any], defs: dict[str, Any]) -> str:
+    if "$ref" in s:
+        name = s["$ref"].rsplit("/", 1)[-1]
+        return f"`{name}`"
+    if "anyOf" in s:
+        return " \\| ".join(_type_text(x, defs) for x in s["anyOf"])
+    if "enum" in s:
+        return " \\| ".join(f"`{v}`" for v in s["enum"])
+    if "const" in s:
+        return f"`{s['const']}`"
+    t = s.get("type")
+    if t == "array":
+        return f"list of {_type_text(s.get('items', {}), defs)}"
+    if t == "object":
+        return "object"
+    text = str(t)
+    if t == "string" and s.get("pattern") in (_ISO_MS,):
+        text = "time"
+    elif t == "string" and s.get("pattern") == _DAY:
+        text = "date"
+    return text
+
+
+def _table(name: str, schema: dict[str, Any], defs: dict[str, Any], skip: frozenset[str]) -> list[str]:
+    req = set(schema.get("required", ()))
+    rows = ["| field | type | meaning |", "|---|---|---|"]
+    for key, s in schema["properties"].items():
+        if key in skip:
+            continue
+        desc = s.get("description", "")
+        if not desc and "anyOf" in s:
+            desc = next((x.get("description", "") for x in s["anyOf"] if x.get("description")), "")
+        opt = "" if key in req else " (optional)"
+        rows.append(f"| `{key}` | {_type_text(s, defs)}{opt} | {desc} |")
+    return rows
+
+
+def schema_markdown() -> str:
+    """The payload tables of docs/messages.md, generated from the Structs (``msgspec.json.schema``)."""
+    _, defs = msgspec.json.schema_components([*get_args(AnyRecord)], ref_template="#/$defs/{name}")
+    common = frozenset(f.encode_name for f in msgspec.structs.fields(Record))
+    base = defs[Position.__name__]
+    out = [DOC_BEGIN, "", "Generated from `transit/records.py` by `python -m transit.records schema`; "
+           "`tests/transit/test_records.py` fails when this differs from the code.", "",
+           "### Every record", "", "| field | type | meaning |", "|---|---|---|",
+           "| `event` | string | the record kind (one of the tables below) |"]
+    out += _table("Record", {"properties": {k: v for k, v in base["properties"].items() if k in common},
+                             "required": base.get("required", [])}, defs, frozenset({"event"}))[2:]
+    for t in get_args(AnyRecord):
+        s = defs[t.__name__]
+        tag = t.__struct_config__.tag
+        doc = " ".join((t.__doc__ or "").split())
+        out += ["", f"### `{tag}` ({t.__name__})", "", doc, ""]
+        if set(s["properties"]) - common - {"event"}:
+            out += _table(t.__name__, s, defs, common | {"event"})
+        else:
+            out.append("Only the common fields.")
+    es = defs[EtaStop.__name__]
+    out += ["", "### `EtaStop` (each of `eta.stops`)", "", " ".join((EtaStop.__doc__ or "").split()), ""]
+    out += _table("EtaStop", es, defs, frozenset())
+    out += ["", DOC_END]
+    return "\n".join(out) + "\n"
+
+
+def _main(argv: list[str]) -> int:
+    if argv != ["schema"]:
+        sys.stderr.write("usage: python -m transit.records schema   (the generated part of docs/messages.md)\n")
+        return 2
+    sys.stdout.write(schema_markdown())
+    return 0
+
+
+__all__ = ["ENCODER", "LOC_SOURCES", "MAX_RECORD_BYTES", "Alarm", "AnyRecord", "Apc", "Arrival", "ArrivalStopped",
+           "Departure", "DoorEvent", "DoorsClosed", "DoorsClosedToDepart", "DoorsOpen", "Due", "Encoded", "Eta",
+           "EtaStop", "Health", "Loc", "Occupancy", "Pass", "Position", "Punctuality", "RECORD_TYPES", "Record",
+           "StopRecord", "StopRecords", "TripRef", "Wait", "decode_record", "encode", "iso", "record_id",
+           "schema_markdown"]
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))

@@ -19,12 +19,14 @@ import html
 import io
 import sys
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from transit.jsonl import read_records
 from transit.operator import bonus_pct, round_pct
+from transit.records import Punctuality, Record
 
 DEFAULT_POINTS = ((86.0, -2.3), (93.0, 0.0), (100.0, 2.3))
 OPERATORS = Path(__file__).resolve().parent.parent / "data" / "operators"
@@ -63,42 +65,45 @@ def bonus_for(regularity_pct: float, points: Any = DEFAULT_POINTS) -> float:
     return round_pct(bonus_pct(regularity_pct, points))
 
 
-def summarise(records: list[dict[str, Any]], month: str | None = None) -> list[LineMonth]:
+def summarise(records: Iterable[Record], month: str | None = None) -> list[LineMonth]:
+    """Per line and month from ``punctuality`` records (others are ignored); a duplicate id counts once."""
     seen: set[str] = set()
     rows: dict[tuple[str, str], LineMonth] = {}
     for r in records:
-        rid = str(r.get("id"))
+        if not isinstance(r, Punctuality):
+            continue
+        rid = r.id
         if rid in seen:
             continue
         seen.add(rid)
-        oday = str(r.get("oday") or "")
+        oday = r.oday or ""
         m = oday[:7]
         if month is not None and m != month:
             continue
-        line = str(r.get("route") or "?")
-        row = rows.setdefault((m, line), LineMonth(line, m, str(r.get("oper") or "")))
-        sid = str(r.get("station") or r.get("stop_id"))
+        line = r.route or "?"
+        row = rows.setdefault((m, line), LineMonth(line, m, r.oper))
+        sid = r.station or str(r.stop_id)
         row.stations.add(sid)
-        if r.get("station_name"):
-            row.station_names[sid] = str(r["station_name"])
-        if r.get("counted") is False:
+        if isinstance(r.station_name, str) and r.station_name:
+            row.station_names[sid] = r.station_name
+        if r.counted is False:
             continue  # a departure at a rail trip's origin, an arrival at a bus trip's end: information
         day = row.daily[oday]
         day[1] += 1
-        if r.get("status") == "missing":
+        if r.status == "missing":
             row.missing += 1
             continue
         row.measured += 1
-        dl = float(r.get("dl") or 0.0)
-        if r.get("late"):
+        dl = r.dl or 0.0
+        if r.late:
             row.late += 1
-        elif r.get("early"):
+        elif r.early is True:
             row.early += 1
         else:
             day[0] += 1
-        if r.get("rejsegaranti"):
+        if r.rejsegaranti is True:
             row.rejsegaranti += 1
-        if r.get("replacement") or dl > 3600:
+        if r.replacement is True or dl > 3600:
             row.replacement += 1
     return [rows[k] for k in sorted(rows)]
 
@@ -226,7 +231,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    records = list(read_records(args.events))
+    records = list(read_records(args.events, "punctuality"))
     points: Any = DEFAULT_POINTS
     target = 93.0
     per_oper: dict[str, tuple[Any, float]] = {}
@@ -236,7 +241,7 @@ def run(args: argparse.Namespace) -> int:
         points, target = pol.bonus_points, pol.target_pct
     else:
         # each line with its own operator's points and target (data/operators/<oper>.yaml)
-        for oper in sorted({str(r.get("oper")) for r in records}):
+        for oper in sorted({r.oper for r in records}):
             cand = OPERATORS / f"{oper}.yaml"
             if cand.exists():
                 pol = load_operator(cand).punctuality

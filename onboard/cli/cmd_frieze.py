@@ -18,8 +18,7 @@ from onboard.passinfo.announce import Announcer, SpeechConfig, speak_to_wav
 from onboard.passinfo.frieze import FriezePanel, FriezeTracker, render_frieze
 from transit.cli import instant
 from transit.errors import ConfigError, DeviceError
-from transit.jsonl import JsonlCounts, read_jsonl
-from transit.ratelimit import RateLimitedLog
+from transit.jsonl import JsonlCounts, read_records
 from transit.timetable import Timetable
 from transit.timeutil import COPENHAGEN, parse_iso
 
@@ -78,15 +77,9 @@ def run(args: argparse.Namespace) -> int:
     announcer = Announcer() if args.announce or args.wav_dir else None
     speech = SpeechConfig(enabled=True, voice=args.voice, out_dir=Path(args.wav_dir)) if args.wav_dir else None
     counts = JsonlCounts()
-    rl = RateLimitedLog(log)
     bad = 0
-    for rec in read_jsonl(args.events, counts):
-        try:
-            tst = parse_iso(str(rec["tst"]))
-        except (ValueError, KeyError, TypeError) as exc:
-            bad += 1
-            rl.warn("bad_tst", "event %s skipped: no usable tst (%s)", str(rec.get("id"))[:20], str(exc)[:200])
-            continue
+    for rec in read_records(args.events, counts=counts):  # validated: tst is an ISO UTC ms time
+        tst = parse_iso(rec.tst)
         if tst > at:
             break
         tracker.on_record(rec)

@@ -25,6 +25,7 @@ from transit.config import MqttConfig
 from transit.errors import ConfigError, DecodeError, OutboxError
 from transit.messages import Delivery, deliveries_for_record
 from transit.ratelimit import RateLimitedLog
+from transit.records import Encoded, Record
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -42,7 +43,7 @@ class PublishSummary:
     drained: bool = False
 
 
-def publish_records(records: Iterable[dict[str, Any]], *, state_dir: str | Path,
+def publish_records(records: Iterable[Record | Encoded | None], *, state_dir: str | Path,
                     settings: MqttSettings, oper: str | None = None, veh: str | None = None,
                     mode: str = "bus", source_key: str | None = None, drain_timeout_s: float = 300.0,
                     window: int = 100, progress: Progress | None = None,
@@ -52,9 +53,11 @@ def publish_records(records: Iterable[dict[str, Any]], *, state_dir: str | Path,
 
     ``oper``/``veh`` name the unit (status topic, last will, assignment subscription); by default they
     come from the first record. With ``source_key`` the number of records already stored is remembered,
-    so a restarted run skips them instead of storing them twice. Bad records are counted and logged
-    (rate-limited), never fatal. ``on_ready`` is called once the outbox is open (the command sends
-    systemd's READY=1 there, which is also what a test waits for before it kills the process).
+    so a restarted run skips them instead of storing them twice. ``None`` stands for a bad line of a file
+    (:func:`transit.jsonl.iter_records` placeholders): counted and logged (rate-limited), never fatal;
+    records read from a file are published as the bytes they were read as. ``on_ready`` is called once
+    the outbox is open (the command sends systemd's READY=1 there, which is also what a test waits for
+    before it kills the process).
     """
     summary = PublishSummary()
     ratelog = RateLimitedLog(log, 30.0, clock=time.monotonic)
@@ -66,11 +69,11 @@ def publish_records(records: Iterable[dict[str, Any]], *, state_dir: str | Path,
     consumed = 0
     batch: list[Delivery] = []
 
-    def ensure_publisher(first: dict[str, Any] | None) -> Publisher:
+    def ensure_publisher(first: Record | None) -> Publisher:
         nonlocal publisher
         if publisher is None:
-            o = oper or (str(first.get("oper")) if first else None)
-            v = veh or (str(first.get("veh")) if first else None)
+            o = oper or (first.oper if first is not None else None)
+            v = veh or (first.veh if first is not None else None)
             if not o or not v:
                 raise OutboxError("cannot tell the unit's operator and vehicle: give oper/veh")
             publisher = Publisher(outbox, settings, oper=o, veh=v, mode=mode, window=window)
@@ -87,20 +90,25 @@ def publish_records(records: Iterable[dict[str, Any]], *, state_dir: str | Path,
     try:
         if len(outbox) and oper and veh:  # a previous run left messages: start draining them at once
             ensure_publisher(None)
-        for rec in records:
+        for item in records:
             consumed += 1
             summary.read += 1
+            rec = item.record if isinstance(item, Encoded) else item
             if consumed <= done_before:
                 summary.skipped_resumed += 1
-                if publisher is None and len(outbox) and rec.get("oper") and rec.get("veh"):
+                if publisher is None and len(outbox) and rec is not None:
                     ensure_publisher(rec)
                 continue
-            try:
-                batch.extend(deliveries_for_record(rec, prefix=settings.topic_prefix, mode=mode))
-                ensure_publisher(rec)
-            except DecodeError as exc:
+            if item is None or rec is None:
                 summary.bad += 1
-                ratelog.warn("bad_record", "skipping record %d: %s", consumed, exc)
+                ratelog.warn("bad_record", "skipping line %d: not a valid record", consumed)
+            else:
+                try:
+                    batch.extend(deliveries_for_record(item, prefix=settings.topic_prefix, mode=mode))
+                    ensure_publisher(rec)
+                except DecodeError as exc:
+                    summary.bad += 1
+                    ratelog.warn("bad_record", "skipping record %d: %s", consumed, exc)
             if len(batch) >= BATCH or (consumed % BATCH == 0):
                 flush()
             if progress is not None and consumed % BATCH == 0:
@@ -123,10 +131,10 @@ def publish_records(records: Iterable[dict[str, Any]], *, state_dir: str | Path,
     return summary
 
 
-def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """Records from an events file; a line that is not a JSON object is logged and yielded as an empty
-    dict (which :func:`publish_records` counts as bad) so the resume position stays aligned with lines."""
-    return jsonl.read_jsonl(path, placeholders=True)
+def read_jsonl(path: Path) -> Iterator[Encoded | None]:
+    """Records from an events file, validated; a line that is not a valid record is logged and yielded as
+    ``None`` (which :func:`publish_records` counts as bad) so the resume position stays aligned with lines."""
+    return jsonl.iter_records(path, placeholders=True)
 
 
 EXAMPLES = """\

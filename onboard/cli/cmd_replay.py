@@ -8,12 +8,11 @@ Punctuality records go to the append-only log under ``--state-dir`` before anyth
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from pathlib import Path
-from typing import Any
 
 from transit.cli import Progress, add_mqtt_arguments, add_output_arguments, add_unit_arguments, mqtt_from_args
+from transit.records import Encoded, Record
 
 log = logging.getLogger(__name__)
 
@@ -56,20 +55,21 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{path}: no such file", key=f"--{name}")
     setup = load_setup(args.config, args.operator)
     plog = PunctualityLog(args.state_dir) if args.state_dir else None
-    records: list[dict[str, Any]] = []
+    records: list[Encoded] = []
     counts: dict[str, int] = {}
     bar = Progress(1.0, label="replay")
     t_span: list[float] = []
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", encoding="utf-8", newline="\n") as out:
-        def emit(rec: dict[str, Any]) -> None:
-            if plog is not None and rec["event"] == "punctuality":
-                plog.append(rec)  # the durable log first
-            out.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
-            counts[rec["event"]] = counts.get(rec["event"], 0) + 1
+    with open(args.out, "wb") as out:
+        def emit(rec: Record) -> None:
+            enc = Encoded.of(rec)  # encoded once: the punctuality log, events file and payload share it
+            if plog is not None and rec.event == "punctuality":
+                plog.append(enc)  # the durable log first
+            out.write(enc.line)
+            counts[rec.event] = counts.get(rec.event, 0) + 1
             if mqtt is not None:
-                records.append(rec)
+                records.append(enc)
 
         def progress(t: float) -> None:
             if not t_span:

@@ -29,17 +29,18 @@ here reads a clock, a port or a socket. Feed inputs in time order.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from firmware_py.doorcount import ADULT, BULKY, IN, OUT, Crossing, DoorCounter
 from hw.can.state import VehicleState
 from onboard.counting.occupancy import LoadTracker, VehicleCapacity, occupancy_percent, occupancy_status
+from onboard.tripfollow.events import Consumer, CoreEvent, StopEvent
 from transit.ratelimit import RateLimitedLog
+from transit.records import Alarm, Apc, Occupancy, Record
 from transit.timeutil import iso_utc_ms, parse_iso
 from transit.yamlconf import Node
 
@@ -50,6 +51,9 @@ REGULAR = "regular"
 DEFECT = "defect"
 _OPEN_EVENTS = frozenset({"arr", "ars", "doo", "pde", "wait"})
 _GATES = ("can", "gpio", "none")
+#: the trip context a visit copies from its stop events into its records
+_CTX = ("oday", "route", "dir", "start", "trip_id", "stop_id", "seq", "loc")
+R = TypeVar("R", bound=Record)
 
 
 @dataclass(frozen=True)
@@ -143,8 +147,9 @@ class _Visit:
     crossings: list[tuple[float, int, str, str, bool]] = field(default_factory=list)  # t, door, cls, dir
 
 
-class PassengerCounter:
-    """The counting core of one vehicle. Methods return the records they produced (plain dicts)."""
+class PassengerCounter(Consumer):
+    """The counting core of one vehicle, a consumer of trip following (stop and door events) that also
+    takes the raw inputs it needs (GPIO edges, CAN door states). Methods return the records they produced."""
 
     def __init__(self, cfg: CountingConfig, capacity: VehicleCapacity | None, *, veh: str, oper: str) -> None:
         self.cfg = cfg
@@ -173,7 +178,7 @@ class PassengerCounter:
         self._t = float("-inf")
 
     # ------------------------------------------------------------------------------------- inputs
-    def on_edge(self, t: datetime | float, pin: int, level: int) -> list[dict[str, Any]]:
+    def on_edge(self, t: datetime | float, pin: int, level: int) -> list[Record]:
         """A raw GPIO level change (beam or door contact) at ``t`` (datetime or epoch seconds)."""
         ts = _epoch(t)
         self._t = max(self._t, ts)
@@ -191,7 +196,7 @@ class PassengerCounter:
         self._warn("pin", "GPIO edge on pin %s that no door uses; ignored", pin)
         return []
 
-    def on_vehicle_state(self, st: VehicleState) -> list[dict[str, Any]]:
+    def on_vehicle_state(self, st: VehicleState) -> list[Record]:
         """CAN door states (DC2): released or open opens the gate of doors configured with ``gate: can``."""
         ts = st.t.timestamp()
         self.advance(ts)
@@ -205,7 +210,7 @@ class PassengerCounter:
         return []
 
     def on_crossing(self, t: datetime | float, door: int, direction: str, cls: str = ADULT,
-                    n: int = 1) -> list[dict[str, Any]]:
+                    n: int = 1) -> list[Record]:
         """Crossings counted elsewhere (the UART door node): ``n`` in ``direction`` at ``t``."""
         ts = _epoch(t)
         if door not in self.doors or direction not in (IN, OUT) or cls not in CLASSES:
@@ -226,7 +231,7 @@ class PassengerCounter:
             if why == "frames_lost":
                 self.stats["frames_lost"] += 1
 
-    def advance(self, t: datetime | float) -> list[dict[str, Any]]:
+    def advance(self, t: datetime | float) -> list[Record]:
         """Let time pass (no input): finishes debounced crossings up to ``t``."""
         ts = _epoch(t)
         self._t = max(self._t, ts)
@@ -234,32 +239,37 @@ class PassengerCounter:
             self._crossings(door, dc.advance(ts * 1000.0))
         return []
 
-    def on_stop_event(self, rec: dict[str, Any]) -> list[dict[str, Any]]:
+    def on_event(self, ev: CoreEvent) -> list[Record]:
+        """Stop and door events open, extend and close visits; trip lifecycle events are not needed (a
+        trip ends for counting when a stop event of another trip arrives, or at :meth:`finish`)."""
+        return self.on_stop_event(ev.record) if isinstance(ev, StopEvent) else []
+
+    def on_stop_event(self, rec: Record) -> list[Record]:
         """An HFP stop/door event record from trip following."""
-        ev = rec.get("event")
+        ev = rec.event
         try:
-            ts = parse_iso(str(rec["tst"])).timestamp()
-        except (KeyError, ValueError):
+            ts = parse_iso(rec.tst).timestamp()
+        except ValueError:
             self.stats["bad_event"] += 1
-            self._warn("event", "stop event without a valid tst ignored: %r", rec.get("id"))
+            self._warn("event", "stop event without a valid tst ignored: %r", rec.id)
             return []
-        out: list[dict[str, Any]] = []
+        out: list[Record] = []
         self.advance(ts)
         if ev not in _OPEN_EVENTS and ev not in ("dep", "pas"):
             return out
-        if rec.get("trip_id") is None or rec.get("stop_id") is None:
+        if rec.trip_id is None or rec.stop_id is None:
             return out
-        trip = (rec.get("oday"), rec.get("trip_id"), rec.get("start"))
-        key = trip + (rec.get("seq"), rec.get("stop_id"))
+        trip = (rec.oday, rec.trip_id, rec.start)
+        key = trip + (rec.seq, rec.stop_id)
         if self.trip_key is not None and trip != self.trip_key:
             out += self._flush_turnback(ts)
-            if ev != "dep" and self.visit is not None and self.visit.ctx.get("stop_id") == rec.get("stop_id"):
+            if ev != "dep" and self.visit is not None and self.visit.ctx.get("stop_id") == rec.stop_id:
                 # Turn-back at the same platform: keep the terminus visit open for alightings.
                 self.turnback, self.visit = self.visit, None
                 self.trip_key = None
                 self.last_closed = None
             else:
-                out += self._end_trip(ts, next_stop=rec.get("stop_id"))
+                out += self._end_trip(ts, next_stop=rec.stop_id)
         self.trip_key = trip
         if self.visit is not None and self.visit.key != key:
             out += self._close(self.visit, ts, terminus=False)
@@ -274,12 +284,12 @@ class PassengerCounter:
             out += self._close(self.visit, ts, terminus=False)
         return out
 
-    def finish(self, t: datetime | float | None = None) -> list[dict[str, Any]]:
+    def finish(self, t: datetime | float | None = None) -> list[Record]:
         """End of data: release pending crossings and close the last trip (terminus)."""
         ts = self._t if t is None else _epoch(t)
         for door, dc in self.counters.items():
             self._crossings(door, dc.flush(ts * 1000.0 + 10_000.0))
-        out: list[dict[str, Any]] = self._flush_turnback(ts)
+        out: list[Record] = self._flush_turnback(ts)
         if self.visit is None and self.orphans:
             # Crossings after the last visit and no stop to give them to: report them on the last
             # stop's context (or none), marked defect, rather than dropping them.
@@ -355,7 +365,7 @@ class PassengerCounter:
             self.visit.crossings.append(item)
 
     # ------------------------------------------------------------------------------------- visits
-    def _open(self, rec: dict[str, Any], key: tuple[Any, ...], ts: float) -> None:
+    def _open(self, rec: Record, key: tuple[Any, ...], ts: float) -> None:
         ctx: dict[str, Any] = {}
         self._ctx_update(ctx, rec)
         self.visit = _Visit(ctx, key, ts, {d: _DoorVisit() for d in self.doors})
@@ -364,13 +374,14 @@ class PassengerCounter:
             self.orphans = []
 
     @staticmethod
-    def _ctx_update(ctx: dict[str, Any], rec: dict[str, Any]) -> None:
-        for k in ("oday", "route", "dir", "start", "trip_id", "stop_id", "seq", "loc"):
-            if rec.get(k) is not None:
-                ctx[k] = rec[k]
+    def _ctx_update(ctx: dict[str, Any], rec: Record) -> None:
+        for k in _CTX:
+            v = getattr(rec, k)
+            if v is not None:
+                ctx[k] = v
 
-    def _end_trip(self, ts: float, next_stop: Any) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _end_trip(self, ts: float, next_stop: Any) -> list[Record]:
+        out: list[Record] = []
         if self.visit is not None:
             carry = next_stop is not None and next_stop == self.visit.ctx.get("stop_id")
             out += self._close(self.visit, ts, terminus=True, carry_boardings=carry)
@@ -378,13 +389,13 @@ class PassengerCounter:
             # The terminus visit was already closed by a dep: reconcile on its context.
             rec = self.load.reconcile()
             v = self.last_closed
-            out.append(self._record("occupancy", v.t_last, v.ctx, vehicleload=0, residual=rec.residual,
+            out.append(self._record(Occupancy, v.t_last, v.ctx, vehicleload=0, residual=rec.residual,
                                     terminus=True, **self._occ_fields(0, REGULAR)))
         self.trip_key = None
         self.last_closed = None
         return out
 
-    def _flush_turnback(self, ts: float) -> list[dict[str, Any]]:
+    def _flush_turnback(self, ts: float) -> list[Record]:
         """Close a pending turn-back terminus visit (reconciling the load) without disturbing the
         visit that is open now."""
         tb, self.turnback = self.turnback, None
@@ -395,7 +406,7 @@ class PassengerCounter:
         self.visit, self.last_closed = visit, last
         return out
 
-    def _close(self, v: _Visit, ts: float, *, terminus: bool, carry_boardings: bool = False) -> list[dict[str, Any]]:
+    def _close(self, v: _Visit, ts: float, *, terminus: bool, carry_boardings: bool = False) -> list[Record]:
         out_tb = [] if terminus else self._flush_turnback(ts)
         self.visit = None
         self.last_closed = v
@@ -427,7 +438,7 @@ class PassengerCounter:
         if terminus:
             residual = self.load.reconcile().residual
             load_after = 0
-        out: list[dict[str, Any]] = []
+        out: list[Record] = []
         any_defect = False
         for door in sorted(v.doors):
             dv = v.doors[door]
@@ -441,7 +452,7 @@ class PassengerCounter:
                 extra: dict[str, Any] = {}
                 if dv.defect:
                     extra["defect"] = sorted(dv.defect)
-                out.append(self._record("apc", t_end, v.ctx, door=door, **{"class": cls}, **{"in": n_in},
+                out.append(self._record(Apc, t_end, v.ctx, f"{door}/{cls}/", door=door, class_=cls, in_=n_in,
                                         out=n_out, countquality=quality, vehicleload=load_after, **extra))
         occ = self._occ_fields(load_after, DEFECT if any_defect else REGULAR)
         extra2: dict[str, Any] = {}
@@ -450,12 +461,12 @@ class PassengerCounter:
         if terminus:
             extra2["terminus"] = True
             extra2["residual"] = residual
-        out.append(self._record("occupancy", t_end, v.ctx, vehicleload=load_after, **{"in": boarded},
+        out.append(self._record(Occupancy, t_end, v.ctx, vehicleload=load_after, in_=boarded,
                                 out=alighted, **occ, **extra2))
         cap = self.capacity
         peak = step.load
         if cap is not None and cap.approved is not None and peak > cap.approved:
-            out.append(self._record("alarm", t_end, v.ctx, alarm="capacity", vehicleload=peak,
+            out.append(self._record(Alarm, t_end, v.ctx, "//capacity", alarm="capacity", vehicleload=peak,
                                     capacity=cap.approved, excess=peak - cap.approved))
             self._warn("capacity", "load %d above approved capacity %d", peak, cap.approved)
         if carried:
@@ -469,26 +480,14 @@ class PassengerCounter:
         return {"occu": occupancy_percent(load, cap), "occupancy_status": occupancy_status(load, cap),
                 "seats": cap.seat_total, "capacity": cap.approved, "countquality": quality}
 
-    def _record(self, event: str, ts: float, ctx: dict[str, Any], **fields: Any) -> dict[str, Any]:
-        tst = iso_utc_ms(_dt(ts))
-        rec: dict[str, Any] = {"event": event, "id": "", "tst": tst, "veh": self.veh, "oper": self.oper,
-                               "oday": ctx.get("oday"), "route": ctx.get("route"), "dir": ctx.get("dir"),
-                               "start": ctx.get("start"), "trip_id": ctx.get("trip_id"),
-                               "stop_id": ctx.get("stop_id"), "seq": ctx.get("seq"),
-                               "loc": ctx.get("loc", "N/A")}
-        rec.update(fields)
-        rec["id"] = _id(rec)
-        return rec
-
-
-def _id(rec: dict[str, Any]) -> str:
-    """The deterministic record id of docs/architecture.md (16 hex of SHA-1 over vehicle, event, trip,
-    operating day, stop, sequence, time, then an extra part: here door, class and alarm kind, so the
-    per-door ``apc`` records of one stop differ). Same layout as ``transit.records.record_id``."""
-    extra = "/".join("" if rec.get(k) is None else str(rec.get(k)) for k in ("door", "class", "alarm"))
-    parts = [rec["veh"], rec["event"], rec.get("trip_id"), rec.get("oday"), rec.get("stop_id"), rec.get("seq"),
-             rec["tst"], extra]
-    return hashlib.sha1("|".join("" if p is None else str(p) for p in parts).encode("utf-8")).hexdigest()[:16]
+    def _record(self, kind: type[R], ts: float, ctx: dict[str, Any], id_extra: str = "//",
+                **fields: Any) -> R:
+        """A record on the visit's context; ``id_extra`` is door/class/alarm kind, so the per-door ``apc``
+        records of one stop get different ids."""
+        return kind.build(iso_utc_ms(_dt(ts)), veh=self.veh, oper=self.oper, oday=ctx.get("oday"),
+                          route=ctx.get("route"), dir=ctx.get("dir"), start=ctx.get("start"),
+                          trip_id=ctx.get("trip_id"), stop_id=ctx.get("stop_id"), seq=ctx.get("seq"),
+                          loc=ctx.get("loc", "N/A"), id_extra=id_extra, **fields)
 
 
 def counting_config_or_none(node: Node | None) -> CountingConfig | None:

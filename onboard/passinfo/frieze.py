@@ -35,6 +35,7 @@ from signage.text import (
     text_width,
 )
 from transit.ratelimit import RateLimitedLog
+from transit.records import Eta, Record, StopRecord
 from transit.timeutil import COPENHAGEN, ensure_utc, parse_iso
 from transit.yamlconf import Node
 
@@ -572,17 +573,17 @@ class FriezeTracker:
         else:
             self.next_tt = tt
 
-    def on_record(self, rec: Mapping[str, Any]) -> None:
-        """Apply one record; records of other kinds are ignored, malformed ones counted."""
-        event = rec.get("event")
+    def on_record(self, rec: Record) -> None:
+        """Apply one record; records of other kinds are ignored, ones the timetable does not know counted."""
+        event = rec.event
         if event not in ("eta", *_AT_STOP_EVENTS, *_LEFT_STOP_EVENTS):
             return
         try:
-            tst = parse_iso(str(rec["tst"]))
-            trip_id = rec.get("trip_id")
-            if not trip_id:
+            tst = parse_iso(rec.tst)
+            trip_id = rec.trip_id
+            if not trip_id or rec.oday is None:
                 return
-            day = date.fromisoformat(str(rec["oday"]))
+            day = date.fromisoformat(rec.oday)
             if (trip_id, day) != (self.trip_id, self.day):
                 if self.next_tt is not None:
                     self.tt, self.next_tt = self.next_tt, None
@@ -591,37 +592,37 @@ class FriezeTracker:
                 self._reset(trip_id, day)
                 self._seqs = [s.stop_sequence for s in self.tt.trip_schedule(trip_id, day)]
                 self.next_seq = self._seqs[0] if self._seqs else None
-            if event == "eta":
+            if isinstance(rec, Eta):
                 self._on_eta(rec, tst)
-            elif event in _AT_STOP_EVENTS and rec.get("seq") is not None:
-                self.next_seq, self.at_stop = int(rec["seq"]), True
+            elif event in _AT_STOP_EVENTS and rec.seq is not None:
+                self.next_seq, self.at_stop = rec.seq, True
                 if self._seqs and self.next_seq == self._seqs[-1]:
                     self.ended_at = self.ended_at or tst
-            elif event in _LEFT_STOP_EVENTS and rec.get("seq") is not None:
-                seq = int(rec["seq"])
-                delay = self.delay_s if rec.get("dl") is None else int(round(float(rec["dl"])))
+            elif isinstance(rec, StopRecord) and event in _LEFT_STOP_EVENTS and rec.seq is not None:
+                seq = rec.seq
+                delay = self.delay_s if not isinstance(rec.dl, float | int) else int(round(rec.dl))
                 later = [s for s in self._seqs if s > seq]
                 self.at_stop = False
                 self.next_seq = later[0] if later else None
                 self.delay_s = delay
         except (KeyError, ValueError, TypeError, OverflowError) as exc:  # OverflowError: round(inf)
             self.rejected += 1
-            self._rlog.warn("bad_record", "frieze: record %s skipped (%d so far): %s", str(rec.get("id"))[:20],
+            self._rlog.warn("bad_record", "frieze: record %s skipped (%d so far): %s", rec.id[:20],
                             self.rejected, exc)
 
-    def _on_eta(self, rec: Mapping[str, Any], tst: datetime) -> None:
+    def _on_eta(self, rec: Eta, tst: datetime) -> None:
         # everything is read before anything is changed: a bad field rejects the whole record
-        stops = rec.get("stops") or []
-        if not isinstance(stops, list) or not all(isinstance(s, Mapping) for s in stops):
-            raise TypeError("stops is not a list of objects")
-        delay = self.delay_s if rec.get("dl") is None else int(round(float(rec["dl"])))
+        stops = rec.stops
+        delay = self.delay_s if not isinstance(rec.dl, float | int) else int(round(rec.dl))
         if not stops:
             self.delay_s = delay
-            if rec.get("clear"):
+            if rec.clear:
                 self.ended_at = self.ended_at or tst
             return
-        etas = {int(s["seq"]): parse_iso(str(s["eta_arr"])) for s in stops if s.get("eta_arr")}
-        first = int(stops[0]["seq"])
+        if any(s.seq is None for s in stops):
+            raise ValueError("an eta stop without seq")
+        etas = {s.seq: parse_iso(s.eta_arr) for s in stops if s.eta_arr and s.seq is not None}
+        first = stops[0].seq
         self.delay_s, self.etas = delay, etas
         if not (self.at_stop and self.next_seq == first):
             self.at_stop = False

@@ -20,7 +20,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,6 +39,7 @@ from transit.messages import (
 )
 from transit.mqttclient import configure_auth
 from transit.ratelimit import RateLimitedLog
+from transit.records import Encoded, Record
 
 log = logging.getLogger(__name__)
 
@@ -444,8 +445,9 @@ class RecordSink:
         self.bad = 0
         self._ratelog = RateLimitedLog(log, 60.0, clock=time.monotonic)
 
-    def write(self, records: list[dict[str, Any]]) -> int:
-        """Store ``records``; returns how many messages were committed."""
+    def write(self, records: Sequence[Record | Encoded]) -> int:
+        """Store ``records`` (an :class:`Encoded` record's bytes become the payload as they are); returns
+        how many messages were committed."""
         deliveries = []
         for r in records:
             try:

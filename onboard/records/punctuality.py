@@ -15,14 +15,14 @@ anywhere else (outbox, MQTT, output file).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from onboard.tripfollow.events import Consumer, CoreEvent, StopEvent, TripEnded, TripStarted
 from transit.jsonl import RotatingAppendFile
-from transit.records import iso, make_record
+from transit.records import Encoded, Punctuality, Record, iso
 
 if TYPE_CHECKING:
     from onboard.tripfollow.plan import PlanStop, TripPlan
@@ -32,8 +32,10 @@ log = logging.getLogger(__name__)
 LOG_NAME = "punctuality.jsonl"
 
 
-class PunctualityRecorder:
-    """Turns stop events into ``punctuality`` records (pure; the caller writes them to the log first)."""
+class PunctualityRecorder(Consumer):
+    """Turns stop events into ``punctuality`` records (pure; the caller writes them to the log first).
+    A consumer of trip following: trip start opens the registration stops, stop events measure them,
+    trip end or cancellation closes the rest as ``missing``."""
 
     def __init__(self, policy: Any, is_registration: Callable[[str, str, str], bool], *, veh: str,
                  oper: str) -> None:
@@ -51,7 +53,20 @@ class PunctualityRecorder:
         self._open[key] = {k: s for k, s in enumerate(plan.stops)
                            if s.served and self.is_registration(plan.ref.route, s.stop_id, s.station)}
 
-    def on_event(self, plan: TripPlan, event: str, t: float, k: int, loc: str) -> list[dict[str, Any]]:
+    def on_event(self, ev: CoreEvent) -> list[Record]:
+        if isinstance(ev, StopEvent):
+            if ev.plan is None or ev.k is None:
+                return []  # a door event: not a measurement
+            return self.on_stop(ev.plan, ev.record.event, ev.t, ev.k, ev.record.loc)
+        if isinstance(ev, TripStarted):
+            self.start_trip(ev.plan)
+            return []
+        if isinstance(ev, TripEnded):
+            return self.end_trip(ev.plan, ev.t, ev.reason or "not served", ev.loc, ev.unobserved)
+        return self.end_trip(ev.plan, ev.t, "trip not driven (cancelled)")
+
+    def on_stop(self, plan: TripPlan, event: str, t: float, k: int, loc: str) -> list[Record]:
+        """One stop event of ``plan`` at stop index ``k``."""
         key = (plan.ref.oday, plan.ref.trip_id)
         pending = self._open.get(key)
         if pending is None or k not in pending:
@@ -72,7 +87,7 @@ class PunctualityRecorder:
         assert sched is not None
         dl = round(t - sched, 1)
         pol = self.policy
-        rec = make_record("punctuality", t, veh=self.veh, oper=self.oper, trip=plan.ref, stop_id=st.stop_id,
+        rec = Punctuality.make(t, veh=self.veh, oper=self.oper, trip=plan.ref, stop_id=st.stop_id,
                           seq=st.seq, loc=loc, status="measured", station=self._station(plan, st),
                           station_name=st.name,
                           measured=measured, counted=measured == pol.measure_on, sched=iso(sched),
@@ -83,7 +98,7 @@ class PunctualityRecorder:
         return [rec]
 
     def end_trip(self, plan: TripPlan, t: float, reason: str, loc: str = "N/A",
-                 reasons: dict[int, str] | None = None) -> list[dict[str, Any]]:
+                 reasons: dict[int, str] | None = None) -> list[Record]:
         """The trip is over (or never ran): every registration stop not measured is ``missing``
         (``reasons`` per stop index override the general ``reason``)."""
         key = (plan.ref.oday, plan.ref.trip_id)
@@ -101,13 +116,13 @@ class PunctualityRecorder:
                 regs.add(sid)
         return st.station if st.station in regs else st.stop_id
 
-    def _missing(self, plan: TripPlan, k: int, st: PlanStop, t: float, reason: str, loc: str) -> dict[str, Any]:
+    def _missing(self, plan: TripPlan, k: int, st: PlanStop, t: float, reason: str, loc: str) -> Record:
         first, last = self._ends.get((plan.ref.oday, plan.ref.trip_id), (k, k))
         on = self.policy.measure_on
         measured = ("departure" if k == first else "arrival") if on == "arrival" else \
             ("arrival" if k == last else "departure")
         sched = st.sched_arr if measured == "arrival" else st.sched_dep
-        return make_record("punctuality", t, veh=self.veh, oper=self.oper, trip=plan.ref, stop_id=st.stop_id,
+        return Punctuality.make(t, veh=self.veh, oper=self.oper, trip=plan.ref, stop_id=st.stop_id,
                            seq=st.seq, loc=loc, status="missing", station=self._station(plan, st),
                            station_name=st.name,
                            measured=measured, counted=measured == self.policy.measure_on, sched=iso(sched),
@@ -130,8 +145,9 @@ class PunctualityLog:
         self._file = RotatingAppendFile(self.path, max_bytes=max_bytes, max_age_s=max_age_s, fsync=True)
         self.torn_bytes = self._file.torn_bytes
 
-    def append(self, rec: dict[str, Any]) -> None:
-        self.append_line((json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8"))
+    def append(self, rec: Record | Encoded) -> None:
+        """Append one record (its bytes as encoded once, for an :class:`Encoded`); fsync'd on return."""
+        self.append_line((rec if isinstance(rec, Encoded) else Encoded.of(rec)).line)
 
     def append_line(self, line: bytes) -> None:
         """One whole line, fsync'd; on failure (disk full) the file is cut back and the error raised."""

@@ -22,7 +22,6 @@ events file, then the SQLite outbox in one group commit — and when a write fai
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import os
 import time
@@ -34,6 +33,7 @@ from typing import Any
 
 from transit.errors import OutboxError
 from transit.ratelimit import RateLimitedLog
+from transit.records import Encoded
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class SpaceReserve:
 
 @dataclass
 class _Held:
-    rec: dict[str, Any]
+    rec: Encoded  # the record and its bytes, encoded once
     logged: bool  # in the punctuality log (or not a punctuality record)
     copied: bool  # in the events file (or there is none)
 
@@ -146,8 +146,9 @@ class _Held:
 class RecordStore:
     """The service's one door for records: punctuality log, events file, outbox — or held until there
     is space. ``plog`` has ``append_line(bytes)``; ``sink`` has ``write(records)`` (the outbox's group
-    commit) and an ``outbox`` with ``thin_positions(step_s)``; ``events`` is an ``O_APPEND`` descriptor
-    or an object with ``append_line(bytes)`` (``transit.jsonl.RotatingAppendFile``)."""
+    commit of encoded records) and an ``outbox`` with ``thin_positions(step_s)``; ``events`` is an
+    ``O_APPEND`` descriptor or an object with ``append_line(bytes)`` (``transit.jsonl.RotatingAppendFile``).
+    Every stage writes the bytes the record was encoded to once."""
 
     def __init__(self, plog: Any, sink: Any, *, events_fd: Any = None,
                  reserve: SpaceReserve | None = None, clock: Callable[[], float] = time.monotonic,
@@ -170,11 +171,11 @@ class RecordStore:
             reserve.ensure()
 
     # ------------------------------------------------------------------------------------ writing
-    def write(self, recs: list[dict[str, Any]]) -> None:
+    def write(self, recs: list[Encoded]) -> None:
         """Store ``recs`` now, or hold them (in order, behind anything already held)."""
         if not recs:
             return
-        items = [_Held(r, r.get("event") != "punctuality", self.events_fd is None) for r in recs]
+        items = [_Held(r, r.record.event != "punctuality", self.events_fd is None) for r in recs]
         if self.full:  # positions first: while space is short they are thinned before they are stored
             items = self._thin(items)
         if self.held:
@@ -228,12 +229,12 @@ class RecordStore:
     def _store(self, items: list[_Held]) -> None:
         for it in items:
             if not it.logged:
-                self.plog.append_line(_line(it.rec))
+                self.plog.append_line(it.rec.line)
                 it.logged = True
         pending = [it for it in items if not it.copied]
         if pending:
             assert self.events_fd is not None
-            data = b"".join(_line(it.rec) for it in pending)
+            data = b"".join(it.rec.line for it in pending)
             if isinstance(self.events_fd, int):
                 append_all(self.events_fd, data)
             else:  # a rotating file (transit.jsonl.RotatingAppendFile): same cut-back on failure
@@ -274,13 +275,13 @@ class RecordStore:
         """While full: no predictions, one position sample per :data:`HELD_VP_EVERY_S` of data time."""
         out = []
         for it in items:
-            ev = it.rec.get("event")
+            ev = it.rec.record.event
             if ev == "eta":
                 self.counters["eta_dropped"] += 1
                 continue
             if ev == "vp":
-                key = str(it.rec.get("veh", ""))
-                t = _epoch(it.rec.get("tst"))
+                key = it.rec.record.veh
+                t = _epoch(it.rec.record.tst)
                 last = self._last_vp_t.get(key)
                 if t is not None and last is not None and 0 <= t - last < HELD_VP_EVERY_S:
                     self.counters["vp_dropped"] += 1
@@ -293,7 +294,7 @@ class RecordStore:
     def _hold(self, items: list[_Held]) -> None:
         self.held.extend(items)
         if len(self.held) > self.max_held:
-            keep = deque(it for it in self.held if it.rec.get("event") not in ("vp", "eta"))
+            keep = deque(it for it in self.held if it.rec.record.event not in ("vp", "eta"))
             self.counters["vp_dropped"] += len(self.held) - len(keep)
             self.held = keep
             if len(self.held) > self.max_held:
@@ -310,10 +311,6 @@ class RecordStore:
         self._last_vp_t.clear()
         if self.reserve is not None:
             self.reserve.ensure()
-
-
-def _line(rec: dict[str, Any]) -> bytes:
-    return (json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 def _epoch(tst: object) -> float | None:

@@ -1,8 +1,8 @@
 """Replay recorded inputs through the onboard core (``python -m onboard replay``).
 
 Reads ``gnss.nmea``, a candump ``-l`` CAN log and optionally ``gpio.csv`` (the formats of
-``sim_bus record``), merges them by their own timestamps and feeds :class:`onboard.tripfollow.Core`
-exactly as the live service does. Deterministic: same inputs, same records, same ids.
+``sim_bus record``), merges them by their own timestamps and feeds the pipeline (core and consumers,
+:func:`onboard.service.bootstrap.bootstrap`) exactly as the live service does. Deterministic: same inputs, same records, same ids.
 
 The unit configuration is ``onboard.yaml`` as :class:`onboard.service.config.OnboardConfig` reads it; the file
 ``sim_bus record`` writes next to a recording has its own keys (vehicle dimensions, the service day of
@@ -15,8 +15,7 @@ import csv
 import heapq
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,35 +24,15 @@ from hw.can.state import VehicleState
 from hw.can.tracker import VehicleTracker
 from hw.gnss.fix import Fix
 from hw.gnss.stream import NmeaStream
-from onboard.tripfollow.core import Core, CoreConfig
-from onboard.tripfollow.stops import FollowConfig
-from transit.errors import ConfigError
+from onboard.service.bootstrap import Setup, bootstrap, choose_day, find_operator
+from onboard.tripfollow.pipeline import Pipeline
 from transit.ratelimit import RateLimitedLog
+from transit.records import Record
 from transit.timesanity import TimeSanity
 from transit.timetable import Timetable
-from transit.timeutil import service_day_origin, service_days_for
 from transit.yamlconf import Node, load_yaml
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Setup:
-    """What the replay needs from the configuration."""
-
-    veh: str
-    oper: str
-    mode: str
-    feed: Path
-    operator: Any = None
-    assignment_mode: str = "auto"  # auto | block | trips
-    block: str | None = None
-    trips: tuple[str, ...] = ()
-    service_day: date | None = None
-    halt_offset_m: float = 0.0
-    counting: Any = None  # onboard.counting.passengers.CountingConfig
-    capacity: Any = None  # onboard.counting.occupancy.VehicleCapacity
-    base: Path = field(default_factory=Path)
 
 
 def load_setup(path: str | Path, operator_path: str | Path | None = None) -> Setup:
@@ -132,21 +111,6 @@ def _sim_setup(root: Node, base: Path, operator_path: str | Path | None) -> Setu
 def _load_operator(path: Path) -> Any:
     from transit.operator import load_operator
     return load_operator(path)
-
-
-def find_operator(feed: Path, route: str) -> Any:
-    """The operator file (``data/operators/*.yaml`` beside the feed's folder) measuring ``route``."""
-    from transit.operator import load_operator
-    folder = feed.resolve().parent.parent / "operators"
-    for p in sorted(folder.glob("*.yaml")):
-        try:
-            op = load_operator(p)
-        except Exception as exc:  # noqa: BLE001 - a broken neighbour must not stop the replay
-            log.warning("operator file %s unusable: %s", p, exc)
-            continue
-        if route in op.registration_stations and Path(op.feed).resolve() == feed.resolve():
-            return op
-    return None
 
 
 # -- inputs ----------------------------------------------------------------------------------------------
@@ -231,81 +195,8 @@ def read_gpio(path: Path) -> Iterator[tuple[float, int, int]]:
 
 
 # -- the run ---------------------------------------------------------------------------------------------
-def choose_day(tt: Timetable, trips: tuple[str, ...], t: float) -> date:
-    """The service day on which the first assigned trip runs closest to the first input time."""
-    now = datetime.fromtimestamp(t, UTC)
-    best: tuple[float, date] | None = None
-    for day in service_days_for(now, tt.tz):
-        if trips and not tt.runs_on(trips[0], day):
-            continue
-        dep = service_day_origin(day, tt.tz).timestamp() + (tt.trip_start_s(trips[0]) if trips else 0)
-        cand = (abs(dep - t), day)
-        if best is None or cand < best:
-            best = cand
-    if best is None:
-        raise ConfigError(f"assigned trip {trips[0] if trips else '?'} does not run around the recording's "
-                          f"first time {now.isoformat()}")
-    return best[1]
-
-
-def check_assigned_trips(setup: Setup, tt: Timetable) -> None:
-    """Every trip the configuration assigns must be in the loaded timetable with stop times; a trip a
-    damaged feed lost (a bad byte in its row) is one clear configuration error, not a KeyError later."""
-    for tid in setup.trips:
-        why = None
-        if tid not in tt.trips:
-            why = "is not in the timetable"
-        elif not tt.stop_times(tid):
-            why = "has no stop times in the timetable"
-        if why is not None:
-            raise ConfigError(f"assigned trip {tid} {why} {setup.feed} (left out while loading: see the "
-                              f"feed's errors above); the unit cannot follow it", key="assignment.trips")
-
-
-def build_core(setup: Setup, tt: Timetable, t_first: float, *, with_counting: bool,
-               vp_interval_s: float = 1.0) -> Core:
-    check_assigned_trips(setup, tt)
-    trips = setup.trips
-    if setup.assignment_mode == "block" and setup.block is not None:
-        day = setup.service_day
-        if day is None:
-            for d in service_days_for(datetime.fromtimestamp(t_first, UTC), tt.tz):
-                if tt.block_trips(setup.block, d):
-                    day = d
-                    break
-        if day is None:
-            raise ConfigError(f"block {setup.block} does not run around the recording's first time")
-        trips = tuple(t.trip_id for t in tt.block_trips(setup.block, day))
-    else:
-        day = setup.service_day if setup.service_day is not None else (
-            choose_day(tt, trips, t_first) if trips else None)
-    mode = setup.mode
-    if mode == "auto":
-        # the mode follows the assigned line (GTFS route_type 3 is bus); a unit on auto detection says
-        # what it is through its operator's policy
-        if trips:
-            mode = "bus" if tt.route_of(trips[0]).route_type == 3 else "train"
-        else:
-            pol = getattr(getattr(setup.operator, "punctuality", None), "policy", "rail")
-            mode = "bus" if pol == "bus" else "train"
-    op = setup.operator
-    if op is None and trips:
-        op = find_operator(setup.feed, tt.route_of(trips[0]).short_name)
-    oper = setup.oper or (op.operator_id if op is not None else "unknown")
-    counter = None
-    if with_counting and setup.counting is not None:
-        from onboard.counting.passengers import PassengerCounter
-        counter = PassengerCounter(setup.counting, setup.capacity, veh=setup.veh, oper=oper)
-    cfg = CoreConfig(setup.veh, oper, mode, FollowConfig.for_mode(mode, halt_offset_m=setup.halt_offset_m),
-                     vp_interval_s=vp_interval_s)
-    core = Core(cfg, timetable=tt, operator=op, counter=counter)
-    if trips and day is not None:
-        core.assign_trips(trips, day)
-    return core
-
-
 def replay(setup: Setup, nmea: Path, can_log: Path | None, gpio: Path | None,
-           emit: Callable[[dict[str, Any]], None], *, vp_interval_s: float = 1.0,
+           emit: Callable[[Record], None], *, vp_interval_s: float = 1.0,
            progress: Callable[[float], None] | None = None) -> dict[str, Any]:
     """Run the core over the recorded inputs; ``emit`` gets every record in order. Returns diagnostics."""
     tt = Timetable.load(setup.feed)
@@ -318,12 +209,12 @@ def replay(setup: Setup, nmea: Path, can_log: Path | None, gpio: Path | None,
     if gpio is not None:
         streams.append(((t, 2, "gpio", (pin, lvl)) for t, pin, lvl in read_gpio(gpio)))
     merged = heapq.merge(*streams, key=lambda x: (x[0], x[1]))
-    core: Core | None = None
+    core: Pipeline | None = None
     pending: list[tuple[float, int, str, Any]] = []
     n = 0
     for item in merged:
         if core is None:
-            core = build_core(setup, tt, item[0], with_counting=gpio is not None, vp_interval_s=vp_interval_s)
+            core = bootstrap(setup, tt, item[0], with_counting=gpio is not None, vp_interval_s=vp_interval_s)
             pending.append(item)
             for it in pending:
                 _feed(core, it, emit)
@@ -338,7 +229,7 @@ def replay(setup: Setup, nmea: Path, can_log: Path | None, gpio: Path | None,
         return {}
     for rec in core.finish():
         emit(rec)
-    diag: dict[str, Any] = dict(core.diagnostics)
+    diag: dict[str, Any] = dict(core.core.diagnostics)
     if sanity.quarantined or sanity.steps:
         diag.update(time_quarantined=sanity.quarantined, time_steps=sanity.steps)
     if can_in is not None:
@@ -358,7 +249,7 @@ def sane_times(fixes: Iterable[Fix], sanity: TimeSanity[Fix]) -> Iterator[tuple[
         log.warning("%d GNSS epoch(s) with a time far from the rest quarantined (not used)", sanity.quarantined)
 
 
-def _feed(core: Core, item: tuple[float, int, str, Any], emit: Callable[[dict[str, Any]], None]) -> None:
+def _feed(core: Pipeline, item: tuple[float, int, str, Any], emit: Callable[[Record], None]) -> None:
     _t, _p, kind, obj = item
     if kind == "fix":
         recs = core.on_fix(obj)
@@ -371,4 +262,4 @@ def _feed(core: Core, item: tuple[float, int, str, Any], emit: Callable[[dict[st
         emit(r)
 
 
-__all__ = ["CanInput", "Setup", "build_core", "find_operator", "load_setup", "read_fixes", "read_gpio", "replay"]
+__all__ = ["CanInput", "Setup", "choose_day", "find_operator", "load_setup", "read_fixes", "read_gpio", "replay"]

@@ -7,7 +7,8 @@ Threads do the I/O, one thread does the thinking:
   publisher (``onboard.records.publisher.Publisher``) owns the network; they only put items on a queue;
 - the main loop stamps live inputs with UTC through :class:`transit.clock.ClockDiscipline` (held until
   GNSS or NTP time is known), sorts them by data time in a short reorder window, feeds the core
-  (``onboard.tripfollow.core.Core`` built by :func:`onboard.service.replay.build_core`, the same as replay),
+  (``onboard.tripfollow.core.Core`` and its consumers, built by :func:`onboard.service.bootstrap.bootstrap`,
+  the same as replay),
   stores the records (punctuality log, then the SQLite outbox via :class:`~onboard.records.publisher.RecordSink`),
   renders the frieze when its content changes (at most ``frame_interval_s``), writes ``health.json``
   and publishes the retained health message, and pings the systemd watchdog only while every loop
@@ -38,6 +39,7 @@ from transit.clock import ClockDiscipline, system_clock_synchronised
 from transit.errors import BackendError, DeviceError, OutboxError, RettidError
 from transit.health import HealthInputs, build_health, health_delivery, outbox_oldest_ms, write_health
 from transit.ratelimit import RateLimitedLog
+from transit.records import Encoded, Record
 from transit.sdnotify import Notifier
 from transit.timesanity import TimeSanity
 from transit.timeutil import from_epoch, iso_utc_ms
@@ -125,7 +127,7 @@ class OnboardService:
         self.q: queue.SimpleQueue[tuple[str, float, Any]] = queue.SimpleQueue()
         self.stop_event = threading.Event()
         self.loops: list[_Loop] = []
-        self.core: Any = None
+        self.core: Any = None  # onboard.tripfollow.pipeline.Pipeline: the core and its consumers
         self.tt: Any = None
         self.setup: Any = None
         self.mode = "bus"
@@ -172,7 +174,8 @@ class OnboardService:
         from onboard.passinfo.frieze import FriezePanel, FriezeTracker
         from onboard.records.punctuality import PunctualityLog
         from onboard.records.storage import RESERVE_FILE, RecordStore, SpaceReserve
-        from onboard.service.replay import check_assigned_trips, load_setup
+        from onboard.service.bootstrap import check_assigned_trips
+        from onboard.service.replay import load_setup
         from transit.feedupdate import FeedStore
         from transit.timetable import Timetable
 
@@ -392,7 +395,7 @@ class OnboardService:
             if self._frieze is not None:
                 self._frieze.swap_timetable(self.tt)
             if self.core is not None:
-                dropped = self.core.swap_timetable(self.tt)
+                dropped = self.core.core.swap_timetable(self.tt)
                 if dropped:
                     log.warning("trips no longer in the new timetable, dropped: %s", ", ".join(dropped[:10]))
         except Exception as exc:  # noqa: BLE001 - any failure here must leave the unit on the old timetable
@@ -401,7 +404,7 @@ class OnboardService:
             if self._frieze is not None:
                 self._frieze.tt, self._frieze.next_tt = old_tt, None
             if self.core is not None:
-                self.core.swap_timetable(old_tt)
+                self.core.core.swap_timetable(old_tt)
             self.feeds.rollback()
             return False
         log.info("now following timetable %s", res.version)
@@ -515,12 +518,12 @@ class OnboardService:
             self._emit(recs)
 
     def _build_core(self, t_first: float) -> None:
-        from onboard.service.replay import build_core
+        from onboard.service.bootstrap import bootstrap
 
-        self.core = build_core(self.setup, self.tt, t_first, with_counting=self.cfg.counting is not None,
+        self.core = bootstrap(self.setup, self.tt, t_first, with_counting=self.cfg.counting is not None,
                                vp_interval_s=self.opts.vp_interval_s)
         log.info("core ready at %s (%s, %d trip(s) assigned)", iso_utc_ms(from_epoch(t_first)), self.mode,
-                 len(self.core.queue))
+                 len(self.core.core.queue))
         for a in self._assignments:
             self._emit(self.core.on_assignment(a))
         self._assignments.clear()
@@ -532,15 +535,16 @@ class OnboardService:
         self._emit(self.core.on_assignment(a))
 
     # ------------------------------------------------------------------------------------ outputs
-    def _emit(self, recs: list[dict[str, Any]]) -> None:
-        for r in recs:
-            ev = r.get("event", "?")
+    def _emit(self, recs: list[Record]) -> None:
+        encoded = [Encoded.of(r) for r in recs]  # encoded once: logs, events file and payloads share it
+        for enc in encoded:
+            ev = enc.record.event
             self._records[ev] = self._records.get(ev, 0) + 1
             if self._frieze is not None:
-                self._frieze.on_record(r)
+                self._frieze.on_record(enc.record)
         # punctuality log (fsync'd) first, then the events file and the outbox; held in memory and
         # retried when the disk is full (onboard.records.storage)
-        self._store.write(recs)
+        self._store.write(encoded)
 
     def data_now(self, mono: float | None = None) -> float | None:
         return self.clock.to_utc(time.monotonic() if mono is None else mono)
@@ -620,7 +624,10 @@ class OnboardService:
                 levels = {str(k): v for k, v in self._gpio.levels().items()}
             except Exception as exc:  # a pin read must not break the health report
                 log.debug("GPIO levels unreadable: %s", exc)
-            counter = getattr(self.core, "counter", None) if self.core is not None else None
+            from onboard.counting.passengers import PassengerCounter
+
+            counters = [c for c in self.core.consumers if isinstance(c, PassengerCounter)] if self.core else []
+            counter = counters[0] if counters else None
             h.doors = {"edges": self._edges, "levels": levels,
                        "counting": counter.diagnostics() if counter is not None else None}
         oldest = outbox_oldest_ms(self._outbox.path) if self._outbox is not None else None
@@ -632,13 +639,13 @@ class OnboardService:
             h.outbox.update(connected=self._publisher.connected, published=c.published, acked=c.acked,
                             connect_failures=c.connect_failures)
         h.display = {"open": sorted(self._displays), "failed": sorted(self._display_failed), "frames": self._frames}
-        core_diag: dict[str, Any] = dict(self.core.diagnostics) if self.core is not None else {}
+        core_diag: dict[str, Any] = dict(self.core.core.diagnostics) if self.core is not None else {}
         core_diag.update({f"records_{k}": v for k, v in self._records.items()})
         core_diag["bad_inputs"] = self._bad_inputs
         core_diag["time_quarantined"] = self.sanity.quarantined
         core_diag["time_steps"] = self.sanity.steps
         h.core = core_diag
-        f = getattr(self.core, "follower", None) if self.core is not None else None
+        f = self.core.core.follower if self.core is not None else None
         if f is not None:
             ref = f.plan.ref
             h.trip = {"trip_id": ref.trip_id, "route": ref.route, "oday": ref.oday, "start": ref.start}

@@ -1,9 +1,12 @@
-"""The onboard trip-following core: timestamped inputs in, records out.
+"""The onboard trip-following core: timestamped inputs in, records and events out.
 
-``Core.on_fix(fix)``, ``.on_vehicle(state)``, ``.on_edge(t, pin, level)``, ``.on_assignment(a)`` and
-``.finish()`` each return the records they produced (plain dicts, docs/architecture.md). The live
-service and ``python -m onboard replay`` feed it the same way, in time order; nothing here reads a
-clock, a port or a socket, so a replay is deterministic.
+``Core.on_fix(fix)``, ``.on_vehicle(state)``, ``.on_assignment(a)`` and ``.finish()`` each return, in
+order, the typed records they produced (``vp``, ``eta``) and the events consumers take from there
+(:mod:`onboard.tripfollow.events`: a ``StopEvent`` carrying each stop/door record, ``TripStarted``,
+``TripEnded``, ``TripCancelled``). The core does not know its consumers: passenger counting and
+punctuality listen through :class:`onboard.tripfollow.pipeline.Pipeline`, wired once by
+``onboard.service.bootstrap``. The live service and ``python -m onboard replay`` feed it the same way, in
+time order; nothing here reads a clock, a port or a socket, so a replay is deterministic.
 """
 
 from __future__ import annotations
@@ -11,29 +14,48 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import date
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hw.can.state import VehicleState
 from hw.gnss.fix import Fix
-from onboard.records.punctuality import PunctualityRecorder
 from onboard.tripfollow.assign import AutoAssigner
 from onboard.tripfollow.eta import delay_now, predict
+from onboard.tripfollow.events import CoreOutput, StopEvent, TripCancelled, TripEnded, TripStarted
 from onboard.tripfollow.plan import TripPlan, build_plan
 from onboard.tripfollow.position import PositionConfig, PositionTracker, SpeedConfig, StandstillDetector
 from onboard.tripfollow.stops import Event, FollowConfig, TripFollower
-from transit.records import make_record
+from transit.records import (
+    Arrival,
+    ArrivalStopped,
+    Departure,
+    DoorsClosed,
+    DoorsClosedToDepart,
+    DoorsOpen,
+    Due,
+    Eta,
+    Pass,
+    Position,
+    Record,
+    StopRecord,
+    Wait,
+    iso,
+)
 
 if TYPE_CHECKING:
-    from onboard.counting.passengers import PassengerCounter
     from transit.messages import Assignment
     from transit.timetable import Timetable
 
 log = logging.getLogger(__name__)
+R = TypeVar("R", bound=Record)
 
 UNOBSERVED = "not observed: the unit had no position before this stop (trip joined late)"
 #: Stop and door events the passenger counter wants to see.
 STOP_EVENTS = frozenset({"due", "arr", "ars", "pde", "dep", "pas", "wait", "doo", "doc"})
+#: the record type of each stop event name of ``TripFollower``
+STOP_RECORDS: dict[str, type[StopRecord]] = {"due": Due, "arr": Arrival, "ars": ArrivalStopped,
+                                              "pde": DoorsClosedToDepart, "wait": Wait, "dep": Departure,
+                                              "pas": Pass}
 
 
 @dataclass(frozen=True)
@@ -52,23 +74,16 @@ class CoreConfig:
 
 
 class Core:
-    """Trip following for one vehicle. Feed inputs in time order; each call returns records."""
+    """Trip following for one vehicle. Feed inputs in time order; each call returns records and events."""
 
-    def __init__(self, cfg: CoreConfig, *, timetable: Timetable | None = None, operator: Any = None,
-                 counter: PassengerCounter | None = None,
+    def __init__(self, cfg: CoreConfig, *, timetable: Timetable | None = None,
                  plans: Sequence[TripPlan] = ()) -> None:
         self.cfg = cfg
         self.tt = timetable
-        self.operator = operator
-        self.counter = counter
         self.queue: list[TripPlan] = list(plans)
         self.follower: TripFollower | None = None
         self.pos: PositionTracker | None = None
         self.still = StandstillDetector(cfg.speed)
-        self.punct: PunctualityRecorder | None = None
-        if operator is not None:
-            self.punct = PunctualityRecorder(operator.punctuality, operator.is_registration_stop,
-                                             veh=cfg.veh, oper=cfg.oper)
         self.auto: AutoAssigner | None = None
         if not plans and timetable is not None:
             self.auto = AutoAssigner(timetable, mode=cfg.mode)
@@ -112,9 +127,9 @@ class Core:
             self.auto = AutoAssigner(tt, mode=self.cfg.mode)
         return dropped
 
-    def on_assignment(self, a: Assignment) -> list[dict[str, Any]]:
+    def on_assignment(self, a: Assignment) -> list[CoreOutput]:
         """An assignment message (central system): replaces the trips still to come."""
-        out: list[dict[str, Any]] = []
+        out: list[CoreOutput] = []
         t = a.tst.timestamp()
         day = date.fromisoformat(a.oday)
         if a.action == "release":
@@ -137,12 +152,12 @@ class Core:
         return out
 
     # -- inputs ----------------------------------------------------------------------------------------
-    def on_fix(self, fix: Fix) -> list[dict[str, Any]]:
+    def on_fix(self, fix: Fix) -> list[CoreOutput]:
         t = fix.time.timestamp()
         if not self._in_order(t):
             return []
         self.stats["fixes"] += 1
-        out: list[dict[str, Any]] = []
+        out: list[CoreOutput] = []
         if fix.speed is not None:
             ev = self.still.on_gnss(t, fix.speed)
             self._note_still(ev)
@@ -158,16 +173,14 @@ class Core:
         out += self._step(t)
         return out
 
-    def on_vehicle(self, st: VehicleState, *, speed_sample: bool | None = None) -> list[dict[str, Any]]:
+    def on_vehicle(self, st: VehicleState, *, speed_sample: bool | None = None) -> list[CoreOutput]:
         """A CAN snapshot. ``speed_sample``: whether this snapshot came with a new wheel-speed frame
         (None: inferred from a change of value or 90 ms since the last sample)."""
         t = st.t.timestamp()
         if not self._in_order(t):
             return []
         self.stats["states"] += 1
-        out: list[dict[str, Any]] = []
-        if self.counter is not None:
-            out += self.counter.on_vehicle_state(st)
+        out: list[CoreOutput] = []
         if st.speed_mps is not None:
             new = speed_sample if speed_sample is not None else (
                 st.speed_mps != self.last_speed or self._last_speed_t is None or t - self._last_speed_t >= 0.09)
@@ -193,21 +206,13 @@ class Core:
         out += self._step(t)
         return out
 
-    def on_edge(self, t: datetime | float, pin: int, level: int) -> list[dict[str, Any]]:
-        """A GPIO edge (door beams): handed to the passenger counter."""
-        if self.counter is None:
-            return []
-        return self.counter.on_edge(t, pin, level)
-
-    def finish(self, t: float | None = None) -> list[dict[str, Any]]:
+    def finish(self, t: float | None = None) -> list[CoreOutput]:
         """End of data: the current trip ends where it is; trips never started are cancelled."""
         te = self.t if t is None else t
         out = self._end_current(te, "cut short: no data after this")
         for plan in self.queue:
             out += self._cancel(plan, te)
         self.queue = []
-        if self.counter is not None:
-            out += self.counter.finish(te)
         return out
 
     # -- internals -------------------------------------------------------------------------------------
@@ -229,8 +234,8 @@ class Core:
             log.debug("standstill at chainage %.0f outside every stop zone (signal, queue, unplanned)",
                       self.pos.s)
 
-    def _ensure_trip(self, t: float) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _ensure_trip(self, t: float) -> list[CoreOutput]:
+        out: list[CoreOutput] = []
         if self.follower is not None:
             return out
         while self.queue:
@@ -242,17 +247,17 @@ class Core:
             if t < plan.first_departure - self.cfg.activate_before_s:
                 break  # too early for the next trip: no trip yet (the unit may be in the depot)
             self.queue.pop(0)
-            self._start(plan, t)
+            out.append(self._start(plan, t))
             return out
         if self.auto is not None and self.last_fix is not None and self.last_fix.time.timestamp() == t:
             fx = self.last_fix
             assert fx.lat is not None and fx.lon is not None
             found = self.auto.on_fix(t, fx.lat, fx.lon, self.still.stopped)
             if found is not None:
-                self._start(found, t)
+                out.append(self._start(found, t))
         return out
 
-    def _start(self, plan: TripPlan, t: float) -> None:
+    def _start(self, plan: TripPlan, t: float) -> TripStarted:
         self.stats["trips_started"] += 1
         log.info("trip %s (%s, %s) started at %.0f", plan.ref.trip_id, plan.ref.route, plan.ref.oday, t)
         self.follower = TripFollower(plan, self.cfg.follow, t)
@@ -271,10 +276,9 @@ class Core:
             # (a reboot mid-trip) the position waits for a fix
             pos.assume(t, self.follower.halt(self.follower.origin))
         self.pos = pos
-        if self.punct is not None:
-            self.punct.start_trip(plan)
+        return TripStarted(plan, t)
 
-    def _step(self, t: float) -> list[dict[str, Any]]:
+    def _step(self, t: float) -> list[CoreOutput]:
         f, pos = self.follower, self.pos
         if f is None or pos is None:
             return self._vp(t) if self.cfg.vp_interval_s > 0 and t >= self._next_vp else []
@@ -292,8 +296,8 @@ class Core:
             out += self._vp(t)
         return out
 
-    def _emit(self, evs: list[Event], t: float) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _emit(self, evs: list[Event], t: float) -> list[CoreOutput]:
+        out: list[CoreOutput] = []
         f, pos = self.follower, self.pos
         assert f is not None and pos is not None
         for name, te, k, fields in evs:
@@ -310,20 +314,16 @@ class Core:
                 extra["origin"] = True
             if k == f.terminus and name == "ars":
                 extra["terminus"] = True
-            rec = self._rec(name, te, stop_id=st.stop_id, seq=st.seq, loc=loc, odo=self.last_odo,
+            rec = self._rec(STOP_RECORDS[name], te, stop_id=st.stop_id, seq=st.seq, loc=loc, odo=self.last_odo,
                             drst=int(self.doors_open), **extra, **fields)
-            out.append(rec)
-            if self.counter is not None:
-                out += self.counter.on_stop_event(rec)
-            if self.punct is not None:
-                out += self.punct.on_event(f.plan, name, te, k, loc)
+            out.append(StopEvent(rec, te, f.plan, k))
         return out
 
-    def _door_event(self, t: float, opened: bool) -> list[dict[str, Any]]:
+    def _door_event(self, t: float, opened: bool) -> list[CoreOutput]:
         f = self.follower
         stop_id: str | None = None
         seq: int | None = None
-        out: list[dict[str, Any]] = []
+        out: list[CoreOutput] = []
         if f is not None:
             k = f.current_visit()
             if k is None and self.pos is not None and self.pos.s is not None and f.i < len(f.plan.stops):
@@ -334,16 +334,14 @@ class Core:
                 k = f.current_visit()
             if k is not None:
                 stop_id, seq = f.plan.stops[k].stop_id, f.plan.stops[k].seq
-        rec = self._rec("doo" if opened else "doc", t, stop_id=stop_id, seq=seq,
+        rec = self._rec(DoorsOpen if opened else DoorsClosed, t, stop_id=stop_id, seq=seq,
                         loc=self.pos.loc(t) if self.pos is not None else "N/A", drst=int(opened))
-        out.append(rec)
-        if self.counter is not None:
-            out += self.counter.on_stop_event(rec)
+        out.append(StopEvent(rec, t, f.plan if f is not None else None))
         if f is not None:
             out += self._emit(f.on_doors(t, opened), t)
         return out
 
-    def _eta(self, t: float, clear: list[str]) -> list[dict[str, Any]]:
+    def _eta(self, t: float, clear: list[str]) -> list[CoreOutput]:
         f, pos = self.follower, self.pos
         self._next_eta = t + self.cfg.eta_interval_s
         if f is None or pos is None or pos.s is None:
@@ -354,10 +352,10 @@ class Core:
         stops = predict(f, t, d)
         if not stops and not clear:
             return []
-        return [self._rec("eta", t, loc=pos.loc(t), headsign=f.plan.headsign, occu=None, dl=round(d, 1),
+        return [self._rec(Eta, t, loc=pos.loc(t), headsign=f.plan.headsign, occu=None, dl=round(d, 1),
                           stops=stops, clear=clear or None, id_extra=",".join(clear))]
 
-    def _vp(self, t: float) -> list[dict[str, Any]]:
+    def _vp(self, t: float) -> list[CoreOutput]:
         self._next_vp = (int(t / self.cfg.vp_interval_s) + 1) * self.cfg.vp_interval_s
         f, pos = self.follower, self.pos
         fields: dict[str, Any] = {"spd": None if self.last_speed is None else round(self.last_speed, 2),
@@ -375,24 +373,23 @@ class Core:
         elif self.last_fix is not None and self.last_fix.has_position and t - self.last_fix.time.timestamp() < 2.5:
             loc = "GPS"
             fields.update(lat=_r6(self.last_fix.lat), lon=_r6(self.last_fix.lon))
-        return [self._rec("vp", t, loc=loc, **fields)]
+        return [self._rec(Position, t, loc=loc, **fields)]
 
-    def _end_current(self, t: float, reason: str | None) -> list[dict[str, Any]]:
+    def _end_current(self, t: float, reason: str | None) -> list[CoreOutput]:
         f = self.follower
-        out: list[dict[str, Any]] = []
+        out: list[CoreOutput] = []
         if f is None:
             return out
         term = f.visits.get(f.terminus)
         if reason is not None and not f.complete and (term is None or term.ars is None):
             self.stats["trips_cut_short"] += 1
-        if self.punct is not None:
-            loc = self.pos.loc(t) if self.pos is not None else "N/A"
-            why = {k: UNOBSERVED for k, state in f.done.items() if state == "unobserved"}
-            out += self.punct.end_trip(f.plan, t, reason or "not served", loc, why)
+        loc = self.pos.loc(t) if self.pos is not None else "N/A"
+        why = {k: UNOBSERVED for k, state in f.done.items() if state == "unobserved"}
+        out.append(TripEnded(f.plan, t, reason, loc, why))
         left = [f.plan.stops[k].stop_id for k in range(len(f.plan.stops))
                 if f.plan.stops[k].served and k not in f.done]
         if left:
-            out.append(self._rec("eta", t, clear=left, stops=[], headsign=f.plan.headsign, occu=None,
+            out.append(self._rec(Eta, t, clear=left, stops=[], headsign=f.plan.headsign, occu=None,
                                  id_extra="end"))
         if self.pos is not None:
             for k, v in self.pos.stats.items():
@@ -401,16 +398,14 @@ class Core:
         self.pos = None
         return out
 
-    def _cancel(self, plan: TripPlan, t: float) -> list[dict[str, Any]]:
+    def _cancel(self, plan: TripPlan, t: float) -> list[CoreOutput]:
         self.stats["trips_cancelled"] += 1
         log.info("trip %s (%s) not driven: cancelled", plan.ref.trip_id, plan.ref.oday)
-        if self.punct is None:
-            return []
-        return self.punct.end_trip(plan, t, "trip not driven (cancelled)")
+        return [TripCancelled(plan, t)]
 
-    def _rec(self, event: str, t: float, **kw: Any) -> dict[str, Any]:
+    def _rec(self, kind: type[R], t: float, **kw: Any) -> R:
         trip = self.follower.plan.ref if self.follower is not None else None
-        return make_record(event, t, veh=self.cfg.veh, oper=self.cfg.oper, trip=trip, **kw)
+        return kind.make(t, veh=self.cfg.veh, oper=self.cfg.oper, trip=trip, **kw)
 
     @property
     def diagnostics(self) -> dict[str, int]:
@@ -422,7 +417,6 @@ class Core:
 
 
 def _iso(t: float) -> str:
-    from transit.records import iso
     s = iso(t)
     assert s is not None
     return s

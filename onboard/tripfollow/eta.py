@@ -9,10 +9,8 @@ scheduled dwell beyond the minimum dwell is slack a late vehicle recovers; where
 
 from __future__ import annotations
 
-from typing import Any
-
 from onboard.tripfollow.stops import TripFollower
-from transit.records import iso
+from transit.records import EtaStop, iso
 
 
 def delay_now(f: TripFollower, t: float, s: float | None) -> float | None:
@@ -38,9 +36,9 @@ def delay_now(f: TripFollower, t: float, s: float | None) -> float | None:
     return t - plan.sched_time_at(s - f.cfg.halt_offset_m)
 
 
-def predict(f: TripFollower, t: float, delay: float) -> list[dict[str, Any]]:
-    """Per remaining served stop: ``StopPrediction`` fields (times ISO UTC ms)."""
-    out: list[dict[str, Any]] = []
+def predict(f: TripFollower, t: float, delay: float) -> list[EtaStop]:
+    """Per remaining served stop: the ``eta`` record's stop entry (times ISO UTC ms)."""
+    out: list[EtaStop] = []
     d = delay
     cur = f.current_visit()
     for k in range(f.i, len(f.plan.stops)):
@@ -61,9 +59,9 @@ def predict(f: TripFollower, t: float, delay: float) -> list[dict[str, Any]]:
         if f.held(st) and d < 0:
             d = 0.0
         eta_dep = None if last else max(st.sched_dep + d, (eta_arr or t))
-        out.append({"stop_id": st.stop_id, "seq": st.seq, "sched_arr": iso(st.sched_arr),
-                    "sched_dep": None if last else iso(st.sched_dep), "eta_arr": iso(eta_arr),
-                    "eta_dep": iso(eta_dep), "status": "SCHEDULED", "platform": st.platform})
+        out.append(EtaStop(stop_id=st.stop_id, seq=st.seq, sched_arr=iso(st.sched_arr),
+                           sched_dep=None if last else iso(st.sched_dep), eta_arr=iso(eta_arr),
+                           eta_dep=iso(eta_dep), status="SCHEDULED", platform=st.platform))
     return out
 
 

@@ -10,9 +10,11 @@ from typing import Any
 
 from hw.can.state import VehicleState
 from hw.gnss.fix import Fix, FixMode
+from onboard.service.bootstrap import wire
 from onboard.tripfollow import Core, CoreConfig, FollowConfig, PlanStop, TripPlan, make_plan
+from onboard.tripfollow.pipeline import Pipeline
 from transit.geo import Polyline
-from transit.records import TripRef
+from transit.records import Record, TripRef
 
 # a straight 20 km line north from Hillerød
 SHAPE = Polyline([(55.90, 12.30), (55.90 + 20000 / 111195.0, 12.30)])
@@ -96,8 +98,8 @@ def inputs(d: Drive, *, gnss_hz: float = 1.0, can: bool = True, gnss_gaps: tuple
     return out
 
 
-def run(core: Core, items: list[tuple[float, str, Any]], finish: bool = True) -> list[dict[str, Any]]:
-    recs: list[dict[str, Any]] = []
+def run(core: Pipeline, items: list[tuple[float, str, Any]], finish: bool = True) -> list[Record]:
+    recs: list[Record] = []
     for _t, kind, obj in sorted(items, key=lambda x: (x[0], x[1] == "fix")):
         recs += core.on_vehicle(obj) if kind == "can" else core.on_fix(obj)
     if finish:
@@ -115,10 +117,12 @@ def plan(stops: list[PlanStop], trip_id: str = "T1", route: str = "920R", oday: 
     return make_plan(TripRef(trip_id, oday, route, 0, "07:00"), shape, stops)
 
 
-def core_for(plans: list[TripPlan], operator: Any = None, mode: str = "train", vp: float = 0.0) -> Core:
+def core_for(plans: list[TripPlan], operator: Any = None, mode: str = "train", vp: float = 0.0) -> Pipeline:
+    """The core with its consumers as the service wires them (punctuality when an operator is given)."""
     cfg = CoreConfig("veh1", "lokaltog", mode, FollowConfig.for_mode(mode), vp_interval_s=vp)
-    return Core(cfg, operator=operator, plans=plans)
+    return wire(Core(cfg, plans=plans), operator=operator)
 
 
-def events(recs: list[dict[str, Any]], *names: str) -> list[dict[str, Any]]:
-    return [r for r in recs if r["event"] in names]
+def events(recs: list[Record], *names: str) -> list[Any]:
+    """The records of these kinds (typed: read their fields as attributes)."""
+    return [r for r in recs if r.event in names]

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from onboard.service.bootstrap import wire
 from onboard.tripfollow import Core, CoreConfig, FollowConfig, build_plan
+from onboard.tripfollow.pipeline import Pipeline
 from tests.tripfollow.drive import Drive, events, inputs, run
 from transit.messages import Assignment
 from transit.timetable import Timetable
@@ -22,9 +24,9 @@ def tt() -> Timetable:
     return Timetable.load(ROOT / "data" / "gtfs" / "lokaltog-sample")
 
 
-def auto_core(tt: Timetable) -> Core:
-    return Core(CoreConfig("veh1", "lokaltog", "train", FollowConfig.for_mode("train"), vp_interval_s=0),
-                timetable=tt)
+def auto_core(tt: Timetable) -> Pipeline:
+    return wire(Core(CoreConfig("veh1", "lokaltog", "train", FollowConfig.for_mode("train"), vp_interval_s=0),
+                     timetable=tt))
 
 
 def test_auto_detects_the_trip_from_position_and_time(tt: Timetable) -> None:
@@ -34,9 +36,9 @@ def test_auto_detects_the_trip_from_position_and_time(tt: Timetable) -> None:
     d.drive_to(st2.chainage_m + 2500, vmax=25)
     core = auto_core(tt)
     recs = run(core, inputs(d, shape=plan.shape), finish=False)
-    assert core.follower is not None and core.follower.plan.ref.trip_id == "920R_MT_0_0715"
+    assert core.core.follower is not None and core.core.follower.plan.ref.trip_id == "920R_MT_0_0715"
     # nothing was recorded against the trip before it was certain
-    assert all(r["trip_id"] in (None, "920R_MT_0_0715") for r in recs)
+    assert all(r.trip_id in (None, "920R_MT_0_0715") for r in recs)
 
 
 def test_auto_says_no_trip_when_nothing_fits(tt: Timetable) -> None:
@@ -45,8 +47,8 @@ def test_auto_says_no_trip_when_nothing_fits(tt: Timetable) -> None:
     d = Drive(t=datetime(2026, 11, 23, 2, 10, tzinfo=UTC).timestamp()).stand(20).drive_to(3000, vmax=25)
     core = auto_core(tt)
     recs = run(core, inputs(d, shape=plan.shape))
-    assert core.follower is None
-    assert all(r["trip_id"] is None for r in recs)
+    assert core.core.follower is None
+    assert all(r.trip_id is None for r in recs)
     assert not events(recs, "ars", "pas", "punctuality")
 
 
@@ -55,18 +57,20 @@ def test_standing_vehicle_is_not_assigned(tt: Timetable) -> None:
     d = Drive(t=plan.first_departure - 600).stand(600)
     core = auto_core(tt)
     recs = run(core, inputs(d, shape=plan.shape))
-    assert core.follower is None and not events(recs, "ars")
+    assert core.core.follower is None and not events(recs, "ars")
 
 
 def test_assignment_message_replaces_the_trips(tt: Timetable) -> None:
     core = auto_core(tt)
     plan = build_plan(tt, "920R_MT_0_0715", DAY)
     t = datetime.fromtimestamp(plan.first_departure - 60, UTC)
-    core.on_assignment(Assignment("a1", t, "lokaltog", "veh1", DAY.isoformat(), "assign", None, ("920R_MT_0_0715",)))
+    core.on_assignment(Assignment(id="a1", tst=t, oper="lokaltog", veh="veh1", oday=DAY.isoformat(), action="assign",
+                                trips=("920R_MT_0_0715",)))
     d = Drive(t=plan.first_departure - 60).stand(60, doors=(5, 40))
     recs = run(core, inputs(d, shape=plan.shape), finish=False)
-    assert core.follower is not None and core.follower.plan.ref.trip_id == "920R_MT_0_0715"
-    assert events(recs, "ars")[0]["stop_id"] == plan.served[0].stop_id
-    out = core.on_assignment(Assignment("a2", t, "lokaltog", "veh1", DAY.isoformat(), "release", None, ()))
-    assert core.follower is None
-    assert any(r["event"] == "eta" and r["clear"] for r in out)
+    assert core.core.follower is not None and core.core.follower.plan.ref.trip_id == "920R_MT_0_0715"
+    assert events(recs, "ars")[0].stop_id == plan.served[0].stop_id
+    out = core.on_assignment(Assignment(id="a2", tst=t, oper="lokaltog", veh="veh1", oday=DAY.isoformat(),
+                                     action="release"))
+    assert core.core.follower is None
+    assert any(r.event == "eta" and r.clear for r in out)

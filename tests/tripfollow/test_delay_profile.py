@@ -36,6 +36,6 @@ def test_delay_just_after_an_on_time_departure_stays_near_zero() -> None:
     stops = [stop("hilleroed", 0.0, T0 + 60, T0 + 60, seq=1), stop("grimstrup", 3000.0, arr_b, arr_b + 40, seq=2),
              stop("frederiksvaerk", 6000.0, d.standstills[1][0], d.standstills[1][0], seq=3)]
     recs = run(core_for([plan(stops)], vp=1.0), inputs(d, gnss_hz=1.0))
-    between = [r for r in events(recs, "vp") if r.get("dl") is not None and 200.0 < r["dist"] < 2800.0]
+    between = [r for r in events(recs, "vp") if isinstance(r.dl, float) and 200.0 < r.dist < 2800.0]
     assert len(between) > 60
-    assert max(abs(r["dl"]) for r in between) <= 4.0
+    assert max(abs(r.dl) for r in between) <= 4.0

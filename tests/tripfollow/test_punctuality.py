@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from central.reports.punctuality import add_arguments, bonus_for, run, summarise
@@ -14,7 +15,7 @@ from tests.tripfollow.drive import T0, Drive, core_for, events, inputs, plan, st
 from tests.tripfollow.drive import run as drive_run
 from transit.jsonl import JsonlCounts, read_jsonl, read_records
 from transit.operator import load_operator
-from transit.records import TripRef, make_record
+from transit.records import ArrivalStopped, Punctuality, TripRef, encode
 
 ROOT = Path(__file__).resolve().parents[2]
 LOKALTOG = load_operator(ROOT / "data" / "operators" / "lokaltog.yaml")
@@ -37,11 +38,11 @@ def test_bus_policy_measures_departures_and_counts_leaving_early() -> None:
     # leaves Hillerød 80 s before its scheduled departure
     d = Drive().stand(60).drive_to(2000, vmax=13).stand(10, doors=(1, 6)).drive_to(5000, vmax=13).stand(30, doors=(1, 10))
     recs = drive_run(core_for([bus_plan()], operator=RBUS, mode="bus"), inputs(d))
-    p = {r["stop_id"]: r for r in events(recs, "punctuality")}
-    assert p["hilleroed"]["measured"] == "departure" and p["hilleroed"]["early"] is True
-    assert p["hilleroed"]["punctual"] is False and p["hilleroed"]["dl"] < -60
-    assert p["fredensborg"]["measured"] == "arrival"  # the terminus has no departure
-    assert p["bus_frederikssund_st"]["measured"] == "departure"
+    p = {r.stop_id: r for r in events(recs, "punctuality")}
+    assert p["hilleroed"].measured == "departure" and p["hilleroed"].early is True
+    assert p["hilleroed"].punctual is False and p["hilleroed"].dl < -60
+    assert p["fredensborg"].measured == "arrival"  # the terminus has no departure
+    assert p["bus_frederikssund_st"].measured == "departure"
 
 
 def test_cancelled_trip_gives_missing_records() -> None:
@@ -50,19 +51,17 @@ def test_cancelled_trip_gives_missing_records() -> None:
     late = Drive(t=T0 + 400 + 1800 + 10).stand(5)
     recs = drive_run(core, inputs(late))
     p = events(recs, "punctuality")
-    assert {r["stop_id"] for r in p} == {"hilleroed", "frederiksvaerk"}
-    assert all(r["status"] == "missing" and "cancelled" in r["reason"] for r in p)
+    assert {r.stop_id for r in p} == {"hilleroed", "frederiksvaerk"}
+    assert all(r.status == "missing" and "cancelled" in r.reason for r in p)
     assert not events(recs, "ars")
 
 
 def test_log_is_append_only_and_read_back(tmp_path: Path) -> None:
-    ref = TripRef("T1", "2026-11-23", "920R", 0, "07:15")
-    a = make_record("punctuality", T0, veh="v", oper="lokaltog", trip=ref, stop_id="hundested", seq=18,
-                    status="measured", dl=200.0, late=True, station="hundested")
+    a = _p("920R", "2026-11-23", 0, late=True, dl=200.0)
     with PunctualityLog(tmp_path) as log:
         log.append(a)
     with PunctualityLog(tmp_path) as log:
-        log.append(a | {"stop_id": "frederiksvaerk", "id": "x2"})
+        log.append(msgspec.structs.replace(a, stop_id="frederiksvaerk", id="x2"))
     lines = (tmp_path / "punctuality.jsonl").read_text().splitlines()
     assert [json.loads(x)["stop_id"] for x in lines] == ["hundested", "frederiksvaerk"]
     (tmp_path / "punctuality.jsonl").open("a").write("{torn line\n")
@@ -101,18 +100,20 @@ def test_torn_last_line_is_cut_on_open_and_glued_lines_are_recovered(tmp_path: P
 
 def test_record_ids_are_deterministic() -> None:
     ref = TripRef("T1", "2026-11-23", "920R", 0, "07:15")
-    a = make_record("ars", T0, veh="v", oper="o", trip=ref, stop_id="s", seq=3, loc="GPS")
-    b = make_record("ars", T0, veh="v", oper="o", trip=ref, stop_id="s", seq=3, loc="GPS")
-    c = make_record("ars", T0 + 0.001, veh="v", oper="o", trip=ref, stop_id="s", seq=3, loc="GPS")
-    assert a["id"] == b["id"] != c["id"] and len(a["id"]) == 16
-    assert a["tst"] == "2026-11-23T06:00:00.000Z" and a["oday"] == "2026-11-23" and a["start"] == "07:15"
+    a = ArrivalStopped.make(T0, veh="v", oper="o", trip=ref, stop_id="s", seq=3, loc="GPS", odo=None, drst=0)
+    b = ArrivalStopped.make(T0, veh="v", oper="o", trip=ref, stop_id="s", seq=3, loc="GPS", odo=None, drst=0)
+    c = ArrivalStopped.make(T0 + 0.001, veh="v", oper="o", trip=ref, stop_id="s", seq=3, loc="GPS", odo=None,
+                            drst=0)
+    assert a.id == b.id != c.id and len(a.id) == 16
+    assert a.tst == "2026-11-23T06:00:00.000Z" and a.oday == "2026-11-23" and a.start == "07:15"
 
 
-def _p(route: str, day: str, n: int, *, late: bool = False, missing: bool = False, dl: float = 0.0) -> dict:
+def _p(route: str, day: str, n: int, *, late: bool = False, missing: bool = False, dl: float = 0.0) -> Punctuality:
     ref = TripRef(f"T{n}", day, route, 0, "07:00")
-    return make_record("punctuality", T0 + n, veh="v", oper="lokaltog", trip=ref, stop_id="hundested", seq=1,
-                       status="missing" if missing else "measured", late=late, early=False, dl=dl,
-                       rejsegaranti=dl > 1200, replacement=dl > 3600, station="hundested")
+    return Punctuality.make(T0 + n, veh="v", oper="lokaltog", trip=ref, stop_id="hundested", seq=1,
+                            status="missing" if missing else "measured", station="hundested", measured="arrival",
+                            counted=True, sched=None, actual=None, late=late, early=False, dl=dl,
+                            rejsegaranti=dl > 1200, replacement=dl > 3600, policy="rail")
 
 
 def test_report_counts_late_missing_and_guarantee(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -127,7 +128,7 @@ def test_report_counts_late_missing_and_guarantee(tmp_path: Path, capsys: pytest
     assert (r.measured, r.late, r.missing, r.rejsegaranti, r.replacement) == (97, 7, 3, 2, 1)
     assert r.regularity == 90.0  # 90 punctual of 100 (missing counts as not punctual)
     f = tmp_path / "e.jsonl"
-    f.write_text("".join(json.dumps(x) + "\n" for x in recs))
+    f.write_bytes(b"".join(encode(x) + b"\n" for x in recs))
     p = argparse.ArgumentParser()
     add_arguments(p)
     assert run(p.parse_args([str(f), "--month", "2026-11"])) == 0
@@ -142,9 +143,9 @@ def test_origin_departure_is_recorded_but_not_counted(tmp_path: Path) -> None:
     d = Drive().stand(60 + 400).drive_to(5000).stand(30, doors=(2, 20))  # leaves the origin 400 s late
     stops = [stop("hilleroed", 0.0, T0 + 60, T0 + 60), stop("frederiksvaerk", 5000.0, T0 + 900, T0 + 900, seq=2)]
     recs = drive_run(core_for([plan(stops)], operator=LOKALTOG), inputs(d))
-    p = {r["stop_id"]: r for r in events(recs, "punctuality")}
-    assert p["hilleroed"]["late"] is True and p["hilleroed"]["counted"] is False
-    assert p["frederiksvaerk"]["counted"] is True and p["frederiksvaerk"]["late"] is False
+    p = {r.stop_id: r for r in events(recs, "punctuality")}
+    assert p["hilleroed"].late is True and p["hilleroed"].counted is False
+    assert p["frederiksvaerk"].counted is True and p["frederiksvaerk"].late is False
     rows = summarise(events(recs, "punctuality"))
     assert (rows[0].measured, rows[0].late, rows[0].regularity) == (1, 0, 100.0)
     assert rows[0].stations == {"hilleroed", "frederiksvaerk"}

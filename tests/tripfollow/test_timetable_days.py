@@ -43,10 +43,10 @@ def test_trip_past_midnight_belongs_to_its_operating_day(tt: Timetable) -> None:
     d = drive_on_time(plan, plan.first_departure)
     recs = run(core_for([plan]), inputs(d, shape=plan.shape))
     ars = events(recs, "ars")
-    assert [r["stop_id"] for r in ars] == ["HIL1", "AAL", "KAG", "GRA"]
-    assert all(r["oday"] == "2026-11-23" for r in ars)
-    assert ars[1]["sched"] == "2026-11-23T23:04:00.000Z"  # 24:04 GTFS = 00:04 on the 24th, local
-    assert all(r["dl"] <= 0 for r in ars[1:])  # the drive was on time or early
+    assert [r.stop_id for r in ars] == ["HIL1", "AAL", "KAG", "GRA"]
+    assert all(r.oday == "2026-11-23" for r in ars)
+    assert ars[1].sched == "2026-11-23T23:04:00.000Z"  # 24:04 GTFS = 00:04 on the 24th, local
+    assert all(r.dl <= 0 for r in ars[1:])  # the drive was on time or early
 
 
 @pytest.mark.parametrize("day", [date(2026, 3, 29), date(2026, 10, 25)])
@@ -56,7 +56,7 @@ def test_dst_days_use_noon_minus_twelve_hours(tt: Timetable, day: date) -> None:
     assert kag.sched_arr == gtfs_datetime(day, 3 * 3600 + 30 * 60).timestamp()
     d = drive_on_time(plan, plan.first_departure)
     recs = run(core_for([plan]), inputs(d, shape=plan.shape))
-    dep = {r["stop_id"]: r for r in events(recs, "dep")}
+    dep = {r.stop_id: r for r in events(recs, "dep")}
     # held until the scheduled departure: the departure delay is the fraction of a second to move off
-    assert dep["KAG"]["dl"] == pytest.approx(0.0, abs=1.0)
-    assert parse_iso(dep["KAG"]["sched"]).timestamp() == kag.sched_dep
+    assert dep["KAG"].dl == pytest.approx(0.0, abs=1.0)
+    assert parse_iso(dep["KAG"].sched).timestamp() == kag.sched_dep
