@@ -23,9 +23,12 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from transit import calendar
 from transit.jsonl import JsonlCounts, read_jsonl
 from transit.ratelimit import RateLimitedLog
+from transit.records import Record
 from transit.timeutil import COPENHAGEN, gtfs_datetime, parse_gtfs_time, parse_iso
 
 log = logging.getLogger(__name__)
@@ -140,7 +143,7 @@ def _as_count(v: Any, what: str) -> int:
     return v
 
 
-def build_report(records: Iterable[dict[str, Any]], criteria: Criteria = Criteria(),
+def build_report(records: Iterable[Record | dict[str, Any]], criteria: Criteria = Criteria(),
                  skipped: dict[str, int] | None = None) -> Report:
     """Departures per line from ``occupancy`` records. A record that cannot be used is skipped and
     counted in ``skipped`` by reason (``occupancy_without_trip``, ``bad_record``; per departure
@@ -148,7 +151,9 @@ def build_report(records: Iterable[dict[str, Any]], criteria: Criteria = Criteri
     skipped = {} if skipped is None else skipped
     rl = RateLimitedLog(log)
     trips: dict[tuple[Any, ...], list[_Stop]] = defaultdict(list)
-    for r in records:
+    for item in records:
+        # typed records as the JSON they stand for: this report also reads other writers' exports
+        r: dict[str, Any] = msgspec.to_builtins(item) if isinstance(item, Record) else item
         if r.get("event") != "occupancy":
             continue
         if not all(r.get(k) is not None for k in ("route", "oday", "start", "tst", "vehicleload")):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 
 from firmware_py.uartframe import encode_count, encode_status
@@ -22,6 +23,7 @@ from onboard.counting.occupancy import (
     occupancy_status,
 )
 from onboard.counting.passengers import CountingConfig, DoorConfig, PassengerCounter
+from tests.typed import typed
 from transit.errors import ConfigError
 from transit.timeutil import from_epoch, iso_utc_ms
 from transit.yamlconf import parse_yaml
@@ -30,9 +32,9 @@ T0 = 1_795_000_000.0
 CAP = VehicleCapacity(seats=40, folding_seats=4, approved=60)
 
 
-def ev(event: str, t: float, seq: int, trip: str = "T1", stop: str | None = None) -> dict[str, Any]:
-    return {"event": event, "tst": iso_utc_ms(from_epoch(t)), "trip_id": trip, "stop_id": stop or f"S{seq}",
-            "seq": seq, "oday": "2026-11-18", "route": "920R", "dir": 1, "start": "12:05", "loc": "GPS"}
+def ev(event: str, t: float, seq: int, trip: str = "T1", stop: str | None = None) -> Any:
+    return typed({"event": event, "tst": iso_utc_ms(from_epoch(t)), "trip_id": trip, "stop_id": stop or f"S{seq}",
+            "seq": seq, "oday": "2026-11-18", "route": "920R", "dir": 1, "start": "12:05", "loc": "GPS"})
 
 
 def board(c: PassengerCounter, t: float, a: int = 2, b: int = 3) -> None:
@@ -55,7 +57,7 @@ def counter(cap: VehicleCapacity | None = CAP, gate: str = "can") -> PassengerCo
 
 
 def only(recs: list[dict[str, Any]], event: str) -> list[dict[str, Any]]:
-    return [r for r in recs if r["event"] == event]
+    return [r for r in recs if r.event == event]
 
 
 def test_visit_deltas_load_and_record_fields() -> None:
@@ -74,14 +76,14 @@ def test_visit_deltas_load_and_record_fields() -> None:
     doors(c, T0 + 110, False)
     out += c.on_stop_event(ev("dep", T0 + 112, 2))
     apc = only(out, "apc")
-    assert [(r["stop_id"], r["in"], r["out"], r["vehicleload"]) for r in apc] == [("S1", 5, 0, 5), ("S2", 1, 2, 4)]
-    assert all(r["countquality"] == "regular" and r["class"] == "adult" and r["door"] == 1 for r in apc)
+    assert [(r.stop_id, r.in_, r.out, r.vehicleload) for r in apc] == [("S1", 5, 0, 5), ("S2", 1, 2, 4)]
+    assert all(r.countquality == "regular" and r.class_ == "adult" and r.door == 1 for r in apc)
     r = apc[0]
-    assert r["tst"] == iso_utc_ms(from_epoch(T0 + 12)) and r["veh"] == "veh7" and r["oper"] == "op1"
-    assert (r["route"], r["dir"], r["start"], r["oday"], r["seq"], r["loc"]) == ("920R", 1, "12:05", "2026-11-18", 1, "GPS")
+    assert r.tst == iso_utc_ms(from_epoch(T0 + 12)) and r.veh == "veh7" and r.oper == "op1"
+    assert (r.route, r.dir, r.start, r.oday, r.seq, r.loc) == ("920R", 1, "12:05", "2026-11-18", 1, "GPS")
     assert len({x["id"] for x in out}) == len(out) and all(len(x["id"]) == 16 for x in out)
     occ = only(out, "occupancy")
-    assert [(o["vehicleload"], o["occu"], o["occupancy_status"]) for o in occ] == [(5, 11, MANY_SEATS), (4, 9, MANY_SEATS)]
+    assert [(o.vehicleload, o.occu, o.occupancy_status) for o in occ] == [(5, 11, MANY_SEATS), (4, 9, MANY_SEATS)]
 
 
 def test_same_inputs_same_ids() -> None:
@@ -91,7 +93,7 @@ def test_same_inputs_same_ids() -> None:
         doors(c, T0 + 1, True)
         board(c, T0 + 2)
         out += c.on_stop_event(ev("dep", T0 + 12, 1))
-        return [r["id"] for r in out + c.finish()]
+        return [r.id for r in out + c.finish()]
     assert run() == run()
 
 
@@ -103,7 +105,7 @@ def test_gating_drops_crossings_while_closed_and_unknown_state_is_defect() -> No
     board(c, T0 + 20)  # known closed (beyond the grace time): not counted
     out = c.on_stop_event(ev("dep", T0 + 30, 1))
     apc = only(out, "apc")[0]
-    assert (apc["in"], apc["countquality"], apc["defect"]) == (1, "defect", ["gate_unknown"])
+    assert (apc.in_, apc.countquality, apc.defect) == (1, "defect", ["gate_unknown"])
     assert c.diagnostics()["gated_out"] == 1
 
 
@@ -116,7 +118,7 @@ def test_gpio_door_contact_gates() -> None:
     board(c, T0 + 11)
     board(c, T0 + 13)
     out = c.on_stop_event(ev("dep", T0 + 30, 1))
-    assert only(out, "apc")[0]["in"] == 2 and only(out, "apc")[0]["countquality"] == "regular"
+    assert only(out, "apc")[0].in_ == 2 and only(out, "apc")[0].countquality == "regular"
 
 
 def test_crossings_before_a_visit_go_to_the_next_visit() -> None:
@@ -125,7 +127,7 @@ def test_crossings_before_a_visit_go_to_the_next_visit() -> None:
     board(c, T0 + 1)  # first stop of a trip announced only by dep
     board(c, T0 + 2)
     out = c.on_stop_event(ev("dep", T0 + 10, 1))
-    assert only(out, "apc")[0]["in"] == 2 and only(out, "apc")[0]["stop_id"] == "S1"
+    assert only(out, "apc")[0].in_ == 2 and only(out, "apc")[0].stop_id == "S1"
     assert c.diagnostics()["orphans"] == 2
 
 
@@ -136,8 +138,8 @@ def test_load_never_negative_and_clamp_reported() -> None:
     alight(c, T0 + 2)  # nobody was on board: a counting error
     out = c.on_stop_event(ev("dep", T0 + 10, 1))
     occ = only(out, "occupancy")[0]
-    assert occ["vehicleload"] == 0 and occ["clamped"] == 1
-    assert occ["occupancy_status"] == EMPTY
+    assert occ.vehicleload == 0 and occ.clamped == 1
+    assert occ.occupancy_status == EMPTY
 
 
 def test_terminus_reconciles_and_carries_next_trip_boardings() -> None:
@@ -153,10 +155,10 @@ def test_terminus_reconciles_and_carries_next_trip_boardings() -> None:
     board(c, T0 + 300)  # boarding for the next trip during the layover
     out += c.on_stop_event(ev("dep", T0 + 400, 1, trip="T2", stop="S2"))
     occ = only(out, "occupancy")
-    t1_end = [o for o in occ if o["trip_id"] == "T1"][0]
-    assert t1_end["terminus"] is True and t1_end["residual"] == 1 and t1_end["vehicleload"] == 0
-    assert [(r["trip_id"], r["in"], r["out"]) for r in only(out, "apc")] == [("T1", 0, 2), ("T2", 1, 0)]
-    assert [o for o in occ if o["trip_id"] == "T2"][0]["vehicleload"] == 1
+    t1_end = [o for o in occ if o.trip_id == "T1"][0]
+    assert t1_end.terminus is True and t1_end.residual == 1 and t1_end.vehicleload == 0
+    assert [(r.trip_id, r.in_, r.out) for r in only(out, "apc")] == [("T1", 0, 2), ("T2", 1, 0)]
+    assert [o for o in occ if o.trip_id == "T2"][0].vehicleload == 1
 
 
 def test_capacity_alarm_above_approved() -> None:
@@ -167,8 +169,8 @@ def test_capacity_alarm_above_approved() -> None:
         board(c, T0 + 2 + i)
     out = c.on_stop_event(ev("dep", T0 + 10, 1))
     alarm = only(out, "alarm")
-    assert len(alarm) == 1 and alarm[0]["vehicleload"] == 4 and alarm[0]["capacity"] == 3
-    assert only(out, "occupancy")[0]["occupancy_status"] == FULL
+    assert len(alarm) == 1 and alarm[0].vehicleload == 4 and alarm[0].capacity == 3
+    assert only(out, "occupancy")[0].occupancy_status == FULL
 
 
 def test_no_capacity_means_no_data_not_zero() -> None:
@@ -176,7 +178,7 @@ def test_no_capacity_means_no_data_not_zero() -> None:
     c.on_stop_event(ev("ars", T0, 1))
     out = c.on_stop_event(ev("dep", T0 + 10, 1))
     occ = only(out, "occupancy")[0]
-    assert occ["occupancy_status"] == NO_DATA and occ["occu"] is None and occ["vehicleload"] == 0
+    assert occ.occupancy_status == NO_DATA and occ.occu is None and occ.vehicleload == 0
 
 
 def test_occupancy_status_steps_and_percent() -> None:
@@ -215,7 +217,7 @@ def test_config_from_yaml_and_errors() -> None:
 def test_bad_inputs_are_counted_not_fatal(caplog: pytest.LogCaptureFixture) -> None:
     c = counter()
     c.on_edge(T0, 99, 1)
-    c.on_stop_event({"event": "ars"})
+    c.on_stop_event(msgspec.structs.replace(ev("ars", T0, 1), tst="not a time"))  # built, never decoded
     c.on_crossing(T0, 7, "in")
     d = c.diagnostics()
     assert d["unknown_pin"] == 1 and d["bad_event"] == 2
@@ -233,15 +235,15 @@ def test_uart_node_backend_counts_and_flags_lost_frames() -> None:
     apply_node_events(c, events, (1,))
     assert stream.lost == 2
     out = c.on_stop_event(ev("dep", T0 + 10, 1))
-    apc = {r["class"]: r for r in only(out, "apc")}
-    assert (apc["adult"]["in"], apc["adult"]["out"], apc["bulky"]["in"]) == (4, 1, 1)
-    assert apc["adult"]["countquality"] == "defect" and "frames_lost" in apc["adult"]["defect"]
+    apc = {r.class_: r for r in only(out, "apc")}
+    assert (apc["adult"].in_, apc["adult"].out, apc["bulky"].in_) == (4, 1, 1)
+    assert apc["adult"].countquality == "defect" and "frames_lost" in apc["adult"].defect
     assert stream.check_silent(T0 + 30) is not None
 
 
 def test_occupancy_now_for_predictions() -> None:
     c = counter()
-    assert c.occupancy_now()["occupancy_status"] == EMPTY
+    assert c.occupancy_now().occupancy_status == EMPTY
     c.on_stop_event(ev("ars", T0, 1))
     doors(c, T0 + 1, True)
     for i in range(30):
@@ -249,7 +251,7 @@ def test_occupancy_now_for_predictions() -> None:
     c.on_stop_event(ev("dep", T0 + 40, 1))
     now = c.occupancy_now()
     assert (now["vehicleload"], now["occu"], now["occupancy_status"]) == (30, 68, FEW_SEATS)
-    assert counter(cap=None).occupancy_now()["occupancy_status"] == NO_DATA
+    assert counter(cap=None).occupancy_now().occupancy_status == NO_DATA
 
 
 def test_capacity_from_operator_vehicle_type() -> None:

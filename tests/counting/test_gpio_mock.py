@@ -15,6 +15,7 @@ from hw.gpio.inputs import GpiozeroInputs, ReplayInputs, parse_edge
 from hw.gpio.recorder import EdgeCsvWriter
 from onboard.counting.passengers import CountingConfig, DoorConfig, PassengerCounter
 from tests.counting.patterns import PATTERNS
+from tests.typed import typed
 from transit.errors import ConfigError, DecodeError, DeviceError
 from transit.timeutil import from_epoch, iso_utc_ms
 from transit.yamlconf import parse_yaml
@@ -69,15 +70,15 @@ def test_pattern_on_mock_pins(name: str) -> None:
         clock.t = t0 + t / 1000.0
         pin = src.factory.pin(PINS[beam])  # type: ignore[attr-defined]
         pin.drive_high() if level else pin.drive_low()
-    recs = counter.on_stop_event({"event": "dep", "tst": iso_utc_ms(from_epoch(t0 + 30)), "trip_id": "T",
-                           "stop_id": "S", "seq": 1, "oday": "2026-11-18", "route": "910", "dir": 0,
-                           "start": "07:55"})
-    recs = [r for r in recs + counter.finish() if r["event"] == "apc"]
-    assert all(r["countquality"] == "regular" and r["stop_id"] == "S" for r in recs)
+    recs = counter.on_stop_event(typed({"event": "dep", "tst": iso_utc_ms(from_epoch(t0 + 30)), "trip_id": "T",
+                                        "stop_id": "S", "seq": 1, "oday": "2026-11-18", "route": "910", "dir": 0,
+                                        "start": "07:55"}))
+    recs = [r for r in recs + counter.finish() if r.event == "apc"]
+    assert all(r.countquality == "regular" and r.stop_id == "S" for r in recs)
     got: Counter[tuple[str, str]] = Counter()
     for r in recs:
-        got[("in", r["class"])] += r["in"]
-        got[("out", r["class"])] += r["out"]
+        got[("in", r.class_)] += r.in_
+        got[("out", r.class_)] += r.out
     assert +got == Counter(expected)
     src.close()
 

@@ -14,6 +14,7 @@ from central.reports.occupancy import build_report, render_markdown
 from hw.can.state import DoorState, VehicleState
 from onboard.counting.occupancy import VehicleCapacity
 from onboard.counting.passengers import CountingConfig, DoorConfig, PassengerCounter
+from tests.typed import typed
 from transit.timeutil import COPENHAGEN, format_gtfs_time, from_epoch, iso_utc_ms
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,10 +47,11 @@ def run_scenario(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
         start = format_gtfs_time(int((p.first_departure - _origin(sc.service_day)).total_seconds()))[:5]
         base = {"trip_id": r["trip_id"], "stop_id": r["stop_id"], "seq": r["seq"], "route": p.route,
                 "dir": p.direction, "start": start, "oday": sc.service_day.isoformat(), "loc": "GPS"}
-        inputs.append((float(r["arrival"]), 0, {**base, "event": "ars", "tst": iso_utc_ms(from_epoch(float(r["arrival"])))}))
+        inputs.append((float(r["arrival"]), 0, typed({**base, "event": "ars",
+                                                     "tst": iso_utc_ms(from_epoch(float(r["arrival"])))})))
         if r["departure"] is not None:
-            inputs.append((float(r["departure"]), 0, {**base, "event": "dep",
-                                                       "tst": iso_utc_ms(from_epoch(float(r["departure"])))}))
+            inputs.append((float(r["departure"]), 0, typed({**base, "event": "dep",
+                                                            "tst": iso_utc_ms(from_epoch(float(r["departure"])))})))
     inputs.sort(key=lambda x: (x[0], x[1]))
     records: list[dict[str, Any]] = []
     for _t, kind, item in inputs:
@@ -74,9 +76,9 @@ def test_scenario_counts_match_truth(path: Path) -> None:
     records, visits, counter = run_scenario(path)
     got: Counter[tuple[str, Any, str]] = Counter()
     for r in records:
-        if r["event"] == "apc":
-            got[(str(r["trip_id"]), r["seq"], "in")] += r["in"]
-            got[(str(r["trip_id"]), r["seq"], "out")] += r["out"]
+        if r.event == "apc":
+            got[(str(r.trip_id), r.seq, "in")] += r.in_
+            got[(str(r.trip_id), r.seq, "out")] += r.out
     true_in = sum(int(v["boardings"]) for v in visits)
     true_out = sum(int(v["alightings"]) for v in visits)
     got_in = sum(n for k, n in got.items() if k[2] == "in")
@@ -89,8 +91,8 @@ def test_scenario_counts_match_truth(path: Path) -> None:
             + abs(got[(str(v["trip_id"]), v["seq"], "out")] - int(v["alightings"])) for v in visits]
     assert max(errs) <= 2
     assert sum(1 for e in errs if e == 0) >= 0.9 * len(errs)
-    occ = [r for r in records if r["event"] == "occupancy"]
-    assert all(r["vehicleload"] >= 0 for r in occ)
+    occ = [r for r in records if r.event == "occupancy"]
+    assert all(r.vehicleload >= 0 for r in occ)
     assert counter.diagnostics()["gated_out"] == 0
 
 

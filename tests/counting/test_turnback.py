@@ -9,14 +9,15 @@ import pytest
 
 from onboard.counting.occupancy import VehicleCapacity
 from onboard.counting.passengers import CountingConfig, DoorConfig, PassengerCounter
+from tests.typed import typed
 from transit.timeutil import from_epoch, iso_utc_ms
 
 T0 = 1_795_400_000.0
 
 
-def _ev(event: str, t: float, trip: str, seq: int, stop: str) -> dict[str, Any]:
-    return {"event": event, "tst": iso_utc_ms(from_epoch(t)), "trip_id": trip, "seq": seq, "stop_id": stop,
-            "oday": "2026-11-23", "start": "07:40" if trip == "B" else "07:15", "route": "910", "dir": 0}
+def _ev(event: str, t: float, trip: str, seq: int, stop: str) -> Any:
+    return typed({"event": event, "tst": iso_utc_ms(from_epoch(t)), "trip_id": trip, "seq": seq, "stop_id": stop,
+            "oday": "2026-11-23", "start": "07:40" if trip == "B" else "07:15", "route": "910", "dir": 0})
 
 
 def _run(mode: str) -> dict[tuple[str, int], tuple[int, int]]:
@@ -38,11 +39,11 @@ def _run(mode: str) -> dict[tuple[str, int], tuple[int, int]]:
     recs += c.finish(T0 + 1000)
     got: dict[tuple[str, int], tuple[int, int]] = {}
     for r in recs:
-        if r["event"] == "apc":
-            i, o = got.get((r["trip_id"], r["seq"]), (0, 0))
-            got[(r["trip_id"], r["seq"])] = (i + r["in"], o + r["out"])
-        if r["event"] == "occupancy":
-            assert r["vehicleload"] >= 0
+        if r.event == "apc":
+            i, o = got.get((r.trip_id, r.seq), (0, 0))
+            got[(r.trip_id, r.seq)] = (i + r.in_, o + r.out)
+        if r.event == "occupancy":
+            assert r.vehicleload >= 0
     return got
 
 

@@ -3,8 +3,9 @@ reference images do not change when the feed is regenerated)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+
+from msgspec.structs import replace
 
 from station.departures import Scheduled
 from transit.messages import StopPrediction

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
+from msgspec.structs import replace
 
 from station.departures import BoardOptions, build_board, countdown_text, is_fresh, scheduled_from_timetable
 from tests.display.factories import DAY, NOW, normal_board_inputs, pred, sched
