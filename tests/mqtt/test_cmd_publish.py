@@ -17,15 +17,16 @@ from tests.conftest import REPO
 from tests.mqtt.conftest import Collector, Mosquitto
 from tests.mqtt.records import trip_records
 from transit.messages import DEFAULT_PREFIX
+from transit.records import encode
 
 pytestmark = pytest.mark.broker
 
 
 def test_bad_lines_counted_good_records_delivered_and_rerun_is_idempotent(broker: Mosquitto,
                                                                           tmp_path: Path) -> None:
-    recs = [r for r in trip_records(300) if r["event"] != "eta"]
+    recs = [r for r in trip_records(300) if r.event != "eta"]
     events = tmp_path / "events.jsonl"
-    lines = [json.dumps(r) for r in recs]
+    lines = [encode(r).decode() for r in recs]
     lines[10:10] = ["not json", "[1, 2]", json.dumps({"event": "arr", "id": "x"}), "", "{" * 5000]
     events.write_text("\n".join(lines) + "\n")
     col = Collector(broker.port, f"{DEFAULT_PREFIX}/+/+/+/lokaltog/2051/#", client_id="central-cmd")
@@ -33,7 +34,7 @@ def test_bad_lines_counted_good_records_delivered_and_rerun_is_idempotent(broker
         s = publish_records(read_jsonl(events), state_dir=tmp_path / "state",
                             settings=MqttSettings(url=broker.url), source_key="k", drain_timeout_s=30)
         assert (s.bad, s.stored, s.acked, s.left_in_outbox, s.drained) == (5, len(recs), len(recs), 0, True)
-        assert not col.wait_for_ids({r["id"] for r in recs}, 10)
+        assert not col.wait_for_ids({r.id for r in recs}, 10)
         again = publish_records(read_jsonl(events), state_dir=tmp_path / "state",
                                 settings=MqttSettings(url=broker.url), source_key="k", drain_timeout_s=30)
         assert (again.skipped_resumed, again.stored, again.published) == (len(lines), 0, 0)
@@ -43,7 +44,7 @@ def test_bad_lines_counted_good_records_delivered_and_rerun_is_idempotent(broker
 
 def test_cli_summary_and_exit_status(broker: Mosquitto, tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
-    events.write_text("".join(json.dumps(r) + "\n" for r in trip_records(120)))
+    events.write_text("".join(encode(r).decode() + "\n" for r in trip_records(120)))
     p = subprocess.run([sys.executable, "-m", "onboard", "publish", str(events), "--broker", broker.url,
                         "--state-dir", str(tmp_path / "st"), "--mode", "train"], cwd=REPO, capture_output=True,
                        text=True, timeout=60, env=dict(os.environ, PYTHONPATH=str(REPO)))

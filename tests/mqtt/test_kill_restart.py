@@ -8,7 +8,6 @@ tested nothing."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -26,6 +25,7 @@ from tests.conftest import REPO
 from tests.mqtt.conftest import Collector, Mosquitto
 from tests.mqtt.records import trip_records
 from transit.messages import DEFAULT_PREFIX
+from transit.records import encode
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -64,8 +64,8 @@ def _progress(state: Path, events: Path) -> tuple[int, int]:
 def test_sigkill_20_times_every_record_arrives(broker: Mosquitto, tmp_path: Path) -> None:
     recs = trip_records(24 * 3600)  # ~97k records: enough work that every kill lands mid-publish
     events = tmp_path / "events.jsonl"
-    events.write_text("".join(json.dumps(r) + "\n" for r in recs))
-    expected = {r["id"] for r in recs if r["event"] != "eta"}  # eta become coalesced predictions
+    events.write_text("".join(encode(r).decode() + "\n" for r in recs))
+    expected = {r["id"] for r in recs if r.event != "eta"}  # eta become coalesced predictions
     state = tmp_path / "state"
     col = Collector(broker.port, f"{DEFAULT_PREFIX}/+/+/+/lokaltog/2051/#", client_id="central-kill")
     rng = random.Random(20261123)

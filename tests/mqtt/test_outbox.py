@@ -11,12 +11,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from onboard.records.outbox import Outbox
 from tests.conftest import REPO
 from tests.mqtt.records import trip_records
 from transit.errors import OutboxError
 from transit.messages import Delivery, deliveries_for_record
+from transit.records import Eta
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 
@@ -28,7 +30,7 @@ def d(kind: str, i: int, topic: str | None = None, coalesce: str | None = None) 
 
 def test_order_ack_and_resume_after_reopen(tmp_path: Path) -> None:
     ob = Outbox(tmp_path / "o.sqlite")
-    recs = [r for r in trip_records(120) if r["event"] != "eta"]  # eta coalesce: tested below
+    recs = [r for r in trip_records(120) if r.event != "eta"]  # eta coalesce: tested below
     ds = [x for r in recs for x in deliveries_for_record(r)]
     assert ob.put(ds, meta={"source:x": str(len(recs))}) == len(ds)
     rows = ob.fetch(0, 10_000)
@@ -140,7 +142,9 @@ def test_record_sink_stores_good_records_and_counts_bad(tmp_path: Path) -> None:
     ob = Outbox(tmp_path / "o.sqlite")
     sink = RecordSink(ob, None, mode="train")
     good = [r for r in trip_records(3)]
-    assert sink.write([good[0], {"event": "arr"}, good[1], {"id": 5}, good[2]]) == 3
+    eta = next(r for r in trip_records(60) if isinstance(r, Eta))
+    bad = replace(eta, stops=[replace(eta.stops[0], seq=None)], clear=None)  # no stop_sequence: no prediction
+    assert sink.write([good[0], bad, good[1], replace(bad, id="b2"), good[2]]) == 3
     assert sink.bad == 2 and len(ob) == 3
     assert ob.fetch(0, 1)[0].topic.startswith("rettid/v1/journey/vp/train/lokaltog/2051/")
     ob.close()

@@ -8,6 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from onboard.records.outbox import Outbox
 from onboard.records.publisher import Backoff, MqttSettings, Publisher
@@ -45,16 +46,16 @@ def _enqueue(outbox: Outbox, records: list[dict]) -> None:
 
 def test_publishes_everything_once_in_order(broker: Mosquitto, tmp_path: Path) -> None:
     col = Collector(broker.port, f"{DEFAULT_PREFIX}/+/+/+/lokaltog/2051/#")
-    recs = [r for r in trip_records(600) if r["event"] != "eta"]
+    recs = [r for r in trip_records(600) if r.event != "eta"]
     outbox = Outbox(tmp_path / "outbox.sqlite")
     pub = Publisher(outbox, MqttSettings(url=broker.url), oper="lokaltog", veh="2051", window=50)
     _enqueue(outbox, recs)
     pub.start()
     try:
         assert pub.wait_drained(30), f"{len(outbox)} left"
-        missing = col.wait_for_ids({r["id"] for r in recs}, 10)
+        missing = col.wait_for_ids({r.id for r in recs}, 10)
         assert not missing
-        assert _first_arrival_order_ok(col, {r["id"]: i for i, r in enumerate(recs)}) == []
+        assert _first_arrival_order_ok(col, {r.id: i for i, r in enumerate(recs)}) == []
         assert pub.counters.acked == len(recs)
         assert pub.counters.max_inflight_seen <= 50
         assert len(outbox) == 0
@@ -66,7 +67,7 @@ def test_publishes_everything_once_in_order(broker: Mosquitto, tmp_path: Path) -
 
 def _outage(broker: Mosquitto, tmp_path: Path, outage_s: float) -> None:
     col = Collector(broker.port, f"{DEFAULT_PREFIX}/#", client_id="central-outage")
-    recs = [r for r in trip_records(900) if r["event"] != "eta"]
+    recs = [r for r in trip_records(900) if r.event != "eta"]
     outbox = Outbox(tmp_path / "outbox.sqlite")
     pub = Publisher(outbox, MqttSettings(url=broker.url), oper="lokaltog", veh="2051", window=20,
                     backoff=Backoff(0.2, 2.0))
@@ -94,9 +95,9 @@ def _outage(broker: Mosquitto, tmp_path: Path, outage_s: float) -> None:
         assert len(outbox) > 0
         broker.start()
         assert pub.wait_drained(60), f"{len(outbox)} still in the outbox"
-        missing = col.wait_for_ids({r["id"] for r in recs}, 30)
+        missing = col.wait_for_ids({r.id for r in recs}, 30)
         assert not missing, f"{len(missing)} records never arrived"
-        assert _first_arrival_order_ok(col, {r["id"]: i for i, r in enumerate(recs)}) == []
+        assert _first_arrival_order_ok(col, {r.id: i for i, r in enumerate(recs)}) == []
         assert pub.counters.disconnects >= 1 and pub.counters.connects >= 2
     finally:
         pub.stop()
@@ -127,7 +128,7 @@ def test_slow_link_window_bounds_what_is_in_flight(broker: Mosquitto, tmp_path: 
         while not pub.connected and time.monotonic() < deadline:
             time.sleep(0.02)
         broker.proc.send_signal(signal.SIGSTOP)
-        recs = [r for r in trip_records(3000) if r["event"] != "eta"]
+        recs = [r for r in trip_records(3000) if r.event != "eta"]
         _enqueue(outbox, recs)
         pub.notify()
         time.sleep(1.5)
@@ -146,12 +147,12 @@ def test_slow_link_window_bounds_what_is_in_flight(broker: Mosquitto, tmp_path: 
 
 def test_predictions_held_back_by_an_outage_expire_by_data_time(broker: Mosquitto, tmp_path: Path) -> None:
     col = Collector(broker.port, f"{DEFAULT_PREFIX}/stop/#", client_id="display-like")
-    recs = [r for r in trip_records(400) if r["event"] == "vp"]  # newest data at 06:06:39
+    recs = [r for r in trip_records(400) if r.event == "vp"]  # newest data at 06:06:39
     eta = trip_records(60)[-1]  # an eta record; re-timed below, without clears
-    old = dict(eta, id="old", tst="2026-11-23T06:00:10.000Z", clear=None,
-               stops=[dict(eta["stops"][0], stop_id="X")])
-    new = dict(eta, id="new", tst="2026-11-23T06:05:59.000Z", clear=None,
-               stops=[dict(eta["stops"][0], stop_id="Y")])
+    old = replace(eta, id="old", tst="2026-11-23T06:00:10.000Z", clear=None,
+                  stops=[replace(eta.stops[0], stop_id="X")])
+    new = replace(eta, id="new", tst="2026-11-23T06:05:59.000Z", clear=None,
+                  stops=[replace(eta.stops[0], stop_id="Y")])
     outbox = Outbox(tmp_path / "outbox.sqlite")
     _enqueue(outbox, [old, *recs[:300], new, *recs[300:]])  # all produced while the broker was away
     pub = Publisher(outbox, MqttSettings(url=broker.url), oper="lokaltog", veh="2051")

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
@@ -67,18 +68,18 @@ def test_vehicle_cannot_write_other_vehicle_and_display_cannot_write(tls_broker:
     central = Collector(tls_broker.port, f"{DEFAULT_PREFIX}/#", client_id="central",
                         tls=certs(test_ca, "central"))
     # 2051's own records: delivered
-    own = [r for r in trip_records(60) if r["event"] in ("arr", "dep", "punctuality")]
+    own = [r for r in trip_records(60) if r.event in ("arr", "dep", "punctuality")]
     ob_a = Outbox(tmp_path / "a.sqlite")
     ob_a.put([x for r in own for x in deliveries_for_record(r)])
     # the same unit forging records of vehicle 2052: refused by the broker
-    forged = [dict(r, veh="2052", id="forged-" + r["id"]) for r in own]
+    forged = [msgspec.structs.replace(r, veh="2052", id="forged-" + r.id) for r in own]
     ob_a.put([x for r in forged for x in deliveries_for_record(r)])
     pub = Publisher(ob_a, tls_settings(tls_broker, test_ca, "veh-lokaltog-2051"), oper="lokaltog", veh="2051")
     pub.start()
     display = raw_client(tls_broker, test_ca, "display-hillerod")
     try:
         assert pub.wait_drained(20)
-        assert not central.wait_for_ids({r["id"] for r in own}, 10)
+        assert not central.wait_for_ids({r.id for r in own}, 10)
         assert pub.counters.refused == len(forged)  # PUBACK "Not authorized" -> dead letters
         assert ob_a.dead_count() == len(forged)
         # the display publishes a fake prediction and a fake record: the broker drops both
@@ -173,7 +174,7 @@ def test_hostile_assignments_rejected_with_counters(tls_broker: Mosquitto, test_
         topic = assignment_topic(DEFAULT_PREFIX, "bus", "lokaltog", "2051")
         good = Assignment(id="a1", tst=datetime(2026, 11, 23, 5, tzinfo=UTC), oper="lokaltog", veh="2051",
                           oday="2026-11-23", action="assign", block="B7", trips=("920R-0655",))
-        bad = [b"", b"garbage", b"[" * 4000, encode_assignment(Assignment(**{**good.__dict__, "veh": "2052"})),
+        bad = [b"", b"garbage", b"[" * 4000, encode_assignment(msgspec.structs.replace(good, veh="2052")),
                json.dumps({**json.loads(encode_assignment(good)), "trips": {"a": 1}}).encode()]
         for p in bad:
             publish_wait(central, topic, p)
