@@ -81,7 +81,7 @@ def test_visit_deltas_load_and_record_fields() -> None:
     r = apc[0]
     assert r.tst == iso_utc_ms(from_epoch(T0 + 12)) and r.veh == "veh7" and r.oper == "op1"
     assert (r.route, r.dir, r.start, r.oday, r.seq, r.loc) == ("920R", 1, "12:05", "2026-11-18", 1, "GPS")
-    assert len({x["id"] for x in out}) == len(out) and all(len(x["id"]) == 16 for x in out)
+    assert len({x.id for x in out}) == len(out) and all(len(x.id) == 16 for x in out)
     occ = only(out, "occupancy")
     assert [(o.vehicleload, o.occu, o.occupancy_status) for o in occ] == [(5, 11, MANY_SEATS), (4, 9, MANY_SEATS)]
 
@@ -243,7 +243,7 @@ def test_uart_node_backend_counts_and_flags_lost_frames() -> None:
 
 def test_occupancy_now_for_predictions() -> None:
     c = counter()
-    assert c.occupancy_now().occupancy_status == EMPTY
+    assert c.occupancy_now()["occupancy_status"] == EMPTY
     c.on_stop_event(ev("ars", T0, 1))
     doors(c, T0 + 1, True)
     for i in range(30):
@@ -251,7 +251,7 @@ def test_occupancy_now_for_predictions() -> None:
     c.on_stop_event(ev("dep", T0 + 40, 1))
     now = c.occupancy_now()
     assert (now["vehicleload"], now["occu"], now["occupancy_status"]) == (30, 68, FEW_SEATS)
-    assert counter(cap=None).occupancy_now().occupancy_status == NO_DATA
+    assert counter(cap=None).occupancy_now()["occupancy_status"] == NO_DATA
 
 
 def test_capacity_from_operator_vehicle_type() -> None:

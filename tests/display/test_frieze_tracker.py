@@ -15,6 +15,9 @@ from PIL import Image
 from onboard.passinfo.announce import Announcer
 from onboard.passinfo.frieze import FriezeTracker
 from tests.conftest import REPO, require_binary
+from tests.typed import typed
+from transit.jsonl import JsonlCounts, parse_records
+from transit.records import Record, encode
 from transit.timeutil import iso_utc_ms
 
 FEED = REPO / "data" / "gtfs" / "lokaltog-sample"
@@ -28,8 +31,9 @@ def tt():
     return Timetable.load(FEED)
 
 
-def trip_records(tt, delay_s: int = 200) -> tuple[str, list[dict]]:
-    """A 920R trip driven ``delay_s`` late after its first stop: the records trip following would write."""
+def trip_records(tt, delay_s: int = 200) -> tuple[str, list[Record]]:
+    """A 920R trip driven ``delay_s`` late after its first stop: the records trip following would write
+    (typed, validated as at the edge)."""
     trip = sorted(t.trip_id for t in tt.trips_on(DAY) if t.route_id == "920R" and t.direction_id == 0)[5]
     sched = tt.trip_schedule(trip, DAY)
     base = {"veh": "lint41-2061", "oper": "lokaltog", "oday": DAY.isoformat(), "route": "920R", "dir": 0,
@@ -63,7 +67,7 @@ def trip_records(tt, delay_s: int = 200) -> tuple[str, list[dict]]:
     end = sched[-1].arrival + timedelta(seconds=delay_s, minutes=1)
     rec("eta", end, headsign="Hundested Havn St.", occu=None, stops=[], clear=[sched[-1].stop_id])
     recs.sort(key=lambda r: r["tst"])
-    return trip, recs
+    return trip, [typed(r) for r in recs]
 
 
 def test_tracker_follows_the_trip_and_announces_each_stop_once(tt) -> None:
@@ -74,10 +78,10 @@ def test_tracker_follows_the_trip_and_announces_each_stop_once(tt) -> None:
     said = []
     from transit.timeutil import parse_iso
 
-    assert tracker.view(parse_iso(recs[0]["tst"])).state == "not_in_service"
+    assert tracker.view(parse_iso(recs[0].tst)).state == "not_in_service"
     for r in recs:
         tracker.on_record(r)
-        a = ann.update(tracker.view(parse_iso(r["tst"])))
+        a = ann.update(tracker.view(parse_iso(r.tst)))
         if a is not None:
             said.append(a)
     assert said[0].kind == "origin" and said[0].text == f"Velkommen. Linje 920R mod {tt.headsign(trip, 0)}"
@@ -89,7 +93,7 @@ def test_tracker_follows_the_trip_and_announces_each_stop_once(tt) -> None:
     mid = sched[5].departure + timedelta(seconds=230)
     t2 = FriezeTracker(tt)
     for r in recs:
-        if parse_iso(r["tst"]) <= mid:
+        if parse_iso(r.tst) <= mid:
             t2.on_record(r)
     v = t2.view(mid)
     assert v.state == "in_service" and v.next_stop is not None and v.next_stop.stop_id == sched[6].stop_id
@@ -103,12 +107,17 @@ def test_tracker_follows_the_trip_and_announces_each_stop_once(tt) -> None:
 def test_tracker_counts_bad_records_and_keeps_going(tt) -> None:
     trip, recs = trip_records(tt)
     tr = FriezeTracker(tt)
-    tr.on_record({"event": "eta", "tst": "garbage", "trip_id": trip, "oday": DAY.isoformat()})
-    tr.on_record({"event": "arr", "tst": recs[0]["tst"], "trip_id": "no-such-trip", "oday": DAY.isoformat()})
-    tr.on_record({"event": "vp", "tst": "ignored kinds are not errors"})
-    assert tr.rejected == 2
-    for r in recs[:4]:
-        tr.on_record(r)
+    bad_time = {**json.loads(encode(recs[1])), "tst": "garbage"}  # refused at the edge (the reader)
+    unknown_trip = {**json.loads(encode(recs[0])), "trip_id": "no-such-trip"}  # valid, but not in the feed
+    vp = typed({"event": "vp", "tst": recs[0].tst, "trip_id": trip, "oday": DAY.isoformat()})
+    lines = [json.dumps(bad_time).encode(), json.dumps(unknown_trip).encode(), encode(vp),
+             *(encode(r) for r in recs[:4])]
+    counts = JsonlCounts()
+    for enc in parse_records(lines, counts=counts):
+        assert enc is not None
+        tr.on_record(enc.record)
+    assert (counts.invalid, counts.records) == (1, 6)
+    assert tr.rejected == 1  # the unknown trip; other kinds (vp) are ignored, not errors
     assert tr.trip_id == trip
 
 
@@ -117,7 +126,7 @@ def test_cli_renders_the_frieze_and_speaks_announcements(tmp_path: Path, tt) -> 
     assert espeak
     trip, recs = trip_records(tt)
     events = tmp_path / "events.jsonl"
-    events.write_text("\n".join(json.dumps(r) for r in recs) + "\n{broken\n", encoding="utf-8")
+    events.write_text("\n".join(encode(r).decode() for r in recs) + "\n{broken\n", encoding="utf-8")
     sched = tt.trip_schedule(trip, DAY)
     at = (sched[3].departure + timedelta(seconds=260)).isoformat()
     out = tmp_path / "f.png"

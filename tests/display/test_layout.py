@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -61,7 +62,7 @@ def test_golden_no_data_and_no_departures() -> None:
 
 def test_golden_last_departure_of_the_night_dimmed_and_shifted() -> None:
     night = NOW.replace(hour=23, minute=5)  # 00:05 in Copenhagen
-    s = [replace(sched("t1", "920R", "Hundested Havn St.", 0, "8"), departure=night + timedelta(minutes=10))]
+    s = [dataclasses.replace(sched("t1", "920R", "Hundested Havn St.", 0, "8"), departure=night + timedelta(minutes=10))]
     frame = compose(build_board(s, [], night), AMBER, night)
     assert frame.brightness == pytest.approx(0.3)
     assert frame.shift != (0, 0) or pixel_shift(night, 1) == (0, 0)

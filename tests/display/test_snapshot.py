@@ -124,6 +124,7 @@ def test_snapshot_reads_retained_predictions_from_a_broker(tmp_path: Path, tt) -
     from paho.mqtt.properties import Properties
 
     from tests.mqtt.conftest import Mosquitto
+    from tests.typed import typed
     from transit.messages import DEFAULT_PREFIX, encode_prediction, prediction_topic, predictions_from_record
 
     b = Mosquitto(tmp_path / "broker")
@@ -131,7 +132,7 @@ def test_snapshot_reads_retained_predictions_from_a_broker(tmp_path: Path, tt) -
     try:
         at = parse_iso(AT)
         (d1,) = _first_departures(tt, 1)
-        ((stop_id, pred),) = predictions_from_record(eta_record(d1, 300, at - timedelta(seconds=5)))
+        ((stop_id, pred),) = predictions_from_record(typed(eta_record(d1, 300, at - timedelta(seconds=5))))
         assert pred is not None
         c = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
         c.connect("127.0.0.1", b.port)
