@@ -1,0 +1,80 @@
+"""Typed records write what the dict records wrote: a short recorded drive replayed gives the same record
+ids and the same bytes as the code before the records became typed (captured from that code, see
+tests/data/replay-920R-short/README.md), so receivers, duplicate detection and stored files see no change.
+
+The one deliberate difference: every record kind now has one fixed field order (its Struct, the order
+docs/messages.md lists). Two records the old code built with keyword arguments in another order — the
+end-of-trip ``eta`` clear and the terminus ``occupancy`` after a reconciled ``dep`` — come out with the
+same keys and values in that order; they are compared as JSON objects and their order is checked against
+the Struct.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import msgspec
+
+from transit.records import RECORD_TYPES
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data" / "replay-920R-short"
+#: (event, id) of the records whose key order changed with the typed records (values and ids did not)
+REORDERED = {("eta", "cc3b322b67177cdd"), ("occupancy", "dbb35960813eb172")}
+
+CONFIG = """\
+unit: {{id: sim-lint41-2061, vehicle: lint41-2061, operator: {root}/data/operators/lokaltog.yaml,
+  state_dir: state, timezone: Europe/Copenhagen}}
+feed: {root}/data/gtfs/lokaltog-sample
+vehicle: {{type: lint41}}
+counting:
+  doors:
+  - {{index: 1, beams: [[5, 6], [13, 19]], gate: can}}
+  - {{index: 2, beams: [[16, 20], [21, 26]], gate: can}}
+  - {{index: 3, beams: [[17, 27], [22, 23]], gate: can}}
+  - {{index: 4, beams: [[24, 25], [12, 18]], gate: can}}
+  blocked_level: 1
+assignment: {{trips: [920R_MT_0_0715], service_day: '2026-11-23'}}
+gnss: {{backend: file, path: gnss.nmea, speed: 0}}
+can: {{backend: replay, channel: can0, bitrate: 250000, file: can.log, speed: 0, doors: 4}}
+gpio: {{backend: replay, file: gpio.csv}}
+"""
+
+
+def _field_order(event: str) -> list[str]:
+    return ["event", *(f.encode_name for f in msgspec.structs.fields(RECORD_TYPES[event]))]
+
+
+def test_short_drive_replays_to_the_ids_and_bytes_of_the_dict_records(tmp_path: Path) -> None:
+    for name in ("gnss.nmea", "can.log", "gpio.csv"):
+        (tmp_path / name).write_bytes(gzip.decompress((DATA / f"{name}.gz").read_bytes()))
+    (tmp_path / "onboard.yaml").write_text(CONFIG.format(root=ROOT), encoding="utf-8")
+    out, state = tmp_path / "events.jsonl", tmp_path / "state"
+    r = subprocess.run([sys.executable, "-m", "onboard", "replay", "--config", str(tmp_path / "onboard.yaml"),
+                        "--nmea", str(tmp_path / "gnss.nmea"), "--can", str(tmp_path / "can.log"),
+                        "--gpio", str(tmp_path / "gpio.csv"), "--out", str(out), "--state-dir", str(state)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    want = gzip.decompress((DATA / "main-events.jsonl.gz").read_bytes()).splitlines()
+    got = out.read_bytes().splitlines()
+    assert len(want) == 311 and len(got) == len(want)
+    kinds = {json.loads(w)["event"] for w in want}
+    assert {"vp", "due", "arr", "ars", "doo", "doc", "pde", "dep", "eta", "apc", "occupancy",
+            "punctuality"} <= kinds
+    reordered = set()
+    for n, (g, w) in enumerate(zip(got, want, strict=True), 1):
+        gj, wj = json.loads(g), json.loads(w)
+        assert (gj["event"], gj["id"]) == (wj["event"], wj["id"]), f"line {n}"
+        if (wj["event"], wj["id"]) in REORDERED:
+            assert gj == wj, f"line {n}"
+            assert list(gj) == [k for k in _field_order(gj["event"]) if k in gj], f"line {n}"
+            reordered.add((wj["event"], wj["id"]))
+        else:
+            assert g == w, f"line {n}:\n got  {g!r}\n want {w!r}"
+    assert reordered == REORDERED
+    # the punctuality log holds the same bytes as the events file (encoded once) and as the old code's log
+    assert (state / "punctuality.jsonl").read_bytes() == (DATA / "main-punctuality.jsonl").read_bytes()
