@@ -187,6 +187,10 @@ def status_payload(state: str, *, oper: str, veh: str, client_id: str) -> bytes:
 
 
 # ------------------------------------------------------------------------------------- predictions
+def _d(text: str) -> Meta:
+    return Meta(description=text)
+
+
 AwareTime = Annotated[datetime, Meta(tz=True)]
 Occu = Literal["EMPTY", "MANY_SEATS_AVAILABLE", "FEW_SEATS_AVAILABLE", "STANDING_ROOM_ONLY",
                "CRUSHED_STANDING_ROOM_ONLY", "FULL", "NOT_ACCEPTING_PASSENGERS", "NO_DATA_AVAILABLE",
@@ -199,25 +203,25 @@ class StopPrediction(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
                      tag=SCHEMA_VERSION):
     """The ETA of one vehicle on one trip at one stop, as a stop display needs it (``"v": 1`` is the tag)."""
 
-    stop_id: Name
-    trip_id: Name
-    route: Name
-    headsign: Text = ""
-    direction: Annotated[int, Meta(ge=0, le=1)]
-    oday: Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
-    start: Annotated[str, Meta(pattern=r"^\d{1,2}:[0-5]\d$")]
-    veh: Name
-    oper: Name
-    seq: Annotated[int, Meta(ge=0, le=100_000)]
-    sched_arr: AwareTime | None
-    sched_dep: AwareTime | None
-    eta_arr: AwareTime | None
-    eta_dep: AwareTime | None
-    tst: AwareTime
-    status: Literal["SCHEDULED", "CANCELED", "SKIPPED"]
-    platform: Name | None
-    occu: Occu | None
-    loc: Loc
+    stop_id: Annotated[Name, _d("GTFS stop_id (also in the topic)")]
+    trip_id: Annotated[Name, _d("GTFS trip_id")]
+    route: Annotated[Name, _d("GTFS route_short_name")]
+    headsign: Annotated[Text, _d("destination text")] = ""
+    direction: Annotated[int, Meta(ge=0, le=1, description="GTFS direction_id")]
+    oday: Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", description="operating (service) day YYYY-MM-DD")]
+    start: Annotated[str, Meta(pattern=r"^\d{1,2}:[0-5]\d$", description="scheduled trip start HH:MM")]
+    veh: Annotated[Name, _d("vehicle id (also in the topic)")]
+    oper: Annotated[Name, _d("operator id (also in the topic)")]
+    seq: Annotated[int, Meta(ge=0, le=100_000, description="GTFS stop_sequence")]
+    sched_arr: Annotated[AwareTime | None, _d("scheduled arrival")]
+    sched_dep: Annotated[AwareTime | None, _d("scheduled departure (null at the terminus)")]
+    eta_arr: Annotated[AwareTime | None, _d("predicted arrival")]
+    eta_dep: Annotated[AwareTime | None, _d("predicted departure (null at the terminus)")]
+    tst: Annotated[AwareTime, _d("data time of the estimate (a display judges staleness by it)")]
+    status: Annotated[Literal["SCHEDULED", "CANCELED", "SKIPPED"], _d("GTFS-RT schedule relationship")]
+    platform: Annotated[Name | None, _d("platform code, when the feed has one")]
+    occu: Annotated[Occu | None, _d("GTFS-RT OccupancyStatus name, null when unknown")]
+    loc: Annotated[Loc, _d("location source of the vehicle")]
 
     def is_stale(self, now: datetime, max_age_s: float = PREDICTION_STALE_S) -> bool:
         """Older than ``max_age_s`` by its data time (``now`` is the display's own clock)."""
@@ -333,14 +337,14 @@ class Assignment(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
                  tag=SCHEMA_VERSION):
     """Central system → unit: run these trips (or this block) on this operating day, or release."""
 
-    id: Name
-    tst: AwareTime
-    oper: Name
-    veh: Name
-    oday: Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
-    action: Literal["assign", "release"]
-    block: Name | None = None
-    trips: Annotated[tuple[Name, ...], Meta(max_length=_MAX_TRIPS)] = ()
+    id: Annotated[Name, _d("message id (the sender's)")]
+    tst: Annotated[AwareTime, _d("when the central system made it")]
+    oper: Annotated[Name, _d("operator id; must be the unit's")]
+    veh: Annotated[Name, _d("vehicle id; must be the unit's")]
+    oday: Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", description="operating (service) day YYYY-MM-DD")]
+    action: Annotated[Literal["assign", "release"], _d("assign (needs block or trips), or release")]
+    block: Annotated[Name | None, _d("GTFS block_id to run")] = None
+    trips: Annotated[tuple[Name, ...], Meta(max_length=_MAX_TRIPS, description="GTFS trip_ids to run, in order")] = ()
 
 
 _ASSIGNMENT = msgspec.json.Decoder(Assignment)

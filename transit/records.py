@@ -10,13 +10,13 @@ and left out, a field that is always there but may be unknown is ``null``.
 Ids are deterministic (:func:`record_id`) so a replay run twice yields the same ids and a receiver can
 drop duplicates. New fields get defaults and go at the end of their record, so older files still load.
 
-``python -m transit.records schema`` prints the generated payload tables of ``docs/messages.md``.
+The field tables of ``docs/messages.md`` are generated from these Structs (``python -m transit.msgdoc``),
+so the descriptions below are the documentation.
 """
 
 from __future__ import annotations
 
 import hashlib
-import sys
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, NamedTuple, Self, get_args
@@ -40,12 +40,14 @@ LOC_SOURCES: tuple[str, ...] = get_args(Loc)
 _ISO_MS = r"^20\d{2}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$"
 _DAY = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
 _PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+TIME_PATTERN, DAY_PATTERN = _ISO_MS, _DAY
 
 Text = Annotated[str, Meta(max_length=MAX_STR, pattern=_PRINTABLE)]
 Name = Annotated[str, Meta(min_length=1, max_length=MAX_STR, pattern=_PRINTABLE)]
-Tst = Annotated[str, Meta(pattern=_ISO_MS, description="ISO 8601 UTC with milliseconds, e.g. 2026-11-23T06:55:00.000Z")]
-Oday = Annotated[str, Meta(pattern=_DAY, description="operating (service) day YYYY-MM-DD")]
-Start = Annotated[str, Meta(pattern=r"^\d{1,2}:[0-5]\d$", description="scheduled trip start HH:MM (GTFS time, may pass 24)")]
+#: ISO 8601 UTC with milliseconds, e.g. 2026-11-23T06:55:00.000Z ("time" in the generated tables)
+Tst = Annotated[str, Meta(pattern=_ISO_MS)]
+Oday = Annotated[str, Meta(pattern=_DAY)]
+Start = Annotated[str, Meta(pattern=r"^\d{1,2}:[0-5]\d$")]
 Count = Annotated[int, Meta(ge=0)]
 Seq = Annotated[int, Meta(ge=0, le=100_000)]
 
@@ -59,13 +61,13 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, tag_field="event"):
 
     id: Annotated[Name, _d("deterministic record id: 16 hex of SHA-1 over vehicle, event, trip, day, stop, "
                            "sequence, time (+ a kind's extra); receivers drop duplicates by it")]
-    tst: Tst
+    tst: Annotated[Tst, _d("data time of the event (GNSS/CAN/GPIO), never the unit's wall clock")]
     veh: Annotated[Name, _d("vehicle id from the unit's configuration")]
     oper: Annotated[Name, _d("operator id")]
-    oday: Oday | None
+    oday: Annotated[Oday | None, _d("operating (service) day of the trip")]
     route: Annotated[Text | None, _d("line: GTFS route_short_name, e.g. 920R")]
     dir: Annotated[Annotated[int, Meta(ge=0, le=1)] | None, _d("GTFS direction_id")]
-    start: Start | None
+    start: Annotated[Start | None, _d("scheduled trip start HH:MM (GTFS time, may pass 24)")]
     trip_id: Annotated[Text | None, _d("GTFS trip_id")]
     stop_id: Annotated[Text | None, _d("GTFS stop_id where the record applies")]
     seq: Annotated[Seq | None, _d("GTFS stop_sequence of that stop")]
@@ -181,14 +183,15 @@ class DoorsClosed(DoorEvent, tag="doc", frozen=True, kw_only=True):
 class EtaStop(msgspec.Struct, frozen=True, kw_only=True):
     """One remaining stop of an ``eta`` record (becomes one retained stop prediction)."""
 
-    stop_id: Name
-    seq: Seq | None
-    sched_arr: Tst | None
-    sched_dep: Tst | None
-    eta_arr: Tst | None
-    eta_dep: Tst | None
-    status: Literal["SCHEDULED", "CANCELED", "SKIPPED"] = "SCHEDULED"
-    platform: Text | None = None
+    stop_id: Annotated[Name, _d("GTFS stop_id")]
+    seq: Annotated[Seq | None, _d("GTFS stop_sequence")]
+    sched_arr: Annotated[Tst | None, _d("scheduled arrival (null at the trip's first stop)")]
+    sched_dep: Annotated[Tst | None, _d("scheduled departure (null at the trip's last stop)")]
+    eta_arr: Annotated[Tst | None, _d("predicted arrival")]
+    eta_dep: Annotated[Tst | None, _d("predicted departure")]
+    status: Annotated[Literal["SCHEDULED", "CANCELED", "SKIPPED"], _d("GTFS-RT schedule relationship")] = \
+        "SCHEDULED"
+    platform: Annotated[Text | None, _d("platform code, when the feed has one")] = None
 
 
 class Eta(Record, tag="eta", frozen=True, kw_only=True):
@@ -263,31 +266,31 @@ class Alarm(Record, tag="alarm", frozen=True, kw_only=True):
     """The load exceeds the vehicle's approved capacity."""
 
     alarm: Annotated[Literal["capacity"], _d("what: capacity")]
-    vehicleload: Count
-    capacity: Count
-    excess: Count
+    vehicleload: Annotated[Count, _d("persons on board at the peak of the stop visit")]
+    capacity: Annotated[Count, _d("the vehicle's approved capacity")]
+    excess: Annotated[Count, _d("persons above it")]
 
 
 # -- health -----------------------------------------------------------------------------------------------
 class Health(Record, tag="health", frozen=True, kw_only=True):
     """Retained unit health (transit.health); the trip is inside ``current_trip``, not in the envelope."""
 
-    unit: Name
-    role: Text
-    version: Text
-    uptime_s: float
-    data_time: Tst | None
-    ok: bool
-    problems: list[str]
-    clock: dict[str, Any]
-    gnss: dict[str, Any]
-    can: dict[str, Any]
-    doors: dict[str, Any]
-    outbox: dict[str, Any]
-    display: dict[str, Any]
-    core: dict[str, Any]
-    current_trip: dict[str, Any] | None
-    loops: dict[str, bool]
+    unit: Annotated[Name, _d("unit id (configuration)")]
+    role: Annotated[Text, _d("onboard or station")]
+    version: Annotated[Text, _d("software version")]
+    uptime_s: Annotated[float, _d("seconds since the service started (its own monotonic clock)")]
+    data_time: Annotated[Tst | None, _d("newest input data time")]
+    ok: Annotated[bool, _d("no problem listed")]
+    problems: Annotated[list[str], _d("what is wrong, one short text each")]
+    clock: Annotated[dict[str, Any], _d("clock synchronisation (transit.clock)")]
+    gnss: Annotated[dict[str, Any], _d("GNSS receiver: fix, counters")]
+    can: Annotated[dict[str, Any], _d("CAN bus: frames, errors, bus state")]
+    doors: Annotated[dict[str, Any], _d("door sensors and passenger counting counters")]
+    outbox: Annotated[dict[str, Any], _d("outbox depth, publisher counters")]
+    display: Annotated[dict[str, Any], _d("frieze or countdown display")]
+    core: Annotated[dict[str, Any], _d("trip following counters")]
+    current_trip: Annotated[dict[str, Any] | None, _d("the trip being followed (trip_id, route, oday, ...)")]
+    loops: Annotated[dict[str, bool], _d("whether each service loop is alive")]
 
 
 StopRecords = Due | Arrival | ArrivalStopped | DoorsClosedToDepart | Wait | Departure | Pass
@@ -364,88 +367,8 @@ def decode_record(data: bytes | str) -> Record:
     return rec
 
 
-# -- the generated documentation (docs/messages.md) -------------------------------------------------------
-DOC_BEGIN = "<!-- BEGIN GENERATED: python -m transit.records schema -->"
-DOC_END = "<!-- END GENERATED -->"
-
-
-def _type_text(s: dict[str, Any], defs: dict[str, Any]) -> str:
-    if "$ref" in s:
-        name = s["$ref"].rsplit("/", 1)[-1]
-        return f"`{name}`"
-    if "anyOf" in s:
-        return " \\| ".join(_type_text(x, defs) for x in s["anyOf"])
-    if "enum" in s:
-        return " \\| ".join(f"`{v}`" for v in s["enum"])
-    if "const" in s:
-        return f"`{s['const']}`"
-    t = s.get("type")
-    if t == "array":
-        return f"list of {_type_text(s.get('items', {}), defs)}"
-    if t == "object":
-        return "object"
-    text = str(t)
-    if t == "string" and s.get("pattern") in (_ISO_MS,):
-        text = "time"
-    elif t == "string" and s.get("pattern") == _DAY:
-        text = "date"
-    return text
-
-
-def _table(name: str, schema: dict[str, Any], defs: dict[str, Any], skip: frozenset[str]) -> list[str]:
-    req = set(schema.get("required", ()))
-    rows = ["| field | type | meaning |", "|---|---|---|"]
-    for key, s in schema["properties"].items():
-        if key in skip:
-            continue
-        desc = s.get("description", "")
-        if not desc and "anyOf" in s:
-            desc = next((x.get("description", "") for x in s["anyOf"] if x.get("description")), "")
-        opt = "" if key in req else " (optional)"
-        rows.append(f"| `{key}` | {_type_text(s, defs)}{opt} | {desc} |")
-    return rows
-
-
-def schema_markdown() -> str:
-    """The payload tables of docs/messages.md, generated from the Structs (``msgspec.json.schema``)."""
-    _, defs = msgspec.json.schema_components([*get_args(AnyRecord)], ref_template="#/$defs/{name}")
-    common = frozenset(f.encode_name for f in msgspec.structs.fields(Record))
-    base = defs[Position.__name__]
-    out = [DOC_BEGIN, "", "Generated from `transit/records.py` by `python -m transit.records schema`; "
-           "`tests/transit/test_records.py` fails when this differs from the code.", "",
-           "### Every record", "", "| field | type | meaning |", "|---|---|---|",
-           "| `event` | string | the record kind (one of the tables below) |"]
-    out += _table("Record", {"properties": {k: v for k, v in base["properties"].items() if k in common},
-                             "required": base.get("required", [])}, defs, frozenset({"event"}))[2:]
-    for t in get_args(AnyRecord):
-        s = defs[t.__name__]
-        tag = t.__struct_config__.tag
-        doc = " ".join((t.__doc__ or "").split())
-        out += ["", f"### `{tag}` ({t.__name__})", "", doc, ""]
-        if set(s["properties"]) - common - {"event"}:
-            out += _table(t.__name__, s, defs, common | {"event"})
-        else:
-            out.append("Only the common fields.")
-    es = defs[EtaStop.__name__]
-    out += ["", "### `EtaStop` (each of `eta.stops`)", "", " ".join((EtaStop.__doc__ or "").split()), ""]
-    out += _table("EtaStop", es, defs, frozenset())
-    out += ["", DOC_END]
-    return "\n".join(out) + "\n"
-
-
-def _main(argv: list[str]) -> int:
-    if argv != ["schema"]:
-        sys.stderr.write("usage: python -m transit.records schema   (the generated part of docs/messages.md)\n")
-        return 2
-    sys.stdout.write(schema_markdown())
-    return 0
-
-
 __all__ = ["ENCODER", "LOC_SOURCES", "MAX_RECORD_BYTES", "Alarm", "AnyRecord", "Apc", "Arrival", "ArrivalStopped",
            "Departure", "DoorEvent", "DoorsClosed", "DoorsClosedToDepart", "DoorsOpen", "Due", "Encoded", "Eta",
            "EtaStop", "Health", "Loc", "Occupancy", "Pass", "Position", "Punctuality", "RECORD_TYPES", "Record",
-           "StopRecord", "StopRecords", "TripRef", "Wait", "decode_record", "encode", "iso", "record_id",
-           "schema_markdown"]
-
-if __name__ == "__main__":
-    raise SystemExit(_main(sys.argv[1:]))
+           "StopRecord", "StopRecords", "TIME_PATTERN", "DAY_PATTERN", "TripRef", "Wait", "decode_record", "encode",
+           "iso", "record_id"]
