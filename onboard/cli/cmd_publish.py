@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from onboard.records.outbox import Outbox
 from onboard.records.publisher import MqttSettings, Publisher
