@@ -280,20 +280,22 @@ def parse_records(lines: Iterable[bytes], source: str = "<input>", counts: Jsonl
         c.lines += 1
         try:
             rec = decode_record(raw)
-        except InvalidRecordError as exc:
-            c.invalid += 1
-            rl.warn("invalid", "%s line %d skipped: %s", source, n, str(exc)[:160])
         except DecodeError as exc:
-            if raw[:1] == b"{":
+            # msgspec validates while it parses: a torn line may fail on a field before its syntax does
+            glued = _glued_typed(raw) if raw[:1] == b"{" else None
+            if glued is not None:
                 c.bad_json += 1
-                glued = _glued_typed(raw)
-                if glued is not None:
-                    c.recovered += 1
-                    c.records += 1
-                    rl.warn("glued", "%s line %d: a torn record (power cut while writing?) is followed by a "
-                            "good one on the same line; the torn part skipped, the record kept", source, n)
-                    yield glued
-                    continue
+                c.recovered += 1
+                c.records += 1
+                rl.warn("glued", "%s line %d: a torn record (power cut while writing?) is followed by a "
+                        "good one on the same line; the torn part skipped, the record kept", source, n)
+                yield glued
+                continue
+            if isinstance(exc, InvalidRecordError):
+                c.invalid += 1
+                rl.warn("invalid", "%s line %d skipped: %s", source, n, str(exc)[:160])
+            elif raw[:1] == b"{":
+                c.bad_json += 1
                 rl.warn("bad_json", "%s line %d skipped: not JSON (%s)", source, n, str(exc)[:80])
             else:
                 c.not_object += 1

@@ -291,6 +291,8 @@ class Health(Record, tag="health", frozen=True, kw_only=True):
     core: Annotated[dict[str, Any], _d("trip following counters")]
     current_trip: Annotated[dict[str, Any] | None, _d("the trip being followed (trip_id, route, oday, ...)")]
     loops: Annotated[dict[str, bool], _d("whether each service loop is alive")]
+    storage: Annotated[dict[str, Any], _d("record storage: full disk, records held in memory, space reserve")] = \
+        field(default_factory=dict)
 
 
 StopRecords = Due | Arrival | ArrivalStopped | DoorsClosedToDepart | Wait | Departure | Pass

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
@@ -67,16 +68,16 @@ def test_a_vehicle_certificate_cannot_take_over_the_central_session(tls_broker: 
     try:
         assert not kicked.wait(2.0), "the central consumer was disconnected: session taken over"
         # the consumer's session is intact: it still receives what units send
-        recs = [r for r in trip_records(60) if r["event"] == "punctuality"]
+        recs = [r for r in trip_records(60) if r.event == "punctuality"]
         ob = Outbox(tmp_path / "o.sqlite")
         ob.put([x for r in recs for x in deliveries_for_record(r)])
         pub = Publisher(ob, tls_settings(tls_broker, test_ca, "veh-lokaltog-2052"), oper="lokaltog", veh="2052")
-        recs2 = [dict(r, veh="2052") for r in recs]
+        recs2 = [msgspec.structs.replace(r, veh="2052") for r in recs]
         ob.put([x for r in recs2 for x in deliveries_for_record(r)])
         pub.start()
         try:
             assert pub.wait_drained(20)
-            assert not central.wait_for_ids({r["id"] for r in recs2}, 10)
+            assert not central.wait_for_ids({r.id for r in recs2}, 10)
         finally:
             pub.stop()
             ob.close()
@@ -94,7 +95,7 @@ def test_queued_messages_survive_a_broker_crash_after_the_outbox_emptied(broker:
     topic = f"{DEFAULT_PREFIX}/record/#"
     consumer = Collector(broker.port, topic, client_id="central-consumer-1")
     consumer.close()  # offline, its persistent session queues at the broker
-    recs = [r for r in trip_records(200 * 60) if r["event"] == "punctuality"][:200]
+    recs = [r for r in trip_records(200 * 60) if r.event == "punctuality"][:200]
     ob = Outbox(tmp_path / "o.sqlite")
     ob.put([x for r in recs for x in deliveries_for_record(r)])
     pub = Publisher(ob, MqttSettings(url=broker.url), oper="lokaltog", veh="2051")
@@ -109,7 +110,7 @@ def test_queued_messages_survive_a_broker_crash_after_the_outbox_emptied(broker:
     broker.start()
     back = Collector(broker.port, topic, client_id="central-consumer-1")
     try:
-        missing = back.wait_for_ids({r["id"] for r in recs}, 15)
+        missing = back.wait_for_ids({r.id for r in recs}, 15)
         assert not missing, f"{len(missing)} of {len(recs)} acknowledged messages lost in the crash"
     finally:
         back.close()
@@ -124,7 +125,7 @@ def test_health_is_published_from_memory_when_the_outbox_cannot_store(broker: Mo
                      storage={"full": True, "held": 12})
     payload = build_health(h)
     assert "storage full: 12 record(s) held in memory" in payload["problems"]
-    t0 = trip_records(1)[0]["tst"]
+    t0 = trip_records(1)[0].tst
     from transit.timeutil import parse_iso
 
     d = health_delivery(payload, parse_iso(t0).timestamp(), prefix=DEFAULT_PREFIX, mode="train")

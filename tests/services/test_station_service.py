@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 from PIL import Image
 
 from demo.run import station_config, write_yaml
@@ -121,7 +122,7 @@ def test_a_rejected_prediction_never_moves_the_clock(tmp_path: Path) -> None:
                             svc._clock_for_store(), 120)
         n1 = svc.now()
         assert n1 is not None and abs((n1 - (T + timedelta(seconds=60))).total_seconds()) < 2
-        late = StopPrediction(**{**_prediction(T - timedelta(minutes=10)).__dict__, "veh": "2062"})
+        late = msgspec.structs.replace(_prediction(T - timedelta(minutes=10)), veh="2062")
         assert store.handle(prediction_topic("rettid/v1", "hilleroed_8", "lokaltog", "2062"),
                             encode_prediction(late), svc._clock_for_store(), 120)
         n2 = svc.now()
@@ -135,7 +136,7 @@ def test_one_forged_time_does_not_set_a_clockless_display(tmp_path: Path) -> Non
     try:
         assert svc.sub is not None
         store = svc.sub.store
-        forged = StopPrediction(**{**_prediction(T + timedelta(days=365)).__dict__, "veh": "666"})
+        forged = msgspec.structs.replace(_prediction(T + timedelta(days=365)), veh="666")
         assert store.handle(prediction_topic("rettid/v1", "hilleroed_8", "lokaltog", "666"),
                             encode_prediction(forged), svc._clock_for_store(), 120)
         assert svc.now() is None

@@ -15,6 +15,7 @@ import pytest
 from hw.gnss.nmea import checksum
 from onboard.service.replay import load_setup, replay
 from tests.conftest import REPO
+from transit.records import Record
 
 STOP_EVENTS = ("arr", "ars", "dep", "pas", "punctuality")
 
@@ -51,13 +52,13 @@ def _with_bad_epoch(src: Path, dst: Path, days: int, at_fraction: float = 0.4) -
     return lines[k].split(",")[1]
 
 
-def _stop_records(recs: list[dict]) -> list[tuple]:  # type: ignore[type-arg]
-    return [(r["event"], r.get("stop_id"), r.get("status"), r.get("late")) for r in recs
-            if r["event"] in STOP_EVENTS]
+def _stop_records(recs: list[Record]) -> list[tuple]:  # type: ignore[type-arg]
+    return [(r.event, r.stop_id, getattr(r, "status", None), getattr(r, "late", None)) for r in recs
+            if r.event in STOP_EVENTS]
 
 
-def _replay(rec: Path, nmea: Path, *, can: bool = True) -> tuple[list[dict], dict]:  # type: ignore[type-arg]
-    recs: list[dict] = []  # type: ignore[type-arg]
+def _replay(rec: Path, nmea: Path, *, can: bool = True) -> tuple[list[Record], dict]:  # type: ignore[type-arg]
+    recs: list[Record] = []
     diag = replay(load_setup(rec / "onboard.yaml"), nmea, rec / "can.log" if can else None,
                   rec / "gpio.csv" if can else None, recs.append)
     return recs, diag
@@ -71,7 +72,7 @@ def test_replay_ignores_one_epoch_far_from_the_rest(recording: Path, tmp_path: P
     bad_nmea = tmp_path / "gnss.nmea"
     _with_bad_epoch(recording / "gnss.nmea", bad_nmea, days)
     got, diag = _replay(recording, bad_nmea, can=can)
-    assert sum(1 for r in clean if r["event"] == "ars") > 10
+    assert sum(1 for r in clean if r.event == "ars") > 10
     assert _stop_records(got) == _stop_records(clean)
     assert diag.get("time_quarantined", 0) >= 1 and not diag.get("late_inputs")
 
@@ -97,8 +98,8 @@ def test_live_service_recovers_within_seconds(recording: Path, tmp_path: Path) -
             svc._drain_inputs(final=False)
         svc._drain_inputs(final=True)
         assert svc.sanity.quarantined == 1 and svc.clock.state().steps == 0
-        assert svc.core is not None and svc.core.stats["late_inputs"] == 0
-        assert svc.core.stats["fixes"] == len(fixes) - 1
+        assert svc.core is not None and svc.core.core.stats["late_inputs"] == 0
+        assert svc.core.core.stats["fixes"] == len(fixes) - 1
         # "now" by the clock is the data's own time, not the bad epoch's
         now = svc.clock.to_utc(1000.0 + len(fixes))
         assert now is not None and abs(now - (t0 + len(fixes))) < 2.0

@@ -13,7 +13,7 @@ from central.reports.punctuality import add_arguments, bonus_for, run, summarise
 from onboard.records.punctuality import PunctualityLog
 from tests.tripfollow.drive import T0, Drive, core_for, events, inputs, plan, stop
 from tests.tripfollow.drive import run as drive_run
-from transit.jsonl import JsonlCounts, read_jsonl, read_records
+from transit.jsonl import JsonlCounts, iter_records, read_jsonl, read_records
 from transit.operator import load_operator
 from transit.records import ArrivalStopped, Punctuality, TripRef, encode
 
@@ -72,30 +72,33 @@ def test_torn_last_line_is_cut_on_open_and_glued_lines_are_recovered(tmp_path: P
     """Issue 12 item 5: a power cut mid-write leaves a torn last line; the next fsynced record glued
     onto it and the reader and report then saw 0 records. Now the log cuts the torn tail on open (and
     keeps it in .torn), and a reader of an old file with a glued line keeps the good record."""
-    ref = TripRef("T1", "2026-11-23", "920R", 0, "07:15")
-    a = make_record("punctuality", T0, veh="v", oper="lokaltog", trip=ref, stop_id="hundested", seq=18,
-                    status="measured", dl=20.0, late=False, station="hundested")
-    b = a | {"stop_id": "frederiksvaerk", "id": "x2"}
+    a = _p("920R", "2026-11-23", 0, dl=20.0)
+    b = msgspec.structs.replace(a, stop_id="frederiksvaerk", id="x2")
     path = tmp_path / "punctuality.jsonl"
     with PunctualityLog(tmp_path) as log:
         log.append(a)
-    whole = json.dumps(b)
+    whole = encode(b).decode()
     with path.open("a") as fh:  # the power cut: half a record, no newline
         fh.write(whole[: len(whole) // 2])
     with PunctualityLog(tmp_path) as log:
         assert log.torn_bytes == len(whole) // 2
         log.append(b)
-    assert [r["stop_id"] for r in read_records([path])] == ["hundested", "frederiksvaerk"]
+    assert [r.stop_id for r in read_records([path])] == ["hundested", "frederiksvaerk"]
     assert (tmp_path / "punctuality.jsonl.torn").read_text() == whole[: len(whole) // 2] + "\n"
     with PunctualityLog(tmp_path) as log:  # intact now: nothing cut
         assert log.torn_bytes == 0
     # a file written by an older unit: the torn part and the next record on one line
     old = tmp_path / "old.jsonl"
-    old.write_text(json.dumps(a) + "\n" + whole[:40] + whole + "\n" + json.dumps(a | {"id": "x3"}) + "\n")
+    c = msgspec.structs.replace(a, id="x3")
+    old.write_text(encode(a).decode() + "\n" + whole[:40] + whole + "\n" + encode(c).decode() + "\n")
     counts = JsonlCounts()
     got = list(read_jsonl(old, counts))
-    assert [r["id"] for r in got] == [a["id"], "x2", "x3"]
+    assert [r["id"] for r in got] == [a.id, "x2", "x3"]
     assert counts.recovered == 1 and counts.records == 3
+    typed_counts = JsonlCounts()  # the typed reader keeps it too, with the bytes of the good record
+    encs = [e for e in iter_records(old, typed_counts) if e is not None]
+    assert [e.record.id for e in encs] == [a.id, "x2", "x3"] and encs[1].json == whole.encode()
+    assert typed_counts.recovered == 1 and typed_counts.records == 3
 
 
 def test_record_ids_are_deterministic() -> None:
