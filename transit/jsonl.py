@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from transit.errors import ConfigError, DecodeError, InvalidRecordError
 from transit.ratelimit import RateLimitedLog
@@ -315,7 +315,7 @@ def open_binary(path: str | Path) -> IO[bytes]:
     p = Path(path)
     try:
         if p.suffix == ".gz":
-            return gzip.open(p, "rb")
+            return cast(IO[bytes], gzip.open(p, "rb"))  # a GzipFile reads like any binary file
         return open(p, "rb")  # noqa: SIM115 - the caller closes it
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", file=str(p)) from None

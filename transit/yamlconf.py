@@ -300,7 +300,10 @@ def resolve_path(node: Node) -> Path:
         raise node.error("expected a path, got an empty string")
     if "\x00" in text:  # the OS cannot take it; pathlib would raise a bare ValueError later
         raise node.error("a path cannot contain a NUL character")
-    p = Path(text).expanduser()
+    try:
+        p = Path(text).expanduser()
+    except RuntimeError:  # "~name" of a user this system does not have
+        raise node.error(f"'{text[:60]}': no such user's home directory") from None
     return Path(os.path.normpath(p if p.is_absolute() else base_dir(node) / p))
 
 def parse_timezone(node: Node) -> str:

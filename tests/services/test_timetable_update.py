@@ -84,14 +84,14 @@ def test_running_unit_takes_a_new_timetable_and_keeps_its_trip(service: OnboardS
         service._accept("fix", 1010.0 - k, fix)
     service._drain_inputs(final=False)
     assert service.core is not None
-    running = service.core.follower
+    running = service.core.core.follower
     old_tt = service.tt
     service.feeds.stage(_broken(tmp_path))
     assert not service.update_timetable() and service.tt is old_tt  # refused: nothing changed
     service.feeds.stage(_feed(tmp_path, "new", "2026-12"))
     assert service.update_timetable()
     assert service.tt is not old_tt and service.tt.feed_info.version == "2026-12"
-    assert service.core.tt is service.tt and service.core.follower is running
+    assert service.core.core.tt is service.tt and service.core.core.follower is running
     # a restarted unit starts on the rolled-out timetable
     assert FeedStore(service.state_dir / "timetable").current() is not None
 

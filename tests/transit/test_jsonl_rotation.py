@@ -118,9 +118,12 @@ def test_rotation_renames_never_lose_a_line_when_interrupted(tmp_path: Path, mon
 def test_punctuality_log_rotates_and_reports_read_it_whole(tmp_path: Path) -> None:
     from onboard.records.punctuality import PunctualityLog
     from transit.jsonl import read_records
+    from transit.records import Punctuality
 
-    with PunctualityLog(tmp_path, max_bytes=500) as plog:
+    with PunctualityLog(tmp_path, max_bytes=3000) as plog:  # about ten records a file
         for i in range(40):
-            plog.append({"event": "punctuality", "i": i, "stop_id": "hilleroed"})
-    assert (tmp_path / "punctuality.jsonl.1").exists()
-    assert [r["i"] for r in read_records([tmp_path / "punctuality.jsonl"])] == list(range(40))
+            plog.append(Punctuality.make(1795414380.0 + i, veh="v", oper="o", stop_id="hilleroed", seq=i,
+                                         status="measured", station="hilleroed", measured="arrival", counted=True,
+                                         sched=None, actual=None, dl=0.0, late=False, policy="rail"))
+    assert (tmp_path / "punctuality.jsonl.3").exists()
+    assert [r.seq for r in read_records([tmp_path / "punctuality.jsonl"])] == list(range(40))

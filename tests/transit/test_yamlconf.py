@@ -37,3 +37,12 @@ def test_range_choice_unknown_and_error_class() -> None:
     with pytest.raises(ScenarioError, match=r"^s.yaml:1: missing: missing required key"):
         n.child("missing")
     assert n.get_float("absent", 2.5) == 2.5
+
+
+def test_a_path_of_an_unknown_users_home_is_a_config_error() -> None:
+    """``~0`` (a fuzz find): pathlib raised a bare RuntimeError for a user the system does not have."""
+    from transit.yamlconf import resolve_path
+
+    node = parse_yaml("ca: ~no_such_user_rettid/ca.pem\n", "x.yaml").child("ca")
+    with pytest.raises(ConfigError, match="no such user"):
+        resolve_path(node)
