@@ -233,19 +233,53 @@ def open_text(path: str | Path) -> IO[str]:
 
 
 def read_jsonl(paths: str | Path | Iterable[str | Path], counts: JsonlCounts | None = None, *,
-               placeholders: bool = False, rotated: bool = True) -> Iterator[dict[str, Any]]:
+               placeholders: bool = False, rotated: bool = True,
+               progress: Callable[[float, str], None] | None = None) -> Iterator[dict[str, Any]]:
     """:func:`parse_jsonl` over one file or several, in order; with ``rotated`` (the default) each
-    name stands for its rotated family and globs are expanded (:func:`expand_rotated`)."""
+    name stands for its rotated family and globs are expanded (:func:`expand_rotated`).
+
+    ``progress(fraction, file)`` is called every few thousand lines with the share of the files' bytes
+    read (a report's progress bar). A damaged ``.gz`` keeps the records read before the damage; it is
+    counted as a bad line and logged, and the next file is read."""
     if isinstance(paths, str | Path):
         paths = [paths]
     files = expand_rotated(paths) if rotated else [Path(p) for p in paths]
     rl = RateLimitedLog(log)
-    for p in files:
+    c = counts if counts is not None else JsonlCounts()
+    sizes = [_size(p) for p in files]
+    total = max(1, sum(sizes))
+    done = 0
+    for p, size in zip(files, sizes, strict=True):
         with open_text(p) as fh:
+            lines: Iterable[str] = fh if progress is None else _reporting(fh, done, total, str(p), progress)
             try:
-                yield from parse_jsonl(fh, str(p), counts, placeholders=placeholders, ratelog=rl)
+                yield from parse_jsonl(lines, str(p), c, placeholders=placeholders, ratelog=rl)
             except (OSError, EOFError) as exc:  # a torn .gz: what was read is kept
-                raise ConfigError(f"cannot read: {exc}", file=str(p)) from None
+                c.bad_json += 1
+                log.error("%s: unreadable from here on (%s); the records before it are kept", p, exc)
+        done += size
+        if progress is not None:
+            progress(done / total, str(p))
+
+
+def _size(p: Path) -> int:
+    try:
+        return p.stat().st_size
+    except OSError:
+        return 0
+
+
+def _reporting(fh: IO[str], done: int, total: int, name: str,
+               progress: Callable[[float, str], None]) -> Iterator[str]:
+    raw: Any = getattr(fh, "buffer", None)
+    raw = getattr(raw, "fileobj", raw)  # through gzip to the file on disk
+    for n, line in enumerate(fh, 1):
+        if n % 5000 == 0 and raw is not None:
+            try:
+                progress(min(1.0, (done + raw.tell()) / total), name)
+            except (OSError, ValueError):
+                pass
+        yield line
 
 
 def _glued_typed(raw: bytes) -> Encoded | None:

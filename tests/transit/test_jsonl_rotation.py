@@ -127,3 +127,17 @@ def test_punctuality_log_rotates_and_reports_read_it_whole(tmp_path: Path) -> No
                                          sched=None, actual=None, dl=0.0, late=False, policy="rail"))
     assert (tmp_path / "punctuality.jsonl.3").exists()
     assert [r.seq for r in read_records([tmp_path / "punctuality.jsonl"])] == list(range(40))
+
+
+def test_progress_and_a_damaged_gz_keeps_what_was_read(tmp_path: Path) -> None:
+    good = tmp_path / "a.jsonl"
+    good.write_text("".join(json.dumps({"i": i}) + "\n" for i in range(12000)))
+    data = gzip.compress("".join(json.dumps({"j": i}) + "\n" for i in range(20000)).encode())
+    (tmp_path / "b.jsonl.gz").write_bytes(data[: len(data) // 2])  # torn in the middle
+    seen: list[float] = []
+    counts = JsonlCounts()
+    recs = list(read_jsonl([good, tmp_path / "b.jsonl.gz"], counts, progress=lambda f, _n: seen.append(f)))
+    assert [r["i"] for r in recs if "i" in r] == list(range(12000))
+    js = [r["j"] for r in recs if "j" in r]
+    assert js == list(range(len(js))) and len(js) > 1000 and counts.bad >= 1
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 2
