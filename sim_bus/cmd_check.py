@@ -9,6 +9,11 @@ from sim_bus.plan import build_plans
 from sim_bus.scenario import estimate_bytes_per_second, load_scenario
 from transit.timeutil import local
 
+EXAMPLES = """\
+rettid-sim check data/scenarios/*.yaml
+rettid-sim check data/scenarios/920R-weekday.yaml --stops
+"""
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenarios", nargs="+", help="scenario YAML files")

@@ -9,6 +9,11 @@ from pathlib import Path
 from sim_bus.record import FILES, record
 from sim_bus.scenario import load_scenario
 
+EXAMPLES = """\
+rettid-sim record data/scenarios/920R-weekday.yaml -o out/rec
+rettid-sim record data/scenarios/910-rush.yaml --seed 7 -o out/rec-910
+"""
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", help="scenario YAML (data/scenarios/*.yaml)")

@@ -32,6 +32,12 @@ from transit.timeutil import COPENHAGEN, parse_iso
 
 log = logging.getLogger(__name__)
 
+EXAMPLES = """\
+rettid-station snapshot --config data/config/station-hilleroed.yaml --at 2026-11-23T07:55:00+01:00 -o board.png
+rettid-station snapshot --config station.yaml --at 2026-11-23T07:55:00+01:00 --predictions events.jsonl -o b.png
+"""
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", required=True, help="station configuration (e.g. data/config/station-hilleroed.yaml)")
     p.add_argument("--at", required=True, type=instant, help="the instant to render, ISO 8601 with offset "

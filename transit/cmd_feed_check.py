@@ -26,6 +26,12 @@ DAY_TYPE_TITLES: dict[DayType, str] = {"mon-thu": "Mon-Thu", "friday": "Friday",
                                        "sunday": "Sunday"}
 
 
+EXAMPLES = """\
+rettid-feed feed-check data/gtfs/lokaltog-sample
+rettid-feed feed-check gtfs.zip --no-summary --max-problems 50
+"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="GTFS feed: a folder or a zip file")
     parser.add_argument("--max-problems", type=int, default=500, metavar="N",

@@ -13,6 +13,11 @@ from hw.gnss.config import GnssConfig
 from hw.gnss.decoder import DEFAULT_NOT_BEFORE, NmeaConfig
 from hw.gnss.file_source import FileSource
 
+EXAMPLES = """\
+rettid-gnss decode gnss.nmea | head
+rettid-gnss decode old-receiver.log --not-before 2010-01-01 --all
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="NMEA file (lines starting with # are skipped)")

@@ -25,6 +25,14 @@ from transit.timeutil import COPENHAGEN, parse_iso
 log = logging.getLogger(__name__)
 
 
+EXAMPLES = """\
+rettid-onboard frieze --config data/config/onboard-train-920.yaml --events out/rec/events.jsonl \\
+    --at 2026-11-23T07:40:00+01:00 -o frieze.png
+rettid-onboard frieze --feed data/gtfs/lokaltog-sample --events events.jsonl --at 2026-11-23T07:40:00+01:00 \\
+    -o frieze.png --announce --wav-dir wav/
+"""
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--config", help="onboard configuration (feed, frieze panel, delay threshold)")

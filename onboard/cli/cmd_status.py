@@ -16,6 +16,12 @@ from typing import Any
 STALE_AFTER_S = 30.0
 
 
+EXAMPLES = """\
+rettid-onboard status                      # /etc/rettid/onboard.yaml's state dir
+rettid-onboard status --state-dir /var/lib/rettid --json
+"""
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, default=Path("/etc/rettid/onboard.yaml"),
                    help="onboard.yaml (for unit.state_dir; default /etc/rettid/onboard.yaml)")
