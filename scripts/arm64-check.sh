@@ -29,6 +29,8 @@ if [ ! -x "$ROOT/usr/bin/python3" ]; then
         bookworm "$ROOT" "$MIRROR"
 fi
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+# a site whose HTTPS goes through its own CA gives pip that bundle (PIP_CERT); the root needs it too
+if [ -n "${PIP_CERT:-}" ] && [ -f "$PIP_CERT" ]; then cp "$PIP_CERT" "$ROOT/etc/rettid-pip-ca.crt"; fi
 mountpoint -q "$ROOT/proc" || mount -t proc proc "$ROOT/proc"
 trap 'umount "$ROOT/proc" 2>/dev/null || true' EXIT
 
@@ -49,6 +51,7 @@ chroot "$ROOT" /bin/sh -euc '
     cd /src
     uname -m
     [ -x /venv/bin/python ] || python3 -m venv /venv
+    [ -f /etc/rettid-pip-ca.crt ] && export PIP_CERT=/etc/rettid-pip-ca.crt
     /venv/bin/pip install --quiet --disable-pip-version-check --index-url https://pypi.org/simple .
 '
 start=$(date +%s)
