@@ -42,7 +42,7 @@ PREDICTION_STALE_S = 90
 #: Incoming payloads larger than this are rejected before parsing (predictions, assignments).
 MAX_INCOMING_BYTES = 16 * 1024
 
-JOURNEY_EVENTS = frozenset({"vp", "due", "arr", "ars", "pde", "dep", "pas", "wait", "doo", "doc"})
+JOURNEY_EVENTS = frozenset({"vp", "due", "arr", "ars", "pde", "dep", "pas", "wait", "doo", "doc", "not_observed"})
 RECORD_EVENTS = frozenset({"punctuality", "apc", "occupancy", "alarm", "health"})
 ALL_EVENTS = JOURNEY_EVENTS | RECORD_EVENTS | {"eta"}
 MODES = frozenset({"bus", "train", "tram", "metro", "ferry", "taxi"})

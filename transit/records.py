@@ -34,7 +34,7 @@ MAX_RECORD_BYTES = 64 * 1024
 
 # -- field types (the descriptions become the tables in docs/messages.md) -----------------------------------
 #: Where the position came from. Extend here (one place): the ``Literal`` is the type, the tuple follows.
-Loc = Literal["GPS", "ODO", "DR", "N/A"]
+Loc = Literal["GPS", "ODO", "DR", "EST", "N/A"]
 LOC_SOURCES: tuple[str, ...] = get_args(Loc)
 
 _ISO_MS = r"^20\d{2}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$"
@@ -71,7 +71,8 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, tag_field="event"):
     trip_id: Annotated[Text | None, _d("GTFS trip_id")]
     stop_id: Annotated[Text | None, _d("GTFS stop_id where the record applies")]
     seq: Annotated[Seq | None, _d("GTFS stop_sequence of that stop")]
-    loc: Annotated[Loc, _d("location source: GPS, ODO (odometer along the shape), DR (dead reckoning), N/A")]
+    loc: Annotated[Loc, _d("location source: GPS, ODO (odometer along the shape), DR (dead reckoning), EST "
+                           "(a stop event estimated across a blind gap, see unc_s), N/A")]
 
     @property
     def event(self) -> str:
@@ -127,6 +128,8 @@ class StopRecord(Record, frozen=True, kw_only=True):
     drst: Annotated[int, Meta(ge=0, le=1, description="door status: 1 = a door open")]
     sched: Annotated[Tst | UnsetType, _d("scheduled time of this event (arrival or departure), ISO UTC ms")] = UNSET
     dl: Annotated[float | UnsetType, _d("delay s against sched, positive = late")] = UNSET
+    unc_s: Annotated[float | UnsetType, _d("loc EST: the true moment lies within this many seconds of tst "
+                                           "(the unit was blind: no position, no odometer)")] = UNSET
 
 
 class Due(StopRecord, tag="due", frozen=True, kw_only=True):
@@ -163,6 +166,16 @@ class Pass(StopRecord, tag="pas", frozen=True, kw_only=True):
 
     skipped: Annotated[bool, _d("true when the stop was to be served (a skipped stop), false for a station "
                                 "the trip runs through")]
+
+
+class NotObserved(StopRecord, tag="not_observed", frozen=True, kw_only=True):
+    """The vehicle was at this stop while the unit was blind (no position, no odometer) and the moment
+    cannot be estimated well enough: neither an arrival nor a pass (time: where it was, interpolated)."""
+
+    what: Annotated[Literal["visit", "arrival"], _d("visit (arrival and departure), or the arrival only")]
+    blind_from: Annotated[Tst, _d("last observation before the blind gap")]
+    blind_to: Annotated[Tst, _d("first observation after it")]
+    reason: Annotated[Text, _d("why not observed")]
 
 
 class DoorEvent(Record, frozen=True, kw_only=True):
@@ -209,9 +222,12 @@ class Eta(Record, tag="eta", frozen=True, kw_only=True):
 
 # -- punctuality ------------------------------------------------------------------------------------------
 class Punctuality(Record, tag="punctuality", frozen=True, kw_only=True):
-    """The measurement at a registration station (DOMAIN.md): ``measured``, or ``missing`` with a reason."""
+    """The measurement at a registration station (DOMAIN.md): ``measured``, or ``missing`` /
+    ``not_observed`` with a reason."""
 
-    status: Annotated[Literal["measured", "missing"], _d("measured, or missing (never observed)")]
+    status: Annotated[Literal["measured", "missing", "not_observed"],
+                      _d("measured; missing (passed, not driven, cut short); not_observed (the unit was blind "
+                         "there: never 'passed')")]
     station: Annotated[Name, _d("registration station id (parent station or the stop)")]
     station_name: Annotated[Text | UnsetType, _d("station name")] = UNSET
     measured: Annotated[Literal["arrival", "departure"], _d("which moment was (to be) measured")]
@@ -226,6 +242,9 @@ class Punctuality(Record, tag="punctuality", frozen=True, kw_only=True):
     replacement: Annotated[bool | UnsetType, _d("late enough for replacement transport")] = UNSET
     reason: Annotated[Text | UnsetType, _d("why missing")] = UNSET
     policy: Annotated[Literal["rail", "bus"], _d("the operator's punctuality policy")]
+    est_actual: Annotated[Tst | UnsetType, _d("not_observed: the moment estimated across the blind gap")] = UNSET
+    est_dl: Annotated[float | None | UnsetType, _d("not_observed: the estimate's delay s")] = UNSET
+    unc_s: Annotated[float | None | UnsetType, _d("not_observed: the estimate's uncertainty s")] = UNSET
 
 
 # -- passenger counting -----------------------------------------------------------------------------------
@@ -295,7 +314,7 @@ class Health(Record, tag="health", frozen=True, kw_only=True):
         field(default_factory=dict)
 
 
-StopRecords = Due | Arrival | ArrivalStopped | DoorsClosedToDepart | Wait | Departure | Pass
+StopRecords = Due | Arrival | ArrivalStopped | DoorsClosedToDepart | Wait | Departure | Pass | NotObserved
 AnyRecord = (Position | StopRecords | DoorsOpen | DoorsClosed | Eta | Punctuality | Apc | Occupancy | Alarm
              | Health)
 #: record kind -> Struct type
@@ -371,6 +390,6 @@ def decode_record(data: bytes | str) -> Record:
 
 __all__ = ["ENCODER", "LOC_SOURCES", "MAX_RECORD_BYTES", "Alarm", "AnyRecord", "Apc", "Arrival", "ArrivalStopped",
            "Departure", "DoorEvent", "DoorsClosed", "DoorsClosedToDepart", "DoorsOpen", "Due", "Encoded", "Eta",
-           "EtaStop", "Health", "Loc", "Occupancy", "Pass", "Position", "Punctuality", "RECORD_TYPES", "Record",
+           "EtaStop", "Health", "Loc", "NotObserved", "Occupancy", "Pass", "Position", "Punctuality", "RECORD_TYPES", "Record",
            "StopRecord", "StopRecords", "TIME_PATTERN", "DAY_PATTERN", "TripRef", "Wait", "decode_record", "encode",
            "iso", "record_id"]

@@ -90,8 +90,8 @@ def summarise(records: Iterable[Record], month: str | None = None) -> list[LineM
             continue  # a departure at a rail trip's origin, an arrival at a bus trip's end: information
         day = row.daily[oday]
         day[1] += 1
-        if r.status == "missing":
-            row.missing += 1
+        if r.status in ("missing", "not_observed"):
+            row.missing += 1  # not observed (the unit was blind there) counts like missing: never punctual
             continue
         row.measured += 1
         dl = r.dl or 0.0

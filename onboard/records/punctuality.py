@@ -7,7 +7,10 @@ Where the measured moment does not exist — no arrival at a trip's first stop, 
 — the other one is recorded for information (``measured``) with ``counted: false``: the contract's
 figure is over the policy's own measurement only. A registration stop the trip
 did not serve (passed, cut short, cancelled, never observed) gets an explicit ``missing`` record, so a
-gap in the data can never raise the regularity.
+gap in the data can never raise the regularity. A registration the unit was blind for (no position, no
+odometer: trip following says ``not_observed``, or only estimated the moment, ``loc: EST``) gets
+``status: not_observed`` — never "passed" — with the estimate, when there is one, for information
+(``est_actual``, ``est_dl``, ``unc_s``); the contract's missing policy decides how it counts.
 
 The log is JSON Lines under the state directory, each line flushed and fsync'd before the record goes
 anywhere else (outbox, MQTT, output file).
@@ -57,7 +60,9 @@ class PunctualityRecorder(Consumer):
         if isinstance(ev, StopEvent):
             if ev.plan is None or ev.k is None:
                 return []  # a door event: not a measurement
-            return self.on_stop(ev.plan, ev.record.event, ev.t, ev.k, ev.record.loc)
+            unc = getattr(ev.record, "unc_s", None)
+            return self.on_stop(ev.plan, ev.record.event, ev.t, ev.k, ev.record.loc,
+                                unc_s=unc if isinstance(unc, float | int) else None)
         if isinstance(ev, TripStarted):
             self.start_trip(ev.plan)
             return []
@@ -65,8 +70,9 @@ class PunctualityRecorder(Consumer):
             return self.end_trip(ev.plan, ev.t, ev.reason or "not served", ev.loc, ev.unobserved)
         return self.end_trip(ev.plan, ev.t, "trip not driven (cancelled)")
 
-    def on_stop(self, plan: TripPlan, event: str, t: float, k: int, loc: str) -> list[Record]:
-        """One stop event of ``plan`` at stop index ``k``."""
+    def on_stop(self, plan: TripPlan, event: str, t: float, k: int, loc: str,
+                unc_s: float | None = None) -> list[Record]:
+        """One stop event of ``plan`` at stop index ``k`` (``unc_s``: of a moment estimated, loc EST)."""
         key = (plan.ref.oday, plan.ref.trip_id)
         pending = self._open.get(key)
         if pending is None or k not in pending:
@@ -79,9 +85,18 @@ class PunctualityRecorder(Consumer):
             want = "ars" if k == last else "dep"
         if event == "pas":
             return [self._missing(plan, k, pending.pop(k), t, "passed without stopping", loc)]
+        if event == "not_observed":
+            return [self._missing(plan, k, pending.pop(k), t, "not observed: the unit had no position and no "
+                                  "odometer while the vehicle was at the stop", loc, status="not_observed")]
         if event != want:
             return []
         st = pending.pop(k)
+        if loc == "EST":
+            # estimated across a blind gap: information, not a measurement
+            sched_e = st.sched_arr if event == "ars" else st.sched_dep
+            return [self._missing(plan, k, st, t, "not observed: estimated from the positions before and after "
+                                  "the unit was blind", loc, status="not_observed", est_actual=iso(t),
+                                  est_dl=None if sched_e is None else round(t - sched_e, 1), unc_s=unc_s)]
         measured = "arrival" if event == "ars" else "departure"
         sched = st.sched_arr if measured == "arrival" else st.sched_dep
         assert sched is not None
@@ -116,18 +131,19 @@ class PunctualityRecorder(Consumer):
                 regs.add(sid)
         return st.station if st.station in regs else st.stop_id
 
-    def _missing(self, plan: TripPlan, k: int, st: PlanStop, t: float, reason: str, loc: str) -> Record:
+    def _missing(self, plan: TripPlan, k: int, st: PlanStop, t: float, reason: str, loc: str,
+                 status: str = "missing", **est: Any) -> Record:
         first, last = self._ends.get((plan.ref.oday, plan.ref.trip_id), (k, k))
         on = self.policy.measure_on
         measured = ("departure" if k == first else "arrival") if on == "arrival" else \
             ("arrival" if k == last else "departure")
         sched = st.sched_arr if measured == "arrival" else st.sched_dep
         return Punctuality.make(t, veh=self.veh, oper=self.oper, trip=plan.ref, stop_id=st.stop_id,
-                           seq=st.seq, loc=loc, status="missing", station=self._station(plan, st),
+                           seq=st.seq, loc=loc, status=status, station=self._station(plan, st),
                            station_name=st.name,
                            measured=measured, counted=measured == self.policy.measure_on, sched=iso(sched),
                            actual=None, dl=None, late=None,
-                           reason=reason, policy=self.policy.policy)
+                           reason=reason, policy=self.policy.policy, **est)
 
 
 class PunctualityLog:

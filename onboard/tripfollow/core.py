@@ -22,6 +22,7 @@ from hw.gnss.fix import Fix
 from onboard.tripfollow.assign import AutoAssigner
 from onboard.tripfollow.eta import delay_now, predict
 from onboard.tripfollow.events import CoreOutput, StopEvent, TripCancelled, TripEnded, TripStarted
+from onboard.tripfollow.gnssmotion import fix_sigma
 from onboard.tripfollow.plan import TripPlan, build_plan
 from onboard.tripfollow.position import PositionConfig, PositionTracker, SpeedConfig, StandstillDetector
 from onboard.tripfollow.stops import Event, FollowConfig, TripFollower
@@ -34,6 +35,7 @@ from transit.records import (
     DoorsOpen,
     Due,
     Eta,
+    NotObserved,
     Pass,
     Position,
     Record,
@@ -51,11 +53,11 @@ R = TypeVar("R", bound=Record)
 
 UNOBSERVED = "not observed: the unit had no position before this stop (trip joined late)"
 #: Stop and door events the passenger counter wants to see.
-STOP_EVENTS = frozenset({"due", "arr", "ars", "pde", "dep", "pas", "wait", "doo", "doc"})
+STOP_EVENTS = frozenset({"due", "arr", "ars", "pde", "dep", "pas", "wait", "doo", "doc", "not_observed"})
 #: the record type of each stop event name of ``TripFollower``
 STOP_RECORDS: dict[str, type[StopRecord]] = {"due": Due, "arr": Arrival, "ars": ArrivalStopped,
                                               "pde": DoorsClosedToDepart, "wait": Wait, "dep": Departure,
-                                              "pas": Pass}
+                                              "pas": Pass, "not_observed": NotObserved}
 
 
 @dataclass(frozen=True)
@@ -165,9 +167,13 @@ class Core:
             self.last_fix = fix
         out += self._ensure_trip(t)
         if self.pos is not None:
-            if fix.has_position:
+            if fix.has_position and fix.quality != 6:  # quality 6: the receiver's own dead reckoning
                 assert fix.lat is not None and fix.lon is not None
-                self.pos.on_fix(t, fix.lat, fix.lon, fix.speed)
+                self.pos.on_fix(t, fix.lat, fix.lon, fix.speed,
+                                sigma=fix_sigma(self.cfg.position.gnss, fix.eph, fix.hdop, fix.sats_used, fix.quality))
+                if self.pos.pending_motion is not None:  # standstill from positions (no Doppler speed)
+                    self._note_still(self.still.on_motion(t, self.pos.pending_motion))
+                    self.pos.pending_motion = None
             else:
                 self.pos.dead_reckon(t)
         out += self._step(t)
@@ -283,13 +289,14 @@ class Core:
         if f is None or pos is None:
             return self._vp(t) if self.cfg.vp_interval_s > 0 and t >= self._next_vp else []
         evs = f.step(t, pos.s, self.still.stopped, self.still.since if self.still.stopped else None,
-                     self.still.since if self.still.stopped is False else None, self.doors_open, pos.time_at)
+                     self.still.since if self.still.stopped is False else None, self.doors_open, pos.time_at,
+                     sight=pos)
         out = self._emit(evs, t)
         if f.complete:
             out += self._end_current(t, None)
             out += self._ensure_trip(t)
-        elif evs and any(e[0] in ("ars", "dep", "pas") for e in evs):
-            out += self._eta(t, [f.plan.stops[e[2]].stop_id for e in evs if e[0] in ("dep", "pas")])
+        elif evs and any(e[0] in ("ars", "dep", "pas", "not_observed") for e in evs):
+            out += self._eta(t, [f.plan.stops[e[2]].stop_id for e in evs if e[0] in ("dep", "pas", "not_observed")])
         elif t >= self._next_eta:
             out += self._eta(t, [])
         if self.cfg.vp_interval_s > 0 and t >= self._next_vp:
@@ -302,9 +309,9 @@ class Core:
         assert f is not None and pos is not None
         for name, te, k, fields in evs:
             st = f.plan.stops[k]
-            loc = pos.loc(t)
+            loc = fields.pop("loc", None) or pos.loc(t)  # "EST": estimated across a blind gap
             extra: dict[str, Any] = {}
-            sched = st.sched_arr if name in ("due", "arr", "ars", "pas") else st.sched_dep
+            sched = st.sched_arr if name in ("due", "arr", "ars", "pas", "not_observed") else st.sched_dep
             if name == "pas" and sched is None:
                 sched = f.plan.sched_time_at(st.chainage_m)
             if sched is not None:
@@ -330,7 +337,7 @@ class Core:
                 # doors opening while standing near the stop: the arrival comes first
                 out += self._emit(f.step(t, self.pos.s, self.still.stopped,
                                          self.still.since if self.still.stopped else None, None, opened,
-                                         self.pos.time_at), t)
+                                         self.pos.time_at, sight=self.pos), t)
                 k = f.current_visit()
             if k is not None:
                 stop_id, seq = f.plan.stops[k].stop_id, f.plan.stops[k].seq

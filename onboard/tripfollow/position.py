@@ -10,7 +10,13 @@ Position is the chainage of the GNSS antenna along the trip's shape:
   prediction by more than the gate is a multipath outlier and is rejected; agreeing fixes pull the
   estimate towards them with a small gain, which removes odometer scale drift (wheel wear) slowly.
   A run of consistent rejections means the odometer is wrong (wheel slip, a jump): re-anchor.
+* Without odometer the receiver alone carries the position: :class:`~onboard.tripfollow.gnssmotion.GnssTrack`
+  (its Doppler speed, the epoch interval, its error estimate; a gate that scales with them).
 * Progress is monotone: the vehicle does not reverse on a trip.
+* What the unit saw: an *observation* is an accepted fix, the receiver's Doppler speed carrying an
+  observed position on, or the odometer. When observations resume after more than ``blind_s`` without
+  one, the tracker records the :class:`Gap` (last observation before, first after): what happened to
+  stops inside it was not seen, and stop events must say so (``onboard.tripfollow.stops``).
 
 Standstill comes from CAN speed when it is current — far more precise than GNSS Doppler speed near
 zero — else from GNSS speed. The moment of stopping is interpolated to when speed reached zero, using
@@ -21,8 +27,9 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from onboard.tripfollow.gnssmotion import GnssMotionConfig, GnssTrack, PositionMotion, signed_offset
 from transit.geo import Polyline
 
 log = logging.getLogger(__name__)
@@ -38,6 +45,26 @@ class PositionConfig:
     reanchor_after: int = 8  # consecutive consistent rejections that re-anchor on GNSS
     gps_fresh_s: float = 2.5  # loc GPS while the last accepted fix is this recent
     dr_max_s: float = 10.0  # GNSS-speed dead reckoning (no CAN) at most this long
+    # longer than this without an observation (accepted fix, Doppler speed carrying one on, odometer)
+    # the unit is blind: a few lost or rejected epochs are not blindness (the motion model bridges them;
+    # a vehicle cannot stop and go again in 6 s)
+    blind_s: float = 6.0
+    gnss: GnssMotionConfig = field(default_factory=GnssMotionConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """The unit was blind from ``t0`` (last observation: chainage ``s0``, speed ``v0``) to ``t1`` (first
+    observation again: ``s1``, ``v1``). ``assumed``: ``t0``/``s0`` are the assumption that the vehicle stood
+    at its first stop, not an observation."""
+
+    t0: float
+    s0: float
+    v0: float
+    t1: float
+    s1: float
+    v1: float
+    assumed: bool = False
 
 
 class PositionTracker:
@@ -59,17 +86,30 @@ class PositionTracker:
         self.stats = {"fixes": 0, "accepted": 0, "off_shape": 0, "outliers": 0, "reanchored": 0}
         self.history: list[tuple[float, float]] = []  # (t, s) knots for crossing times, bounded
         self.dr = False  # the estimate was last advanced on GNSS speed alone
+        self.gnss = GnssTrack(shape, self.cfg.gnss)  # the receiver-only motion model
+        self.pmotion = PositionMotion()  # standstill from positions (receivers without speed)
+        self.pending_motion: tuple[str, float] | None = None  # its last transition, for the core
+        self.last_verdict = ""  # what the receiver-only model made of the last fix
+        self.accept_log: list[float] | None = None  # times of the fixes taken (set by a benchmark)
+        self.obs: tuple[float, float, float] | None = None  # (t, s, v) of the last observation
+        self.assumed_at: tuple[float, float] | None = None
+        self.gaps: list[Gap] = []  # blind intervals, in time order (bounded)
+        self.driven_t: float | None = None  # last time the odometer / wheel speed moved the estimate
 
     # -- inputs -------------------------------------------------------------------------------------
     def assume(self, t: float, s: float) -> None:
         """Place the vehicle (e.g. at its first stop) until a fix says otherwise."""
         self.s, self.t, self.assumed = s, t, True
+        self.assumed_at = (t, s)
         self._knot(t, s)
 
     def on_speed(self, t: float, v: float) -> None:
         """CAN wheel speed sample: integrate distance (trapezoid) since the previous sample."""
         if self.can_speed_t is not None and t > self.can_speed_t and t - self.can_speed_t < 2.0:
             self._advance(t, (self.can_speed + v) / 2.0 * (t - self.can_speed_t))
+            self.driven_t = t
+            if self.s is not None:
+                self._observed(t, v)  # the wheels are seen turning (or not), even from an assumed place
         elif self.s is not None:
             self.t = max(self.t or t, t)
         self.can_speed_t, self.can_speed = t, v
@@ -80,14 +120,23 @@ class PositionTracker:
             d = odo_m - self.odo
             if 0 <= d < 500:
                 self._advance(t, d)
+                self.driven_t = t
+                if self.s is not None and self.odo_t is not None and t > self.odo_t:
+                    self._observed(t, d / (t - self.odo_t))
         self.odo_t, self.odo = t, odo_m
 
-    def on_fix(self, t: float, lat: float, lon: float, speed: float | None) -> bool:
-        """A GNSS position. Returns True when accepted."""
+    def on_fix(self, t: float, lat: float, lon: float, speed: float | None, *,
+               sigma: float | None = None) -> bool:
+        """A GNSS position (``speed``: the receiver's Doppler speed, None when it sends none; ``sigma``:
+        its horizontal error per axis, :func:`~onboard.tripfollow.gnssmotion.fix_sigma`). Returns True
+        when accepted."""
         cfg = self.cfg
         self.stats["fixes"] += 1
         if speed is not None:
             self.last_fix_speed = speed
+        sig = sigma if sigma is not None else cfg.gnss.sigma_default_m
+        if not self._odo_driven(t):
+            return self._gnss_fix(t, lat, lon, speed, sig)
         if self.s is None or (self.assumed and self.last_fix_t is None):
             pr = self.shape.project(lat, lon)
             if pr.offset_m > cfg.max_offset_m:
@@ -102,7 +151,11 @@ class PositionTracker:
                     self.stats["reanchored"] += 1
                 self.s = pr.distance_m
             self.assumed = False
+            self.gnss.reset(t, self.s, speed if speed is not None and speed > cfg.gnss.rest_mps else 0.0, sig,
+                            offset=signed_offset(self.shape, pr.segment, lat, lon, pr.offset_m))
+            self.last_verdict = "first"
             self._accept(t)
+            self._observed(t, self.gnss.v)
             return True
         pred = self.s
         pr = self.shape.project(lat, lon, lo_m=max(0.0, pred - cfg.window_m), hi_m=pred + cfg.window_m)
@@ -110,52 +163,98 @@ class PositionTracker:
             self.stats["off_shape"] += 1
             return False
         r = pr.distance_m - pred
-        odo_driven = self._can_current(t) or (self.odo_t is not None and t - self.odo_t < 2.5)
-        if odo_driven:
-            if abs(r) > cfg.gate_m:
-                self.stats["outliers"] += 1
-                self.rejects.append(r)
-                if len(self.rejects) >= cfg.reanchor_after and _consistent(self.rejects[-cfg.reanchor_after:]):
-                    log.info("odometer and GNSS disagree by %.0f m for %d fixes: re-anchored on GNSS",
-                             r, len(self.rejects))
-                    self.stats["reanchored"] += 1
-                    self._set(t, pr.distance_m, correction=True)
-                    self.rejects.clear()
-                    self._accept(t)
-                    return True
-                return False
-            self.rejects.clear()
-            # complementary filter: the odometer carries the short term, GNSS the long term (time
-            # constant ``tau_s`` whatever the receiver rate)
-            dt = t - self.last_fix_t if self.last_fix_t is not None else cfg.tau_s
-            k = 1.0 - math.exp(-max(min(dt, cfg.tau_s), 0.0) / cfg.tau_s)
-            self._set(t, pred + k * r, correction=True)
-        else:
-            # GNSS only: gate by what the vehicle could have driven since the last fix
-            dt = t - (self.last_fix_t if self.last_fix_t is not None else t)
-            vmax = max(self.last_fix_speed or 0.0, 5.0) * 1.5
-            if r > vmax * max(dt, 1.0) + cfg.gate_m or r < -cfg.gate_m:
-                self.stats["outliers"] += 1
-                self.rejects.append(r)
-                if len(self.rejects) >= cfg.reanchor_after and _consistent(self.rejects[-cfg.reanchor_after:]):
-                    self.stats["reanchored"] += 1
-                    self._set(t, pr.distance_m, correction=True)
-                    self.rejects.clear()
-                    self._accept(t)
-                    return True
-                return False
-            self.rejects.clear()
-            self._set(t, max(pred, pr.distance_m) if r > -3.0 else pred)
+        # the odometer carries the estimate: the fix corrects it (the receiver-only path is _gnss_fix)
+        if abs(r) > cfg.gate_m:
+            self.stats["outliers"] += 1
+            self.rejects.append(r)
+            if len(self.rejects) >= cfg.reanchor_after and _consistent(self.rejects[-cfg.reanchor_after:]):
+                log.info("odometer and GNSS disagree by %.0f m for %d fixes: re-anchored on GNSS",
+                         r, len(self.rejects))
+                self.stats["reanchored"] += 1
+                self._set(t, pr.distance_m, correction=True)
+                self.rejects.clear()
+                self._accept(t)
+                return True
+            return False
+        self.rejects.clear()
+        # complementary filter: the odometer carries the short term, GNSS the long term (time
+        # constant ``tau_s`` whatever the receiver rate)
+        dt = t - self.last_fix_t if self.last_fix_t is not None else cfg.tau_s
+        k = 1.0 - math.exp(-max(min(dt, cfg.tau_s), 0.0) / cfg.tau_s)
+        self._set(t, pred + k * r, correction=True)
         self._accept(t)
         return True
 
+    def _gnss_fix(self, t: float, lat: float, lon: float, speed: float | None, sigma: float) -> bool:
+        """No odometer: the receiver-only motion model moves the estimate and gates the fix."""
+        gt = self.gnss
+        if self.s is not None and not self.assumed and self.driven_t is not None \
+                and (gt.t is None or gt.t < self.driven_t):
+            # the odometer carried the estimate until now: the receiver model takes over from there
+            gt.place(self.t if self.t is not None else t, self.s, self.can_speed if self._can_current(t) else 0.0)
+        # nothing measured yet (or only assumed): the receiver model acquires the vehicle on the shape
+        seeing = self.observing(t)
+        verdict = gt.on_epoch(t, lat, lon, speed, sigma)
+        self.last_verdict = verdict.reason
+        if verdict.reason == "off_shape":
+            self.stats["off_shape"] += 1
+        elif verdict.reason in ("outlier", "tentative"):
+            self.stats["outliers"] += 1
+        elif verdict.reason in ("acquired", "reanchored"):
+            self.stats["reanchored"] += 1
+        if verdict.path and self.assumed:
+            if self.s is not None and abs(verdict.path[0][1] - self.s) > self.cfg.window_m:
+                log.info("first fix %.0f m from the assumed position: re-anchored", verdict.path[0][1] - self.s)
+            self.assumed = False
+        for tk, sk, vk, zk in verdict.path:
+            # the fixes taken now (a re-acquisition takes those it waited for, back to the first)
+            self.dr = False
+            self._set(tk, sk, correction=True)
+            self._observed(tk, vk)
+            self._accept(tk)
+            if speed is None:  # no Doppler: standstill and moving off come from the positions
+                ev = self.pmotion.on_position(tk, zk)
+                if ev is not None:
+                    self.pending_motion = ev
+        if not verdict.path and speed is not None and seeing and gt.ready and not gt.acq:
+            # the position was rejected, but the Doppler speed carries the observed estimate on
+            self._set(t, gt.s, correction=True)
+            self._observed(t, gt.v)
+        return verdict.accepted
+
     def dead_reckon(self, t: float) -> None:
-        """No fix and no CAN: carry on at the last GNSS speed for at most ``dr_max_s``."""
+        """No fix and no CAN: carry on at the last speed for at most ``dr_max_s`` (for positions and
+        predictions only: it is not an observation, stop events wait for one)."""
         if (self.s is None or self.t is None or self._can_current(t) or self.last_fix_t is None
-                or self.last_fix_speed is None or t <= self.t or t - self.last_fix_t > self.cfg.dr_max_s):
+                or t <= self.t or t - self.last_fix_t > self.cfg.dr_max_s):
             return
-        self._advance(t, self.last_fix_speed * (t - self.t))
+        v = self.gnss.v if self.gnss.ready else self.last_fix_speed
+        if v is None:
+            return
+        self._advance(t, v * (t - self.t))
         self.dr = True
+
+    # -- what the unit saw --------------------------------------------------------------------------
+    def observing(self, t: float) -> bool:
+        """The estimate at ``t`` rests on an observation at most ``blind_s`` old (or on the odometer)."""
+        return (self.obs is not None and t - self.obs[0] <= self.cfg.blind_s) or (
+            self.s is not None and self._odo_driven(t))
+
+    def _observed(self, t: float, v: float) -> None:
+        s = self.s
+        assert s is not None
+        o = self.obs
+        if o is None and self.assumed_at is not None and t - self.assumed_at[0] > self.cfg.blind_s:
+            self._gap(Gap(self.assumed_at[0], self.assumed_at[1], 0.0, t, s, v, assumed=True))
+        elif o is not None and t - o[0] > self.cfg.blind_s:
+            self._gap(Gap(o[0], o[1], o[2], t, s, v))
+        self.obs = (t, s, v)
+
+    def _gap(self, g: Gap) -> None:
+        log.info("blind for %.0f s (chainage %.0f -> %.0f)", g.t1 - g.t0, g.s0, g.s1)
+        self.gaps.append(g)
+        if len(self.gaps) > 200:
+            del self.gaps[:100]
 
     # -- outputs ------------------------------------------------------------------------------------
     def loc(self, t: float) -> str:
@@ -185,6 +284,9 @@ class PositionTracker:
     def _can_current(self, t: float) -> bool:
         return self.can_speed_t is not None and t - self.can_speed_t < 1.5
 
+    def _odo_driven(self, t: float) -> bool:
+        return self._can_current(t) or (self.odo_t is not None and t - self.odo_t < 2.5)
+
     def _advance(self, t: float, d: float) -> None:
         if self.s is None:
             return
@@ -199,6 +301,8 @@ class PositionTracker:
 
     def _knot(self, t: float, s: float) -> None:
         h = self.history
+        while h and h[-1][0] > t:
+            h.pop()  # a re-acquisition or re-anchoring rewrites the recent past
         if h and s - h[-1][1] < 0.5 and t - h[-1][0] < 5.0:
             if s == h[-1][1]:
                 return
@@ -210,6 +314,8 @@ class PositionTracker:
         self.dr = False
         self.stats["accepted"] += 1
         self.last_fix_t = t
+        if self.accept_log is not None:
+            self.accept_log.append(t)
 
 
 def _consistent(res: list[float]) -> bool:
@@ -254,6 +360,7 @@ class StandstillDetector:
         self.stopped: bool | None = None
         self.since: float | None = None  # when the current state began (interpolated)
         self.can_t: float | None = None
+        self.gnss_t: float | None = None  # last Doppler speed sample
         self._prev: list[tuple[float, float]] = []  # recent samples of the active source (time order)
 
     def source_is_can(self, t: float) -> bool:
@@ -266,7 +373,16 @@ class StandstillDetector:
     def on_gnss(self, t: float, v: float) -> tuple[str, float] | None:
         if self.source_is_can(t):
             return None
-        return self._sample(t, v, self.cfg.gnss_stop_mps, self.cfg.gnss_move_mps)
+        self.gnss_t = t
+        return self._sample(t, v, self.cfg.gnss_stop_mps, self.cfg.gnss_move_mps, gnss=True)
+
+    def on_motion(self, t: float, ev: tuple[str, float] | None) -> tuple[str, float] | None:
+        """A transition found from positions (a receiver without speed): taken when no speed source is
+        current."""
+        if ev is None or self.source_is_can(t) or (self.gnss_t is not None and t - self.gnss_t <= 3.0):
+            return None
+        self.stopped, self.since = ev[0] == "stop", ev[1]
+        return ev
 
     def doors_opened(self, t: float) -> None:
         """Doors open only at a standstill: an extrapolated stop later than that is corrected."""
@@ -301,7 +417,38 @@ class StandstillDetector:
             return self.cfg.default_decel_mps2 if a < self.cfg.decel_min_mps2 else self.cfg.decel_max_mps2
         return a
 
-    def _sample(self, t: float, v: float, stop_thr: float, move_thr: float) -> tuple[str, float] | None:
+    def _start_from_rise(self, t: float, v: float, rest: float) -> float:
+        """Doppler speed: the first movement is where a line fitted to the rising samples above the rest
+        level (the standing receiver's noise) meets 0, not the first sample above the threshold: at 10 Hz
+        that sample comes 1-2 s after the wheels started turning."""
+        cfg = self.cfg
+        run = [(t, v)]
+        before: tuple[float, float] | None = None
+        for tp, vp in reversed(self._prev):
+            if vp <= rest or vp > run[-1][1] + 0.3 or run[-1][0] - tp > 2.0:
+                before = (tp, vp)
+                break
+            run.append((tp, vp))
+        run.reverse()
+        a = cfg.default_accel_mps2
+        t0 = t - v / a
+        if len(run) >= 2:
+            n = len(run)
+            mt = sum(p[0] for p in run) / n
+            mv = sum(p[1] for p in run) / n
+            stt = sum((p[0] - mt) ** 2 for p in run)
+            slope = sum((p[0] - mt) * (p[1] - mv) for p in run) / stt if stt > 0.0 else 0.0
+            if cfg.decel_min_mps2 <= slope <= cfg.decel_max_mps2:
+                a = slope
+                t0 = mt - mv / slope
+        lo = self.since if self.since is not None else t - cfg.max_roll_s
+        if before is not None and t - before[0] <= cfg.max_roll_s:
+            # at the last sample at rest the vehicle moved slower than the rest level
+            lo = max(lo, before[0] - rest / a)
+        return min(max(t0, lo), run[0][0])
+
+    def _sample(self, t: float, v: float, stop_thr: float, move_thr: float,
+                gnss: bool = False) -> tuple[str, float] | None:
         prev = self._prev
         cfg = self.cfg
         out: tuple[str, float] | None = None
@@ -319,11 +466,17 @@ class StandstillDetector:
                 while k > 0 and moving[k - 1][1] == moving[-1][1]:
                     k -= 1
                 tp, vp = moving[k]
-                t0 = tp + max(self._to_stop(vp, a) - self._to_stop(max(v, 0.0), a), 0.0)
-                # a reading of exactly 0 may be a sensor below its cutoff: the vehicle may roll on
-                t0 = min(t0, t + cfg.max_roll_s) if v <= 0.0 and t0 > t else min(t0, t)
+                # a Doppler speed at rest level is the magnitude of noise, not motion: read it as 0
+                vr = 0.0 if gnss else max(v, 0.0)
+                t0 = tp + max(self._to_stop(vp, a) - self._to_stop(vr, a), 0.0)
+                # a reading of (about) 0 may be a sensor below its cutoff: the vehicle may roll on
+                t0 = min(t0, t + cfg.max_roll_s) if vr <= 0.0 and t0 > t else min(t0, t)
             self.stopped, self.since = True, t0
             out = ("stop", t0)
+        elif self.stopped and v >= move_thr and gnss:
+            t0 = self._start_from_rise(t, v, stop_thr)
+            self.stopped, self.since = False, t0
+            out = ("move", t0)
         elif self.stopped and v >= move_thr:
             t0 = t
             if prev:
@@ -344,4 +497,4 @@ class StandstillDetector:
         return out
 
 
-__all__ = ["PositionConfig", "PositionTracker", "SpeedConfig", "StandstillDetector"]
+__all__ = ["Gap", "PositionConfig", "PositionTracker", "SpeedConfig", "StandstillDetector"]
