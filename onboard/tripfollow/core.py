@@ -316,7 +316,8 @@ class Core:
                 sched = f.plan.sched_time_at(st.chainage_m)
             if sched is not None:
                 extra["sched"] = _iso(sched)
-                extra["dl"] = round(te - sched, 1)
+                if name != "not_observed":  # its time is only where the vehicle was, interpolated
+                    extra["dl"] = round(te - sched, 1)
             if name == "ars" and k == f.origin:
                 extra["origin"] = True
             if k == f.terminus and name == "ars":
