@@ -395,6 +395,7 @@ def bench_gnss_only() -> list[Metric]:
     """25 seeded drives at 1 Hz and 25 at 10 Hz of 920R and 910 without CAN (20 of each with a receiver
     that reports speed, 5 without)."""
     logging.getLogger("hw").setLevel(logging.ERROR)
+    logging.getLogger("onboard").setLevel(logging.WARNING)  # a line per outage and trip: not for a benchmark
     jobs = drives(25)
     total, no_speed = run_drives(jobs, say=_say)
     return [at_least("gnss_only_drives", len(jobs), 40, "drives"), *metrics(total, no_speed, len(jobs))]

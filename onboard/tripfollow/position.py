@@ -93,7 +93,7 @@ class PositionTracker:
         self.accept_log: list[float] | None = None  # times of the fixes taken (set by a benchmark)
         self.obs: tuple[float, float, float] | None = None  # (t, s, v) of the last observation
         self.assumed_at: tuple[float, float] | None = None
-        self.gaps: list[Gap] = []  # blind intervals, in time order (bounded)
+        self.gaps: list[Gap] = []  # blind intervals, in time order
         self.driven_t: float | None = None  # last time the odometer / wheel speed moved the estimate
 
     # -- inputs -------------------------------------------------------------------------------------
@@ -252,9 +252,7 @@ class PositionTracker:
 
     def _gap(self, g: Gap) -> None:
         log.info("blind for %.0f s (chainage %.0f -> %.0f)", g.t1 - g.t0, g.s0, g.s1)
-        self.gaps.append(g)
-        if len(self.gaps) > 200:
-            del self.gaps[:100]
+        self.gaps.append(g)  # one per outage, and a tracker lives for one trip: not bounded
 
     # -- outputs ------------------------------------------------------------------------------------
     def loc(self, t: float) -> str:
