@@ -167,8 +167,11 @@ def _timetable(sc: Any) -> Any:
 # -- one drive ---------------------------------------------------------------------------------------------------
 def run_drive(sc: Any, tt: Any) -> tuple[DriveScore, list[dict[str, Any]]]:
     """Simulate, feed the NMEA through the core as a unit without CAN, score against the truth."""
+    import msgspec
+
     from hw.gnss.stream import NmeaStream
-    from onboard.service.replay import build_core, load_setup
+    from onboard.service.bootstrap import bootstrap
+    from onboard.service.replay import load_setup
     from sim_bus.engine import build
     from sim_bus.onboardconf import onboard_yaml
 
@@ -185,13 +188,14 @@ def run_drive(sc: Any, tt: Any) -> tuple[DriveScore, list[dict[str, Any]]]:
     if not fixes:
         sc_out.failed = 1
         return sc_out, events
-    core = build_core(setup, tt, fixes[0].time.timestamp(), with_counting=False, vp_interval_s=0.0)
+    pipe = bootstrap(setup, tt, fixes[0].time.timestamp(), with_counting=False, vp_interval_s=0.0)
+    core = pipe.core
     truth_pos = _antenna_truth(sim)
     taken: list[float] = []  # every fix the trackers took as the vehicle's position (also afterwards)
     jumped: list[tuple[float, float]] = []
     pos = None
     for fx in fixes:
-        events += core.on_fix(fx)
+        events += [msgspec.to_builtins(r) for r in pipe.on_fix(fx)]
         if core.pos is not pos:
             pos = core.pos
             if pos is not None:
@@ -204,7 +208,7 @@ def run_drive(sc: Any, tt: Any) -> tuple[DriveScore, list[dict[str, Any]]]:
         err = haversine_m(lat, lon, fx.lat, fx.lon)
         if err > JUMP_M:
             jumped.append((fx.time.timestamp(), err))
-    events += core.finish()
+    events += [msgspec.to_builtins(r) for r in pipe.finish()]
     took = set(taken)
     sc_out.jumps = len(jumped)
     for t, err in jumped:

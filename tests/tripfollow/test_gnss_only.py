@@ -110,9 +110,9 @@ def test_standstill_wander_is_not_motion(seed: int) -> None:
         gt.on_epoch(t, lat, lon, sog, sigma=2.0)
         if k > 10:
             assert abs(gt.s - 2000.0) < 6.0 and gt.v < 0.5
-        ev = core.still.on_gnss(t, sog)
+        ev = core.core.still.on_gnss(t, sog)
         moves += ev is not None and ev[0] == "move"
-    assert moves == 0 and core.still.stopped
+    assert moves == 0 and core.core.still.stopped
 
 
 def test_reacquisition_waits_for_fixes_that_agree() -> None:
@@ -249,17 +249,17 @@ def test_core_without_can_outage_at_a_station() -> None:
              stop("hundested", 5000.0, c, c, seq=3)]  # all three are registration stations of 920R
     recs = run(core_for([plan(stops)], operator=LOKALTOG), _gnss_fixes(d, ((1500.0, 2400.0),)))
     assert not events(recs, "pas")
-    mid = [r for r in recs if r.get("stop_id") == "frederiksvaerk" and r["event"] in ("ars", "dep", "not_observed")]
-    assert mid and all(r["loc"] == "EST" or r["event"] == "not_observed" for r in mid)
-    if any(r["event"] == "ars" for r in mid):
+    mid = [r for r in recs if r.stop_id == "frederiksvaerk" and r.event in ("ars", "dep", "not_observed")]
+    assert mid and all(r.loc == "EST" or r.event == "not_observed" for r in mid)
+    if any(r.event == "ars" for r in mid):
         true_arr = d.standstills[0][0]
-        ars = next(r for r in mid if r["event"] == "ars")
-        assert abs(ts(ars) - true_arr) <= ars["unc_s"]
-    punct = {r["stop_id"]: r for r in recs if r["event"] == "punctuality"}
-    assert punct["frederiksvaerk"]["status"] == "not_observed" and "pass" not in punct["frederiksvaerk"]["reason"]
+        ars = next(r for r in mid if r.event == "ars")
+        assert abs(ts(ars) - true_arr) <= ars.unc_s
+    punct = {r.stop_id: r for r in recs if r.event == "punctuality"}
+    assert punct["frederiksvaerk"].status == "not_observed" and "pass" not in punct["frederiksvaerk"].reason
     # the stops it saw are measured as ever
-    assert punct["hundested"]["status"] == "measured"
-    assert [r["stop_id"] for r in events(recs, "ars") if r["loc"] != "EST"] == ["hilleroed", "hundested"]
+    assert punct["hundested"].status == "measured"
+    assert [r.stop_id for r in events(recs, "ars") if r.loc != "EST"] == ["hilleroed", "hundested"]
 
 
 @pytest.mark.parametrize("rate", [1.0, 10.0])
@@ -268,7 +268,7 @@ def test_departure_is_the_first_movement(rate: float) -> None:
     Doppler speed), not when the vehicle left the stop area."""
     d = Drive().stand(60).drive_to(2000).stand(40).drive_to(5000).stand(30)
     recs = run(core_for([plan(three_stops())]), _gnss_fixes(d, (), rate))
-    dep = next(r for r in events(recs, "dep") if r["stop_id"] == "grimstrup")
+    dep = next(r for r in events(recs, "dep") if r.stop_id == "grimstrup")
     true_start = d.standstills[0][0] + 40.0
     assert abs(ts(dep) - true_start) < 0.6
 
@@ -280,7 +280,7 @@ def test_rejected_fixes_keep_the_position_on_doppler() -> None:
     t_jump = d.standstills[0][0] + 20
     items = inputs(d, gnss_hz=1.0, can=False, outliers={round(t_jump) + k: 30.0 for k in range(5)})
     recs = run(core_for([plan(three_stops())]), items)
-    deps = [r for r in events(recs, "dep") if r["stop_id"] == "grimstrup"]
+    deps = [r for r in events(recs, "dep") if r.stop_id == "grimstrup"]
     assert len(deps) == 1 and ts(deps[0]) > t_jump + 30
 
 
@@ -290,7 +290,7 @@ def test_fix_from_the_receivers_own_dead_reckoning_is_not_a_position() -> None:
     t = datetime.fromtimestamp(T0 + 5, UTC)
     lat, lon, _ = SHAPE.point_at(100.0)
     core.on_fix(Fix(t, lat, lon, 10.0, 0.0, 0.0, FixMode.FIX_3D, 6, 0.9, 12))
-    assert core.pos is not None and core.pos.last_fix_t is None
+    assert core.core.pos is not None and core.core.pos.last_fix_t is None
 
 
 def test_plan_stop_helper_matches() -> None:
