@@ -43,7 +43,7 @@ PREDICTION_STALE_S = 90
 MAX_INCOMING_BYTES = 16 * 1024
 
 JOURNEY_EVENTS = frozenset({"vp", "due", "arr", "ars", "pde", "dep", "pas", "wait", "doo", "doc", "not_observed"})
-RECORD_EVENTS = frozenset({"punctuality", "apc", "occupancy", "alarm", "health"})
+RECORD_EVENTS = frozenset({"punctuality", "apc", "occupancy", "alarm", "deviation", "health"})
 ALL_EVENTS = JOURNEY_EVENTS | RECORD_EVENTS | {"eta"}
 MODES = frozenset({"bus", "train", "tram", "metro", "ferry", "taxi"})
 PREDICTION_STATUSES = frozenset({"SCHEDULED", "CANCELED", "SKIPPED"})
@@ -278,6 +278,11 @@ def _strict(decoder: msgspec.json.Decoder[Any], payload: bytes, what: str) -> An
             raise DecodeError(f"{what}: '{f.encode_name}' {v.isoformat()} is outside "
                               f"{TIME_MIN.year}..{TIME_MAX.year - 1}")
     return obj
+
+
+#: The strict decoding every incoming payload gets (predictions, assignments, deviations in
+#: :mod:`transit.deviations`).
+strict_decode = _strict
 
 
 def decode_prediction(payload: bytes) -> StopPrediction:

@@ -1,7 +1,7 @@
 """The field tables of ``docs/messages.md``, generated from the Structs (JSON Schema by msgspec).
 
 The records (:mod:`transit.records`), the stop prediction and the assignment (:mod:`transit.messages`)
-are the one definition of every payload; their field descriptions (``Meta(description=...)``) are the
+and the control room's deviations (:mod:`transit.deviations`) are the one definition of every payload; their field descriptions (``Meta(description=...)``) are the
 documentation. ``python -m transit.msgdoc`` prints the generated part, ``--write docs/messages.md``
 replaces it between the markers, and ``tests/transit/test_msgdoc.py`` fails when the file and the code
 differ, so the two cannot drift. Hand-written here rather than a JSON Schema → Markdown package: the
@@ -17,6 +17,7 @@ from typing import Any, get_args
 
 import msgspec
 
+from transit.deviations import AnyDeviation, Deviation, Replacement
 from transit.messages import Assignment, StopPrediction
 from transit.records import DAY_PATTERN, TIME_PATTERN, AnyRecord, EtaStop, Position, Record
 
@@ -68,12 +69,14 @@ def _doc(t: type) -> str:
 def schema_markdown() -> str:
     """The generated part of docs/messages.md, markers included."""
     kinds = list(get_args(AnyRecord))
-    _, defs = msgspec.json.schema_components([*kinds, EtaStop, StopPrediction, Assignment],
+    dev_kinds = list(get_args(AnyDeviation))
+    _, defs = msgspec.json.schema_components([*kinds, EtaStop, StopPrediction, Assignment, *dev_kinds, Replacement],
                                              ref_template="#/$defs/{name}")
     common = frozenset(f.encode_name for f in msgspec.structs.fields(Record))
     envelope = defs[Position.__name__]
     out = [BEGIN, "",
-           "Generated from `transit/records.py` and `transit/messages.py` by `python -m transit.msgdoc`; "
+           "Generated from `transit/records.py`, `transit/messages.py` and `transit/deviations.py` by "
+           "`python -m transit.msgdoc`; "
            "`tests/transit/test_msgdoc.py` fails when this differs from the code. A field marked *optional* "
            "is left out when it does not apply; *time* is ISO 8601 UTC with milliseconds "
            "(`2026-11-23T06:55:00.000Z`), *date* `YYYY-MM-DD`. Strings are at most 128 characters without "
@@ -98,6 +101,18 @@ def schema_markdown() -> str:
     out += _table(defs[StopPrediction.__name__], extra=version)
     out += ["", "### Assignment (`Assignment`)", "", _doc(Assignment), ""]
     out += _table(defs[Assignment.__name__], extra=version)
+    dev_common = frozenset(f.encode_name for f in msgspec.structs.fields(Deviation))
+    first = defs[dev_kinds[0].__name__]
+    out += ["", "### Every deviation (`transit.deviations`)", "", _doc(Deviation), "",
+            "| field | type | meaning |", "|---|---|---|",
+            "| `kind` | string | which deviation, one of the tables below |"]
+    out += _table({"properties": {k: v for k, v in first["properties"].items() if k in dev_common},
+                   "required": first.get("required", [])}, extra=version)[2:]
+    for t in dev_kinds:
+        out += ["", f"### Deviation `{t.__struct_config__.tag}` ({t.__name__})", "", _doc(t), ""]
+        out += _table(defs[t.__name__], dev_common | {"kind"})
+    out += ["", "### `Replacement` (`planned.replacement`)", "", _doc(Replacement), ""]
+    out += _table(defs[Replacement.__name__])
     out += ["", END]
     return "\n".join(out) + "\n"
 

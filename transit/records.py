@@ -290,6 +290,25 @@ class Alarm(Record, tag="alarm", frozen=True, kw_only=True):
     excess: Annotated[Count, _d("persons above it")]
 
 
+# -- deviations reported by a unit -------------------------------------------------------------------------
+class DeviationReport(Record, tag="deviation", frozen=True, kw_only=True):
+    """A unit reports a deviation of its own trip to the control room ("indmeldes til vagtpladsen"): the
+    trip (the envelope) is cancelled, turned short, or run by replacement transport, whole or for the stops
+    ``from_stop`` .. ``to_stop``. The month's report counts its registrations there as cancelled."""
+
+    what: Annotated[Literal["cancelled", "turned_short", "replacement"],
+                    _d("cancelled (not driven), turned_short (ends early: not served from from_stop on), "
+                       "replacement (a bus/taxi runs it instead)")]
+    from_stop: Annotated[Text | None, _d("first stop not served by the vehicle (stop_id or parent station); "
+                                         "null: from the start")] = None
+    to_stop: Annotated[Text | None, _d("last stop not served; null: to the end")] = None
+    replacement: Annotated[Literal["bus", "taxi"] | UnsetType, _d("the replacement transport in service")] = UNSET
+    reason: Annotated[Text | UnsetType, _d("why, in the reporter's words")] = UNSET
+    source: Annotated[Literal["driver", "unit", "controlroom"],
+                      _d("driver (reported on the unit), unit (detected by it), controlroom (the unit "
+                         "confirms a control-room cancellation of its trip)")] = "driver"
+
+
 # -- health -----------------------------------------------------------------------------------------------
 class Health(Record, tag="health", frozen=True, kw_only=True):
     """Retained unit health (transit.health); the trip is inside ``current_trip``, not in the envelope."""
@@ -316,7 +335,7 @@ class Health(Record, tag="health", frozen=True, kw_only=True):
 
 StopRecords = Due | Arrival | ArrivalStopped | DoorsClosedToDepart | Wait | Departure | Pass | NotObserved
 AnyRecord = (Position | StopRecords | DoorsOpen | DoorsClosed | Eta | Punctuality | Apc | Occupancy | Alarm
-             | Health)
+             | DeviationReport | Health)
 #: record kind -> Struct type
 RECORD_TYPES: dict[str, type[Record]] = {str(t.__struct_config__.tag): t for t in get_args(AnyRecord)}
 
@@ -389,7 +408,8 @@ def decode_record(data: bytes | str) -> Record:
 
 
 __all__ = ["ENCODER", "LOC_SOURCES", "MAX_RECORD_BYTES", "Alarm", "AnyRecord", "Apc", "Arrival", "ArrivalStopped",
-           "Departure", "DoorEvent", "DoorsClosed", "DoorsClosedToDepart", "DoorsOpen", "Due", "Encoded", "Eta",
-           "EtaStop", "Health", "Loc", "NotObserved", "Occupancy", "Pass", "Position", "Punctuality", "RECORD_TYPES", "Record",
+           "Departure", "DeviationReport", "DoorEvent", "DoorsClosed", "DoorsClosedToDepart", "DoorsOpen", "Due",
+           "Encoded", "Eta", "EtaStop", "Health", "Loc", "NotObserved", "Occupancy", "Pass", "Position", "Punctuality",
+           "RECORD_TYPES", "Record",
            "StopRecord", "StopRecords", "TIME_PATTERN", "DAY_PATTERN", "TripRef", "Wait", "decode_record", "encode",
            "iso", "record_id"]

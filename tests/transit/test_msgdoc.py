@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from transit.deviations import DEVIATION_TYPES, decode_deviation, encode_deviation
 from transit.messages import (
     decode_assignment,
     decode_prediction,
@@ -39,6 +40,8 @@ def test_every_record_kind_and_field_is_in_the_tables() -> None:
     gen = schema_markdown()
     for tag, t in RECORD_TYPES.items():
         assert f"### `{tag}` ({t.__name__})" in gen
+    for tag, t in DEVIATION_TYPES.items():
+        assert f"### Deviation `{tag}` ({t.__name__})" in gen
     for key in ("`class`", "`in`", "`clear`", "`station_name`", "`residual`", "`wait_s`", "`skipped`"):
         assert f"| {key} |" in gen
     assert "|  |" not in gen  # every field has a meaning
@@ -71,6 +74,10 @@ def test_every_json_example_decodes_and_reencodes_to_its_own_bytes() -> None:
             rec = decode_record(raw)
             assert encode(rec) == raw, obj["event"]
             kinds.append(obj["event"])
+        elif "kind" in obj:
+            assert next(iter(obj)) == "v"
+            assert encode_deviation(decode_deviation(compact)) == compact
+            kinds.append(f"deviation:{obj['kind']}")
         elif "action" in obj:
             assert encode_assignment(decode_assignment(compact)) == compact
             kinds.append("assignment")
@@ -81,7 +88,8 @@ def test_every_json_example_decodes_and_reencodes_to_its_own_bytes() -> None:
             assert encode_prediction(decode_prediction(compact)) == compact
             kinds.append("prediction")
     assert sorted(set(kinds)) == sorted({"vp", "arr", "punctuality", "apc", "occupancy", "alarm", "eta",
-                                         "assignment", "status", "prediction"})
+                                         "assignment", "status", "prediction", "deviation",
+                                         *(f"deviation:{k}" for k in DEVIATION_TYPES)})
 
 
 def test_write_replaces_only_the_generated_block(tmp_path: Path) -> None:
