@@ -5,10 +5,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
-# System packages the tests and the demo use (real broker, real gpsd, fonts, speech).
-SYSPKGS = mosquitto mosquitto-clients gpsd gpsd-clients fonts-dejavu-core espeak-ng openssl
+# System packages the tests and the demo use (real broker, real gpsd, fonts, speech, PostgreSQL for the
+# central record store's tests, headless Chromium for the month report's picture).
+SYSPKGS = mosquitto mosquitto-clients gpsd gpsd-clients fonts-dejavu-core espeak-ng openssl postgresql chromium
 
-.PHONY: all venv sysdeps test lint layers typecheck pytest demo bench clean help sample-feed arm64-check
+.PHONY: all venv sysdeps test lint layers typecheck pytest demo bench clean help sample-feed arm64-check docs-img
 
 all: help
 
@@ -16,11 +17,12 @@ help:
 	@echo "make demo   - run the whole system in simulation, results in out/demo/"
 	@echo "make test   - lint, type-check and run the whole test suite"
 	@echo "make bench  - run the benchmarks (python -m bench)"
+	@echo "make docs-img - regenerate docs/img/report-2026-11.png (synthetic fleet month, headless Chromium)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,central]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -42,6 +44,14 @@ pytest: $(STAMP) sysdeps
 	$(VENV)/bin/pytest -q
 
 test: lint layers typecheck pytest
+
+# Regenerate docs/img/report-2026-11.png: a synthetic fleet month on the sample feed (sim_bus month, seeded),
+# its month report rendered by headless Chromium (deterministic data; commit the result).
+docs-img: $(STAMP) sysdeps
+	rm -rf out/docs-month
+	$(PY) -m sim_bus month --operator data/operators/lokaltog.yaml --month 2026-11 --out out/docs-month
+	$(PY) -m central report punctuality out/docs-month/unit-*.jsonl --month 2026-11 --format png \
+		--png-size 1250x1800 -o docs/img/report-2026-11.png
 
 # Regenerate the sample GTFS feed data/gtfs/lokaltog-sample (deterministic; commit the result).
 sample-feed: $(STAMP)

@@ -9,6 +9,7 @@ from transit.cli import main as cli_main
 
 COMMANDS: list[Subcommand] = [
     # name, module with add_arguments()/run(), help. Add a line when a command exists.
+    Subcommand("run", "central.cmd_run", "the collector: every unit's records into the store, GTFS-Realtime out"),
     Subcommand("report", "central.cmd_report", "contract reports: report occupancy|punctuality EVENTS.jsonl..."),
     Subcommand("validate-apc", "central.validate_apc", "VDV 457-style check of counted vs reference passenger counts"),
 ]

@@ -8,24 +8,36 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 from datetime import date
 from pathlib import Path
 
+from transit.cli import add_output_arguments, open_output, sub_parser
 from transit.errors import ConfigError
+
+OCCUPANCY_EXAMPLES = """\
+rettid-central report occupancy unit-*/events.jsonl --operator data/operators/lokaltog.yaml --format html -o occ.html
+"""
+PUNCTUALITY_EXAMPLES = """\
+rettid-central report punctuality --db sqlite:///var/lib/rettid/central.sqlite --month 2026-11 --format html -o nov.html
+rettid-central report punctuality unit-*/events.jsonl --month 2026-11 --format csv-da --table late -o late.csv
+rettid-central report punctuality --db postgresql://rettid@db/rettid --db-password-file /etc/rettid/db-password \\
+    --month 2026-11 --format png -o nov.png
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="report", metavar="REPORT")
     sub.required = True
-    occ = sub.add_parser("occupancy", help="average occupancy per line, rush hours vs other, vs the limits")
+    occ = sub_parser(sub, "occupancy", help="average occupancy per line, rush hours vs other, vs the limits",
+                     examples=OCCUPANCY_EXAMPLES)
     occ.add_argument("events", nargs="+", help="events.jsonl file(s) with occupancy records")
     occ.add_argument("--format", choices=("md", "csv", "html"), default="md", help="output format (md)")
-    occ.add_argument("--out", "-o", help="write to this file instead of standard output")
+    add_output_arguments(occ)
     occ.add_argument("--operator", help="operator file: school holidays, rush-hour windows and limits")
     occ.add_argument("--school-holidays", action="append", default=[], metavar="FIRST:LAST",
                      help="a school holiday period (YYYY-MM-DD:YYYY-MM-DD), repeatable")
-    pun = sub.add_parser("punctuality", help="regularity per line and month, bonus/penalty, rejsegaranti")
+    pun = sub_parser(sub, "punctuality", help="the contract month: regularity per strækning, lists, train-km",
+                     examples=PUNCTUALITY_EXAMPLES)
     importlib.import_module("central.reports.punctuality").add_arguments(pun)
 
 
@@ -59,8 +71,6 @@ def run(args: argparse.Namespace) -> int:
     skipped: dict[str, int] = {}
     rep = build_report(read_records(args.events, skipped), criteria, skipped)
     text = RENDERERS[args.format](rep)
-    if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    with open_output(args) as out:
+        out.write(text)
     return 0

@@ -30,7 +30,7 @@ if ! $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >/tmp/rett
   fi
 fi
 # Debian starts the packaged daemons; the tests start their own on free loopback ports instead.
-for svc in mosquitto gpsd gpsd.socket; do
+for svc in mosquitto gpsd gpsd.socket postgresql; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     $SUDO systemctl stop "$svc" >/dev/null 2>&1 || true
   fi

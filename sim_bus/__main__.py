@@ -14,6 +14,8 @@ COMMANDS: list[Subcommand] = [
     Subcommand("live", "sim_bus.cmd_live", "run a scenario in real time (x --time-warp): NMEA on a pty, CAN on a "
                "python-can bus or SLCAN pty, door beams on mock pins or a file"),
     Subcommand("check", "sim_bus.cmd_check", "validate scenarios and list the trips and stops they drive"),
+    Subcommand("month", "sim_bus.cmd_month", "a synthetic fleet month of punctuality records (one log per "
+               "vehicle) for the month report"),
 ]
 
 EXAMPLES = """\

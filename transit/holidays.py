@@ -80,3 +80,23 @@ def holiday_name(day: date) -> str | None:
         if d == day:
             return name
     return None
+
+
+def is_working_day(day: date) -> bool:
+    """Monday to Friday and not a public holiday (24 and 31 December and Grundlovsdag are working days
+    here: they are not helligdage, see the module docstring)."""
+    return day.weekday() < 5 and not is_public_holiday(day)
+
+
+def add_working_days(day: date, n: int) -> date:
+    """The ``n``-th working day after ``day`` (``day`` itself not counted): a deadline "``n``
+    arbejdsdage efter" a date. November 2026 ends on the 30th; 10 working days later is 14 December."""
+    if n < 0:
+        raise ValueError("n must not be negative")
+    d = day
+    left = n
+    while left:
+        d += timedelta(days=1)
+        if is_working_day(d):
+            left -= 1
+    return d

@@ -371,6 +371,31 @@ def decode_assignment(payload: bytes, *, oper: str | None = None, veh: str | Non
     return a
 
 
+# ------------------------------------------------------------------------------------- incoming records
+@dataclass(frozen=True)
+class RecordTopic:
+    """The levels of a ``journey``/``record`` topic that the broker ACL ties to the sending unit."""
+
+    channel: str  # journey | record
+    event: str
+    mode: str
+    oper: str
+    veh: str
+
+
+def parse_record_topic(prefix: str, topic: str) -> RecordTopic:
+    """``<prefix>/<channel>/<event>/<mode>/<oper>/<veh>/...`` (levels still percent-encoded, as
+    :func:`topic_level` wrote them); :class:`DecodeError` for anything else. The payload is decoded by
+    :func:`transit.records.decode_record` (the one decoder)."""
+    head = _p(prefix) + "/"
+    if not topic.startswith(head):
+        raise DecodeError(f"not a record topic: {topic[:200]!r}")
+    parts = topic[len(head):].split("/")
+    if len(parts) < 5 or parts[0] not in ("journey", "record") or not all(parts[1:5]):
+        raise DecodeError(f"not a record topic: {topic[:200]!r}")
+    return RecordTopic(parts[0], parts[1], parts[2], parts[3], parts[4])
+
+
 # ------------------------------------------------------------------------------------- de-duplication
 def dedup_key(payload: Mapping[str, Any]) -> str | None:
     """What a central consumer de-duplicates on: the record ``id`` (deterministic, so a replay or a

@@ -29,6 +29,12 @@ log = logging.getLogger(__name__)
 
 POLICIES = ("rail", "bus")
 MEASURE_ON = ("arrival", "departure")
+#: How a scheduled registration without a measured arrival counts in the regularity figure.
+COUNT_AS = ("late", "exclude", "punctual")
+#: The kinds of registration that have no measurement (docs/reports.md): the unit ran the trip but has
+#: no measurement (``not_observed``), no record at all (``missing``), the trip or stop was not run
+#: (``cancelled``).
+UNMEASURED_KINDS = ("not_observed", "missing", "cancelled")
 
 
 # -- the bonus curve ------------------------------------------------------------------------------------
@@ -78,7 +84,7 @@ class VehicleType:
         return self.seats + self.folding_seats
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PunctualityPolicy:
     """When a vehicle counts as on time. Rail (Lokaltog/Movia): an arrival 3:00 min or more after the
     public timetable is late. Bus: measured on departure, and leaving early is not punctual either."""
@@ -91,6 +97,11 @@ class PunctualityPolicy:
     bonus_points: tuple[tuple[float, float], ...]
     rejsegaranti_min: int
     replacement_transport_min: int
+    #: kind of unmeasured registration -> late | exclude | punctual (:data:`UNMEASURED_KINDS`)
+    count_unmeasured: Mapping[str, str] = field(default_factory=lambda: MappingProxyType(
+        {k: "late" for k in UNMEASURED_KINDS}))
+    report_due_working_days: int = 10  # the month's report is due this many working days after it ends
+    connection_transfer_min: int = 3  # minimum change time when judging a lost last connection
 
     def is_late(self, delay_s: float) -> bool:
         return delay_s >= self.late_threshold_s
@@ -108,6 +119,17 @@ class PunctualityPolicy:
     def rejsegaranti(self, delay_s: float) -> bool:
         """Passengers may claim the travel guarantee: more than ``rejsegaranti_min`` late."""
         return delay_s > self.rejsegaranti_min * 60
+
+
+@dataclass(frozen=True, slots=True)
+class Straekning:
+    """A railway line as the contract counts it ("opgøres strækningsvis"): one regularity figure and one
+    train-km figure for all its line numbers (Frederiksværkbanen = 920R + 920E)."""
+
+    straekning_id: str
+    name: str
+    lines: tuple[str, ...]  # GTFS route_short_names
+    replacement_lines: tuple[str, ...] = ()  # bus/taxi lines that replace its trains (count as train-km)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +161,14 @@ class Operator:
     display: DisplayRules
     line_vehicle_types: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     source: Path | None = None
+    straekninger: Mapping[str, Straekning] = field(default_factory=lambda: MappingProxyType({}))
+
+    def straekning_of(self, line: str) -> Straekning | None:
+        """The strækning a line number (or one of its replacement lines) belongs to."""
+        for s in self.straekninger.values():
+            if line in s.lines or line in s.replacement_lines:
+                return s
+        return None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -175,7 +205,7 @@ class Operator:
 
 # -- loading --------------------------------------------------------------------------------------------
 TOP_KEYS = frozenset({"operator", "feed", "punctuality", "registration_stations", "occupancy",
-                      "school_holidays", "vehicle_types", "display", "line_vehicle_types"})
+                      "school_holidays", "vehicle_types", "display", "line_vehicle_types", "straekninger"})
 
 
 def load_operator(path: str | Path, timetable: Timetable | None = None) -> Operator:
@@ -228,7 +258,30 @@ def parse_operator(root: Node, path: Path) -> Operator:
         display=_display(root.child("display")),
         line_vehicle_types=MappingProxyType(line_vt),
         source=path,
+        straekninger=MappingProxyType(_straekninger(root.opt("straekninger"))),
     )
+
+
+def _straekninger(n: Node | None) -> dict[str, Straekning]:
+    """``straekninger: {id: {name, lines: [...], replacement_lines: [...]}}``; a line in one only."""
+    if n is None:
+        return {}
+    out: dict[str, Straekning] = {}
+    owner: dict[str, str] = {}
+    for sid, v in n.items():
+        v.reject_unknown({"name", "lines", "replacement_lines"})
+        lines_node = v.child("lines")
+        lines = tuple(x.as_str() for x in lines_node.as_list())
+        if not lines:
+            raise lines_node.error("expected at least one line")
+        repl_node = v.opt("replacement_lines")
+        repl = () if repl_node is None else tuple(x.as_str() for x in repl_node.as_list())
+        for line in lines + repl:
+            if line in owner:
+                raise lines_node.error(f"line '{line}' is already in strækning '{owner[line]}'")
+            owner[line] = sid
+        out[sid] = Straekning(sid, v.child("name").as_str(), lines, repl)
+    return out
 
 
 def _ident(n: Node) -> str:
@@ -240,8 +293,17 @@ def _ident(n: Node) -> str:
 
 def _punctuality(p: Node) -> PunctualityPolicy:
     p.reject_unknown({"policy", "measure_on", "late_threshold_s", "early_threshold_s", "target_pct",
-                      "bonus_points", "rejsegaranti_min", "replacement_transport_min"})
+                      "bonus_points", "rejsegaranti_min", "replacement_transport_min", "unmeasured",
+                      "report_due_working_days", "connection_transfer_min"})
     early = p.opt("early_threshold_s")
+    count = {k: "late" for k in UNMEASURED_KINDS}
+    un = p.opt("unmeasured")
+    if un is not None:
+        un.reject_unknown(set(UNMEASURED_KINDS))
+        for k in UNMEASURED_KINDS:
+            kn = un.opt(k)
+            if kn is not None:
+                count[k] = kn.choice(COUNT_AS)
     return PunctualityPolicy(
         policy=p.child("policy").choice(POLICIES),
         measure_on=p.child("measure_on").choice(MEASURE_ON),
@@ -251,6 +313,9 @@ def _punctuality(p: Node) -> PunctualityPolicy:
         bonus_points=_bonus_points(p.child("bonus_points")),
         rejsegaranti_min=p.get_int("rejsegaranti_min", 20, min=0),
         replacement_transport_min=p.get_int("replacement_transport_min", 60, min=0),
+        count_unmeasured=MappingProxyType(count),
+        report_due_working_days=p.get_int("report_due_working_days", 10, min=0, max=60),
+        connection_transfer_min=p.get_int("connection_transfer_min", 3, min=0, max=60),
     )
 
 
@@ -383,4 +448,10 @@ def check_against_timetable(op: Operator, root: Node, timetable: Timetable) -> N
         for line, n in lvt.items():
             if line not in lines:
                 raise n.error(f"line '{line}' is not in the timetable")
+    sk = root.opt("straekninger")
+    if sk is not None:
+        for _sid, v in sk.items():
+            for ln in v.child("lines").as_list():
+                if ln.as_str() not in lines:
+                    raise ln.error(f"line '{ln.as_str()}' is not in the timetable (lines: {', '.join(sorted(lines))})")
     log.debug("operator %s checked against %s", op.operator_id, timetable.source)
