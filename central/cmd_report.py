@@ -14,6 +14,10 @@ from pathlib import Path
 from transit.cli import add_output_arguments, open_output, sub_parser
 from transit.errors import ConfigError
 
+EXAMPLES = """\
+rettid-central report punctuality --db sqlite:///var/lib/rettid/central.sqlite --month 2026-11 --format html -o nov.html
+rettid-central report occupancy unit-*/events.jsonl --operator data/operators/lokaltog.yaml -o occ.md
+"""
 OCCUPANCY_EXAMPLES = """\
 rettid-central report occupancy unit-*/events.jsonl --operator data/operators/lokaltog.yaml --format html -o occ.html
 """

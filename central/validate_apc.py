@@ -202,6 +202,12 @@ def render(res: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+EXAMPLES = """\
+rettid-central validate-apc out/rec/events.jsonl reference-counts.csv
+rettid-central validate-apc counts.csv reference.csv --delta 1.0 --alpha 0.05 --json
+"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("counts", help="events.jsonl with apc records, or a CSV (trip_id,seq,door,in,out)")
     parser.add_argument("reference", help="reference counts CSV (trip_id,seq|stop_id,door,in,out[,oday])")

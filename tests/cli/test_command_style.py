@@ -68,12 +68,18 @@ def test_every_help_has_examples_and_exit_status(front: str, capsys: pytest.Capt
         assert e.value.code == 0
         out = capsys.readouterr().out
         assert "exit status:" in out and "2  bad input or configuration" in out, (front, c.name)
-        if front != "central":  # the office side's commands are being rebuilt (issue 15)
-            assert "examples:" in out, (front, c.name)
+        assert "examples:" in out, (front, c.name)
         assert "--log-level" in out and "-v, --verbose" in out, (front, c.name)
         # one spelling per meaning: the old ones are hidden aliases at most
         for old in ("--publish", "--speed", "--prefix "):
             assert old not in out, (front, c.name, old)
+        if front == "central" and c.name == "report":  # its nested sub-commands too
+            for r in ("occupancy", "punctuality"):
+                with pytest.raises(SystemExit) as e:
+                    mod.main([c.name, r, "--help"])
+                nested = capsys.readouterr().out
+                assert "examples:" in nested and "exit status:" in nested and "--log-level" in nested, r
+                assert "-o FILE, --out FILE" in nested, r
         if "--out" in out:
             assert "-o FILE, --out FILE" in out or "-o OUT, --out OUT" in out, (front, c.name)
 
