@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from station.layout import CountdownPanel, DimStep, parse_dimming
+from station.web import WebConfig
 from transit.config import MqttConfig, UnitConfig, backend_section, load_operator_for
 from transit.yamlconf import Node, load_yaml, resolve_path
 
 if TYPE_CHECKING:
     from transit.timetable import Timetable
 
-TOP_KEYS = frozenset({"unit", "feed", "stops", "panel", "sink", "mqtt", "dimming", "qr_url"})
+TOP_KEYS = frozenset({"unit", "feed", "stops", "panel", "sink", "mqtt", "dimming", "qr_url", "web"})
 STOPS_KEYS = frozenset({"ids", "title", "max_rows", "minutes_limit", "horizon_min", "show_terminating",
                         "stale_after_s"})
 
@@ -78,6 +79,7 @@ class StationConfig:
     panel: CountdownPanel  # includes the dimming schedule and the QR url
     sink: Node
     mqtt: MqttConfig
+    web: WebConfig | None = None  # the page behind the QR code; None: not served
 
     @property
     def operator_id(self) -> str:
@@ -135,8 +137,10 @@ class StationConfig:
         mqtt_node = root.opt("mqtt")
         mqtt = (MqttConfig(client_id=unit.unit_id) if mqtt_node is None
                 else MqttConfig.from_node(mqtt_node, default_client_id=unit.unit_id))
+        web_node = root.opt("web")
+        web = None if web_node is None else WebConfig.from_node(web_node)
         return cls(path=Path(root.file), unit=unit, operator=operator, feed=feed, stops=stops, panel=panel,
-                   sink=sink, mqtt=mqtt)
+                   sink=sink, mqtt=mqtt, web=web)
 
 
 def _qr_url(node: Node) -> str:

@@ -9,7 +9,11 @@ Rules (issue 8, DESIGN.md "Displays"):
 - a prediction is used only while fresh: older than 90 s by its ``tst`` against the display's time (or
   that far in the future: one of the clocks is wrong), or past its MQTT expiry, and the row falls back to
   the timetable time, marked as timetable;
-- cancelled (or skipped at this stop) departures show "Aflyst" until their scheduled time;
+- cancelled (or skipped at this stop) departures show "Aflyst" until their scheduled time — whether the
+  vehicle's prediction says so or the control room's deviations do (``deviations``: applied to every
+  row, timetable fallback rows included, since a vehicle's prediction can lag by one ``eta``); a new
+  track/stand replaces the timetable's and is marked as changed; the deviations' texts for the rows
+  shown and for the stop form the board's message line;
 - "no data" when neither a usable timetable nor fresh predictions exist, "no departures" when the data
   is fine but nothing is due.
 """
@@ -17,11 +21,12 @@ Rules (issue 8, DESIGN.md "Displays"):
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from transit.deviations import DisplayMessage, Effect, sort_messages
 from transit.ratelimit import RateLimitedLog
 from transit.timeutil import COPENHAGEN, TIME_MAX, TIME_MIN, ensure_utc
 
@@ -112,6 +117,8 @@ class Row:
     platform: str | None
     occupancy: str | None       # GTFS-RT OccupancyStatus name when known
     veh: str | None = None
+    platform_changed: bool = False  # a deviation (or the vehicle) moved it to another track/stand
+    skipped: bool = False       # cancelled at this stop only (the trip runs, but does not stop here)
 
     @property
     def occupancy_level(self) -> int:
@@ -126,6 +133,11 @@ class Board:
     realtime_rows: int
     stale_predictions: int
     horizon_s: float = BoardOptions.horizon_s
+    messages: tuple[DisplayMessage, ...] = ()  # the message line: severe first
+
+
+#: What the control room's deviations make of a row (``station.deviations.RowDeviations``).
+RowEffect = Callable[[Row], Effect]
 
 
 def countdown_text(expected: datetime, now: datetime, minutes_limit: int) -> str:
@@ -151,13 +163,15 @@ def is_fresh(p: PredictionLike, now: datetime, stale_after_s: float = STALE_AFTE
 
 def build_board(scheduled: Iterable[Scheduled] | None, predictions: Iterable[PredictionLike],
                 now: datetime, options: BoardOptions = BoardOptions(),
-                expires: Mapping[Any, datetime] | None = None) -> Board:
+                expires: Mapping[Any, datetime] | None = None, *, deviations: RowEffect | None = None,
+                messages: Iterable[DisplayMessage] = ()) -> Board:
     """Merge timetable departures and predictions into the rows shown at ``now``.
 
     ``scheduled`` is ``None`` when there is no usable timetable for the stop (feed missing or not
     covering the day). ``expires`` maps a prediction to its MQTT expiry instant when the subscriber
     knows it. Predictions are matched to departures by (trip, operating day): a vehicle may publish for
-    the platform or for its parent station, and a trip calls at a station once.
+    the platform or for its parent station, and a trip calls at a station once. ``deviations`` gives the
+    control room's effect on a row; ``messages`` are the stop's own texts for the message line.
     """
     now = ensure_utc(now)
     end = now + timedelta(seconds=options.horizon_s)
@@ -186,6 +200,8 @@ def build_board(scheduled: Iterable[Scheduled] | None, predictions: Iterable[Pre
             row = _row_from_prediction(match, now, options, s)
         else:
             row = _row_from_timetable(s, now, options, stale=key in stale_keys)
+        if row is not None and deviations is not None:
+            row = _apply(row, deviations, now)
         if row is not None and row.expected <= end:
             rows.append(row)
     for key, p in fresh.items():
@@ -194,18 +210,42 @@ def build_board(scheduled: Iterable[Scheduled] | None, predictions: Iterable[Pre
         if p.sched_dep is None and p.eta_dep is None and not options.show_terminating:
             continue  # an arrival at the trip's last stop: nobody can board it here
         row = _row_from_prediction(p, now, options, None)
+        if row is not None and deviations is not None:
+            row = _apply(row, deviations, now)
         if row is not None and row.expected <= end:
             rows.append(row)
 
     rows.sort(key=lambda r: (r.expected, r.route, r.headsign))
     rows = rows[:options.max_rows]
+    texts = list(messages)
+    if deviations is not None:
+        for r in rows:
+            texts.extend(DisplayMessage(prio, text, "") for prio, text in deviations(r).texts)
     if rows:
         state: BoardState = "ok"
     elif scheduled is None and not fresh:
         state = "no_data"
     else:
         state = "no_departures"
-    return Board(state, now, tuple(rows), sum(1 for r in rows if r.realtime), len(stale_keys), options.horizon_s)
+    return Board(state, now, tuple(rows), sum(1 for r in rows if r.realtime), len(stale_keys), options.horizon_s,
+                 tuple(sort_messages(texts)))
+
+
+def _apply(row: Row, deviations: RowEffect, now: datetime) -> Row | None:
+    """A row with the control room's deviations applied: "Aflyst" until its scheduled time (then gone),
+    the new track/stand marked as changed."""
+    e = deviations(row)
+    if not e.changed:
+        return row
+    if e.platform is not None and e.platform != row.platform:
+        row = replace(row, platform=e.platform, platform_changed=True)
+    if e.status != "SCHEDULED" and not row.cancelled:
+        sched = row.scheduled or row.expected
+        if sched < now:
+            return None
+        row = replace(row, expected=sched, text="Aflyst", cancelled=True, delay_s=None, occupancy=None,
+                      skipped=e.status == "SKIPPED")
+    return row
 
 
 def _row_from_timetable(s: Scheduled, now: datetime, o: BoardOptions, stale: bool) -> Row | None:
@@ -225,11 +265,13 @@ def _row_from_prediction(p: PredictionLike, now: datetime, o: BoardOptions,
     platform = p.platform or (s.platform if s is not None else None)
     headsign = p.headsign or (s.headsign if s is not None else "")
     route = p.route or (s.route if s is not None else "")
+    changed = bool(s is not None and s.platform and p.platform and p.platform != s.platform)
     if p.status in ("CANCELED", "SKIPPED"):
         if sched is None or sched < now:
             return None
         return Row(route, headsign, p.stop_id, p.trip_id, day, sched, sched, "Aflyst", realtime=True,
-                   stale=False, cancelled=True, delay_s=None, platform=platform, occupancy=None, veh=p.veh)
+                   stale=False, cancelled=True, delay_s=None, platform=platform, occupancy=None, veh=p.veh,
+                   platform_changed=changed, skipped=p.status == "SKIPPED")
     eta = p.eta_dep or p.eta_arr
     if eta is None:  # a prediction without a time says nothing about when: keep the timetable
         row = _row_from_timetable(s, now, o, stale=False) if s is not None else None
@@ -239,7 +281,7 @@ def _row_from_prediction(p: PredictionLike, now: datetime, o: BoardOptions,
     return Row(route, headsign, p.stop_id, p.trip_id, day, sched, eta,
                countdown_text(eta, now, o.minutes_limit), realtime=True, stale=False, cancelled=False,
                delay_s=delay, platform=platform, occupancy=p.occu if p.occu in OCCUPANCY_LEVEL else None,
-               veh=p.veh)
+               veh=p.veh, platform_changed=changed)
 
 
 def _parse_day(text: str) -> date | None:

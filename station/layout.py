@@ -4,7 +4,9 @@ Looks like a Danish stop countdown sign: black background, one departure per row
 coloured badge, the destination, and the time right-aligned ("Nu", "7 min", "08:42", "Aflyst"), a small
 radio mark for realtime times and a clock mark for timetable times. Rows beyond the panel are shown in
 timed pages (>= 3 s each); destinations that do not fit are set condensed, then paged by words — never
-cut mid-word, never scrolled. Night dimming and the anti-burn-in pixel shift are pure functions of the
+cut mid-word, never scrolled. A track/stand the control room changed is shown inverted in amber; the
+deviations' texts take the bottom row as a message line, paged by words (each page >= 3 s, never
+scrolled), severe first. Night dimming and the anti-burn-in pixel shift are pure functions of the
 data time so replays and tests render the same frames.
 """
 
@@ -367,8 +369,13 @@ def _draw_row(img: Image.Image, d: ImageDraw.ImageDraw, row: Row, y: int, panel:
         pf = get_font(panel.font_condensed, max(7, m.size - 3))
         pw = max(m.plat_w, text_width(pf, row.platform) + 4)
         x0 = text_right - pw
-        d.rectangle((x0, y + pad_v + 1, text_right - 1, y + h - pad_v - 2), outline=c.dim)
-        d.text((x0 + pw / 2, mid), row.platform, font=pf, fill=c.text, anchor="mm")
+        box = (x0, y + pad_v + 1, text_right - 1, y + h - pad_v - 2)
+        if row.platform_changed:  # a new track: inverted, in the warning colour, so it is noticed
+            d.rectangle(box, fill=c.delayed)
+            d.text((x0 + pw / 2, mid), row.platform, font=pf, fill=text_colour_on(c.delayed), anchor="mm")
+        else:
+            d.rectangle(box, outline=c.dim)
+            d.text((x0 + pw / 2, mid), row.platform, font=pf, fill=c.text, anchor="mm")
         text_right = x0 - 3
     if row.occupancy_level and not row.cancelled and _room_for_occupancy(panel, row.headsign, row.platform):
         x0 = text_right - m.occ_w
@@ -469,11 +476,12 @@ def _draw_header(d: ImageDraw.ImageDraw, panel: CountdownPanel, now: datetime) -
 
 
 def _draw_message(d: ImageDraw.ImageDraw, panel: CountdownPanel, title: str, detail: str,
-                  now: datetime, colour: RGB) -> None:
-    """A centred state message ("Ingen afgange", "Ingen data") in two sizes, fitted and paged."""
+                  now: datetime, colour: RGB, reserve: int = 0) -> None:
+    """A centred state message ("Ingen afgange", "Ingen data") in two sizes, fitted and paged, above the
+    ``reserve`` px kept at the bottom (the message line)."""
     top = panel.header_height
     w = panel.width - panel.qr_size - 6
-    h = panel.height - top
+    h = panel.height - top - reserve
     big = max(9, min(h // 3, 40))
     fit1 = fit_text(title, [(panel.font, big), (panel.font_condensed, big), (panel.font_condensed, big - 3)],
                     w, 1)
@@ -491,6 +499,48 @@ def _draw_message(d: ImageDraw.ImageDraw, panel: CountdownPanel, title: str, det
         y += line_h
 
 
+def message_pages(board: Board, panel: CountdownPanel, width: int, size: int) -> list[tuple[str, str, Font]]:
+    """The message line's pages in the order shown: every message (severe first) split into whole-word
+    pages of one line each; ``(priority, text, font)``."""
+    out: list[tuple[str, str, Font]] = []
+    for msg in board.messages:
+        fit = None
+        for s in (size, max(7, size - 2), max(6, size * 2 // 3)):
+            try:  # one size per message, paged rather than shrunk below readability
+                fit = fit_text(msg.text, [(panel.font_condensed, s)], width, 1)
+                break
+            except TextDoesNotFit:
+                continue
+        if fit is None:
+            _warn_once(f"message word wider than {width} px: {msg.text[:60]!r}")
+            continue
+        out.extend((msg.priority, page[0], fit.font) for page in fit.pages)
+    return out
+
+
+def _draw_message_line(d: ImageDraw.ImageDraw, panel: CountdownPanel, board: Board, y: int, h: int,
+                       now: datetime) -> None:
+    """The bottom row: the deviations' texts, a page at a time (>= ``page_s``), a priority bar on the left
+    and ``k/n`` on the right while there is more than one page."""
+    c = panel.colours
+    right = panel.width  # the full width: the QR code moves up beside the departures
+    d.rectangle((0, y, right - 1, y + h - 1), fill=c.header_bg)
+    bar = max(2, h // 6)
+    size = max(7, min(int(h * 0.72), max(11, int(_metrics(panel).size * 0.7))))
+    counter_font = get_font(panel.font_condensed, max(6, size - 3))
+    counter_w = text_width(counter_font, "88/88") + 3
+    pages = message_pages(board, panel, right - bar - 4 - counter_w, size)
+    if not pages:
+        return
+    k = page_index(now, len(pages), panel.page_s)
+    prio, text, font = pages[k]
+    colour = {"severe": c.cancelled, "warning": c.delayed}.get(prio, c.dim)
+    d.rectangle((0, y, bar - 1, y + h - 1), fill=colour)
+    d.text((bar + 3, y + h // 2), text, font=font, fill=c.text, anchor="lm")
+    if len(pages) > 1:
+        d.text((right - 2, y + h // 2), f"{k + 1}/{len(pages)}", font=counter_font, fill=c.dim, anchor="rm")
+
+
 def _span(seconds: float) -> str:
     minutes = int(seconds // 60)
     if minutes % 60 == 0:
@@ -498,9 +548,9 @@ def _span(seconds: float) -> str:
     return f"{minutes} minutter"
 
 
-def pages_of(rows: Sequence[Row], panel: CountdownPanel) -> list[Sequence[Row]]:
-    """Rows split into pages of ``panel.rows`` (at most ``max_pages``)."""
-    n = panel.rows
+def pages_of(rows: Sequence[Row], panel: CountdownPanel, n: int | None = None) -> list[Sequence[Row]]:
+    """Rows split into pages of ``n`` (default ``panel.rows``; at most ``max_pages``)."""
+    n = n or panel.rows
     pages = [rows[i:i + n] for i in range(0, len(rows), n)][:panel.max_pages]
     return pages or [rows[:0]]
 
@@ -514,22 +564,28 @@ def render_countdown(board: Board, panel: CountdownPanel, now: datetime | None =
         d.fontmode = "1"
     if panel.show_header:
         _draw_header(d, panel, now)
+    m = _metrics(panel)
+    line = bool(board.messages) and panel.rows >= 2
+    reserve = m.row_h if line else 0
     if board.state == "no_data":
-        _draw_message(d, panel, "Ingen data", "Se afgange på rejseplanen.dk", now, panel.colours.delayed)
+        _draw_message(d, panel, "Ingen data", "Se afgange på rejseplanen.dk", now, panel.colours.delayed, reserve)
     elif board.state == "no_departures":
-        _draw_message(d, panel, "Ingen afgange", f"i de næste {_span(board.horizon_s)}", now, panel.colours.text)
+        _draw_message(d, panel, "Ingen afgange", f"i de næste {_span(board.horizon_s)}", now, panel.colours.text,
+                      reserve)
     else:
-        m = _metrics(panel)
-        pages = pages_of(board.rows, panel)
+        pages = pages_of(board.rows, panel, panel.rows - 1 if line else panel.rows)
         k = page_index(now, len(pages), panel.page_s)
         style = _common_font_start(panel, pages[k])
         for i, row in enumerate(pages[k]):
             _draw_row(img, d, row, panel.header_height + i * m.row_h, panel, m, now, style)
+    if line:
+        _draw_message_line(d, panel, board, panel.header_height + (panel.rows - 1) * m.row_h, m.row_h, now)
     if panel.qr_url:
-        q = _qr(panel.qr_url, panel.qr_size, (0, 0, 0), (255, 255, 255))
         top = panel.header_height
+        room = panel.height - top - reserve
+        q = _qr(panel.qr_url, min(panel.qr_size, room), (0, 0, 0), (255, 255, 255))
         x = panel.width - panel.qr_size + (panel.qr_size - q.width) // 2
-        img.paste(q, (x, top + (panel.height - top - q.height) // 2))
+        img.paste(q, (x, top + (room - q.height) // 2))
     return img
 
 

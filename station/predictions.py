@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from transit.config import MqttConfig
+from transit.deviations import AnyDeviation, DeviationStore, deviation_filter
 from transit.errors import DecodeError
 from transit.messages import (
     DEFAULT_PREFIX,
@@ -141,19 +142,26 @@ def _sort_key(p: StopPrediction) -> datetime:
 
 
 class PredictionSubscriber:
-    """paho-mqtt client that keeps a :class:`PredictionStore` up to date for the display's stops.
+    """paho-mqtt client that keeps a :class:`PredictionStore` up to date for the display's stops, and a
+    :class:`transit.deviations.DeviationStore` with the control room's deviations (``deviation/+/+``).
 
-    The store is shared with the display loop; :meth:`predictions` takes the lock and the display's
-    clock. Reconnects with paho's exponential backoff; a persistent session is not needed because the
-    predictions are retained.
+    The stores are shared with the display loop; :meth:`predictions` and :meth:`deviations` take the lock
+    and the display's clock. Reconnects with paho's exponential backoff; a persistent session is not
+    needed because predictions and deviations are retained.
     """
 
     def __init__(self, mqtt: MqttConfig, stop_ids: Iterable[str], *, store: PredictionStore | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 deviations: DeviationStore | None = None,
+                 deviation_clock: Callable[[], datetime | None] | None = None) -> None:
         self.mqtt = mqtt
         self.stop_ids = tuple(stop_ids)
         self.store = store or PredictionStore(self.stop_ids, prefix=mqtt.topic_prefix)
         self.clock = clock
+        self.deviation_store = deviations
+        # a display without a clock yet still keeps the retained deviations (judged later by validity)
+        self.deviation_clock = deviation_clock or clock
+        self._dev_head = mqtt.topic_prefix.rstrip("/") + "/deviation/"
         self.lock = threading.Lock()
         self.connected = threading.Event()
         self._ratelog = RateLimitedLog(log, 60.0, clock=time.monotonic)
@@ -185,12 +193,21 @@ class PredictionSubscriber:
         with self.lock:
             return self.store.predictions(stop_id, self.clock())
 
+    def deviations(self, now: datetime) -> list[AnyDeviation]:
+        """The deviations not yet over at ``now`` (empty without a deviation store)."""
+        if self.deviation_store is None:
+            return []
+        with self.lock:
+            return self.deviation_store.current(now)
+
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         if reason_code.is_failure:
             self._ratelog.warn("connack", "broker refused the display: %s", reason_code)
             return
         for sid in self.stop_ids:
             client.subscribe(prediction_filter(self.mqtt.topic_prefix, sid), qos=1)
+        if self.deviation_store is not None:
+            client.subscribe(deviation_filter(self.mqtt.topic_prefix), qos=1)
         self.connected.set()
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any,
@@ -207,4 +224,7 @@ class PredictionSubscriber:
                 self.store._reject("topic", repr(getattr(msg, "_topic", b""))[:200], exc, self.clock())
             return
         with self.lock:
-            self.store.handle(topic, bytes(msg.payload), self.clock(), expiry)
+            if self.deviation_store is not None and topic.startswith(self._dev_head):
+                self.deviation_store.handle(topic, bytes(msg.payload), self.deviation_clock(), expiry)
+            else:
+                self.store.handle(topic, bytes(msg.payload), self.clock(), expiry)

@@ -29,6 +29,7 @@ from typing import Any
 
 from station.config import StationConfig
 from station.predictions import MAX_FUTURE_S, PredictionStore, PredictionSubscriber
+from station.web import StationWeb
 from transit.clock import ClockDiscipline, system_clock_synchronised
 from transit.errors import BackendError, ConfigError, DecodeError, DeviceError
 from transit.health import software_version, write_health
@@ -134,6 +135,10 @@ class StationService:
         self._next_sys = 0.0
         self._sink_failed_at: float | None = None
         self._dark_logged = False
+        self.web: StationWeb | None = None
+        self.last_board: Any = None  # the board of the last frame shown (tests, bench)
+        self.last_shown_mono: float | None = None
+        self._routes: set[str] = set()
 
     # ---------------------------------------------------------------------------------------- time
     def _on_tst(self, tst: float) -> None:
@@ -174,7 +179,13 @@ class StationService:
             mqtt = dataclasses.replace(mqtt, url=self.opts.mqtt_url)
         watched = sorted(stops_watched(self.tt, self.cfg.stops.ids))
         store = _AnchoringStore(watched, prefix=mqtt.topic_prefix, on_tst=self._on_tst, now=self.now)
-        self.sub = PredictionSubscriber(mqtt, watched, store=store, clock=self._clock_for_store)
+        from transit.deviations import DeviationStore
+
+        self.sub = PredictionSubscriber(mqtt, watched, store=store, clock=self._clock_for_store,
+                                        deviations=DeviationStore(prefix=mqtt.topic_prefix),
+                                        deviation_clock=self.now)
+        if self.cfg.web is not None:
+            self._start_web()
         try:
             self.sub.start()
         except (OSError, ConfigError) as exc:
@@ -186,6 +197,23 @@ class StationService:
                  self.cfg.unit.unit_id, self.cfg.stops.title or self.cfg.stops.ids[0], len(watched), mqtt.url,
                  self.opts.clock)
         self.notifier.ready(f"display {self.cfg.display_id}")
+
+    def _start_web(self) -> None:
+        from station.web import PageInfo
+
+        assert self.cfg.web is not None
+        names = {r.name for r in self.tt.routes.values()}
+        # GTFS route_type 3 and the extended 700-799 are buses: they stop at a "stoppested", not a "spor"
+        bus = frozenset(r.name for r in self.tt.routes.values() if r.route_type == 3 or 700 <= r.route_type < 800)
+        info = PageInfo(title=self.cfg.stops.title or self.tt.stop_name(self.cfg.stops.ids[0]),
+                        refresh_s=self.cfg.web.refresh_s, public_url=self.cfg.panel.qr_url,
+                        line_colours={n: self.cfg.panel.line_colour(n) for n in names}, bus_routes=bus)
+        self.web = StationWeb(self.cfg.web, info, self.cfg.stops.ids)
+        try:
+            self.web.start()
+        except OSError as exc:
+            raise ConfigError(f"cannot serve the web page on {self.cfg.web.host}:{self.cfg.web.port}: {exc}",
+                              file=str(self.cfg.path), key="web.listen") from None
 
     def _clock_for_store(self) -> datetime:
         # the subscriber stamps arrivals with this; before any time source, the prediction's own time
@@ -243,26 +271,45 @@ class StationService:
         if self._scheduled_at is None or abs(t - self._scheduled_at) >= SCHEDULE_REFRESH_S:
             self._scheduled = scheduled_for(self.tt, c.ids, now, timedelta(minutes=c.horizon_min))
             self._scheduled_at = t
+            self._routes = {s.route for s in self._scheduled}
         preds: list[Any] = []
+        devs: list[Any] = []
         if self.sub is not None:
             for sid in self.sub.stop_ids:
                 preds.extend(self.sub.predictions(sid))
+            devs = self.sub.deviations(now)
         opts = BoardOptions(minutes_limit=c.minutes_limit, max_rows=c.max_rows, horizon_s=c.horizon_min * 60,
                             stale_after_s=c.stale_after_s, show_terminating=c.show_terminating)
         covered = bool(self.tt.services_on(now.astimezone(COPENHAGEN).date()))
-        return build_board(self._scheduled if covered or self._scheduled else None, preds, now, opts)
+        if not devs:
+            return build_board(self._scheduled if covered or self._scheduled else None, preds, now, opts)
+        from station.deviations import RowDeviations, stop_messages
+        from transit.deviations import DeviationStore
+
+        assert self.sub is not None and isinstance(self.sub.deviation_store, DeviationStore)
+        with self.sub.lock:
+            msgs = stop_messages(self.sub.deviation_store, self.tt, self.sub.stop_ids,
+                                 self._routes | {p.route for p in preds}, now)
+        return build_board(self._scheduled if covered or self._scheduled else None, preds, now, opts,
+                           deviations=RowDeviations(self.tt, devs), messages=msgs)
 
     def _render(self, now: datetime) -> None:
         from station.layout import compose
 
-        if self.sink is None:
+        if self.sink is None and self.web is None:
             return
         board = self.board(now)
+        if self.web is not None:
+            self.web.publish(board)
+        if self.sink is None:
+            return
         frame = compose(board, self.cfg.panel, now)
         try:
             self.sink.set_brightness(frame.brightness)
             self.sink.show(frame.image)
             self.frames += 1
+            self.last_board = board
+            self.last_shown_mono = time.monotonic()
         except (DeviceError, OSError) as exc:
             log.error("display failed (%s); reopening in 30 s", exc)
             self.sink = None
@@ -280,6 +327,9 @@ class StationService:
                       "rate": self.clock.rate},
             "broker_connected": bool(self.sub is not None and self.sub.connected.is_set()),
             "predictions": None if store is None else dataclasses.asdict(store.counters),
+            "deviations": None if self.sub is None or self.sub.deviation_store is None
+            else {"known": len(self.sub.deviation_store), **dataclasses.asdict(self.sub.deviation_store.counters)},
+            "web": None if self.web is None else dataclasses.asdict(self.web.counters),
             "frames": self.frames, "sink_open": self.sink is not None,
             "ok": now is not None and self.sink is not None,
         }
@@ -295,6 +345,8 @@ class StationService:
 
         self.notifier.stopping()
         self.stop_event.set()
+        if self.web is not None:
+            self.web.stop()
         if self.sub is not None:
             self.sub.stop()
         if self.sink is not None:

@@ -420,16 +420,18 @@ class DeviationStore:
         self._ratelog = RateLimitedLog(log, 60.0)
         self._by_key: dict[tuple[str, str], _Entry] = {}
 
-    def _reject(self, reason: str, topic: str, detail: object, received: datetime) -> bool:
+    def _reject(self, reason: str, topic: str, detail: object, received: datetime | None) -> bool:
         self.counters.rejected += 1
         self.counters.reasons[reason] = self.counters.reasons.get(reason, 0) + 1
         self._ratelog.warn(reason, "rejected deviation on %s: %s", topic[:200], str(detail)[:200],
-                           t=received.timestamp())
+                           t=None if received is None else received.timestamp())
         return False
 
-    def handle(self, topic: str, payload: bytes, received: datetime, expiry_s: float | None = None) -> bool:
+    def handle(self, topic: str, payload: bytes, received: datetime | None, expiry_s: float | None = None) -> bool:
         """Apply one message (``received``: the receiver's clock; ``expiry_s``: MQTT 5 expiry left). True when
-        the state changed. An empty payload withdraws the deviation."""
+        the state changed. An empty payload withdraws the deviation. ``received`` None: a receiver without
+        a clock yet (a display before NTP or its first prediction: the retained deviations arrive first) —
+        the message is kept on its own validity period, the MQTT expiry and the future check left out."""
         try:
             oper_l, id_l = parse_deviation_topic(self.prefix, topic)
         except DecodeError as exc:
@@ -449,13 +451,14 @@ class DeviationStore:
             return self._reject("payload", topic, exc, received)
         if (topic_level(d.oper), topic_level(d.id)) != key:
             return self._reject("topic_mismatch", topic, f"payload is {d.oper}/{d.id}", received)
-        if (d.tst - received).total_seconds() > MAX_FUTURE_S:
+        if received is not None and (d.tst - received).total_seconds() > MAX_FUTURE_S:
             return self._reject("future", topic, f"tst {iso_utc_ms(d.tst)} is ahead of this clock", received)
         old = self._by_key.get(key)
         if old is not None and d.tst < old.deviation.tst:
             self.counters.out_of_order += 1
             return False
-        expires = None if expiry_s is None or expiry_s < 0 else received + timedelta(seconds=float(expiry_s))
+        expires = None if expiry_s is None or expiry_s < 0 or received is None \
+            else received + timedelta(seconds=float(expiry_s))
         self._by_key[key] = _Entry(d, expires)
         self.counters.accepted += 1
         self.version += 1
