@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 # System packages the tests and the demo use (real broker, real gpsd, fonts, speech, PostgreSQL for the
-# central record store's tests, headless Chromium for the month report's picture).
+# central record store's tests, headless Chromium for the month report's picture and the station web page).
 SYSPKGS = mosquitto mosquitto-clients gpsd gpsd-clients fonts-dejavu-core espeak-ng openssl postgresql chromium
 
 .PHONY: all venv sysdeps test lint layers typecheck pytest demo bench clean help sample-feed arm64-check docs-img

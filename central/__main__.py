@@ -11,12 +11,15 @@ COMMANDS: list[Subcommand] = [
     # name, module with add_arguments()/run(), help. Add a line when a command exists.
     Subcommand("run", "central.cmd_run", "the collector: every unit's records into the store, GTFS-Realtime out"),
     Subcommand("report", "central.cmd_report", "contract reports: report occupancy|punctuality EVENTS.jsonl..."),
+    Subcommand("deviation", "central.cmd_deviation",
+               "the control room's deviations: deviation publish|list|withdraw|ingest"),
     Subcommand("validate-apc", "central.validate_apc", "VDV 457-style check of counted vs reference passenger counts"),
 ]
 
 EXAMPLES = """\
 rettid-central report punctuality events.jsonl --month 2026-11 --format html -o punctuality.html
 rettid-central validate-apc counts.csv reference.csv
+rettid-central deviation publish cancel --trip 920R_MT_0_0745 --oday 2026-11-23 --text "Aflyst: signalfejl"
 """
 
 

@@ -21,7 +21,7 @@ out=$1
 shift
 clients=("$@")
 if [[ ${#clients[@]} -eq 0 ]]; then
-    clients=(veh-lokaltog-2051 veh-lokaltog-2052 display-hillerod central central-collector)
+    clients=(veh-lokaltog-2051 veh-lokaltog-2052 display-hillerod central central-collector controlroom controlroom-rt)
 fi
 days=${DAYS:-825}
 mkdir -p "$out"

@@ -126,7 +126,7 @@ th.when{text-align:right}
 .late{color:var(--warn)}
 tr.cancelled td.when{color:var(--bad)}
 tr.cancelled .dest{text-decoration:line-through;color:var(--dim)}
-.changed{font-weight:700;background:var(--warn);color:#000;border-radius:.25rem;padding:0 .3rem}
+.changed{font-weight:700;background:#ffb000;color:#000;border-radius:.25rem;padding:0 .3rem}
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 footer{color:var(--dim);font-size:.85rem;padding-bottom:1.5rem}
 """.strip()
