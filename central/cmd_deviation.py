@@ -208,7 +208,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.action == "ingest":
         from central.gtfsrt_ingest import run_ingest
 
-        return int(run_ingest(args, mqtt, _timetable(args)))
+        return int(run_ingest(args, mqtt, _timetable(args), report=print))
     now = _now(args)
     if args.action == "publish":
         d = build(args, now, _timetable(args))

@@ -27,6 +27,7 @@ import logging
 import re
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -260,7 +261,10 @@ def _key(d: AnyDeviation) -> bytes:
     return encode_deviation(msgspec.structs.replace(d, tst=d.valid_from))
 
 
-def run_ingest(args: argparse.Namespace, mqtt: MqttConfig, tt: Any) -> int:
+def run_ingest(args: argparse.Namespace, mqtt: MqttConfig, tt: Any,
+               report: Callable[[str], None] = log.info) -> int:
+    """Poll ``args.url`` every ``args.interval`` s (once with ``args.once``: then ``report`` gets a summary
+    and the exit status is 1 when the feed could not be read)."""
     from central.deviations import DeviationClient
 
     conv = Converter(args.oper, tt)
@@ -294,9 +298,9 @@ def run_ingest(args: argparse.Namespace, mqtt: MqttConfig, tt: Any) -> int:
                 log.info("GTFS-RT %s: %d deviation(s), %d published, %d withdrawn so far", args.url, len(devs),
                          conv.counters.published, conv.counters.withdrawn)
             if args.once:
-                print(f"ingested {args.url}: {len(known)} deviation(s) held; published {conv.counters.published}, "
-                      f"unchanged {conv.counters.unchanged}, withdrawn {conv.counters.withdrawn}, "
-                      f"entities not used {conv.counters.skipped_entities}")
+                report(f"ingested {args.url}: {len(known)} deviation(s) held; published {conv.counters.published}, "
+                       f"unchanged {conv.counters.unchanged}, withdrawn {conv.counters.withdrawn}, "
+                       f"entities not used {conv.counters.skipped_entities}")
                 return 0 if feed is not None else 1
             time.sleep(args.interval)
 
