@@ -9,7 +9,6 @@ platform, so a deviation may name either.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -21,8 +20,8 @@ from transit.deviations import (
     DepartureRef,
     DisplayMessage,
     Effect,
-    StopIndex,
     effect,
+    trip_stop_index,
 )
 
 
@@ -36,30 +35,12 @@ class RowDeviations:
     def __call__(self, row: Row) -> Effect:
         if not self.deviations or row.service_day is None:
             return NO_EFFECT
-        index = stop_index_of(self.tt, row.trip_id)
+        index = trip_stop_index(self.tt, row.trip_id)
         when = row.scheduled or row.expected
         ref = DepartureRef(row.trip_id, row.service_day.isoformat(), row.route, row.stop_id, when,
                            self.tt.station_of(row.stop_id) if row.stop_id in self.tt.stops else None,
                            index(row.stop_id))
         return effect(self.deviations, ref, index)
-
-
-def stop_index_of(tt: Any, trip_id: str) -> StopIndex:
-    """Position of a stop (or of a platform of a parent station) in the trip; None when it does not call there."""
-    return _positions(tt, trip_id).get
-
-
-@functools.lru_cache(maxsize=4096)
-def _positions(tt: Any, trip_id: str) -> dict[str, int]:
-    out: dict[str, int] = {}
-    try:
-        times = tt.stop_times(trip_id)
-    except KeyError:
-        return out
-    for i, st in enumerate(times):
-        out.setdefault(st.stop_id, i)
-        out.setdefault(tt.station_of(st.stop_id), i)
-    return out
 
 
 def stop_messages(store: Any, tt: Any, stop_ids: Iterable[str], routes: Iterable[str],
@@ -70,4 +51,4 @@ def stop_messages(store: Any, tt: Any, stop_ids: Iterable[str], routes: Iterable
     return list(store.messages(stops, routes, now))
 
 
-__all__ = ["RowDeviations", "stop_index_of", "stop_messages"]
+__all__ = ["RowDeviations", "stop_messages"]

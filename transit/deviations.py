@@ -29,6 +29,7 @@ A unit's report of its own deviation ("indmeldes til vagtpladsen") is a record, 
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -350,6 +351,25 @@ def message_texts(d: Deviation) -> list[str]:
     return out
 
 
+def trip_stop_index(tt: Any, trip_id: str) -> StopIndex:
+    """Position of a stop, or of a platform's parent station, in the trip (``tt``: a
+    ``transit.timetable.Timetable``); None when the trip does not call there. Cached per trip."""
+    return _positions(tt, trip_id).get
+
+
+@functools.lru_cache(maxsize=4096)
+def _positions(tt: Any, trip_id: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    try:
+        times = tt.stop_times(trip_id)
+    except KeyError:
+        return out
+    for i, st in enumerate(times):
+        out.setdefault(st.stop_id, i)
+        out.setdefault(tt.station_of(st.stop_id), i)
+    return out
+
+
 def apply_to_eta(eta: Eta, deviations: Sequence[Deviation], stop_index: StopIndex | None = None,
                  station_of: Callable[[str], str | None] | None = None) -> Eta:
     """A unit's own ``eta`` record with the deviations for its trip applied: ``status`` CANCELED/SKIPPED
@@ -546,4 +566,4 @@ __all__ = ["DEVIATION_TYPES", "EXPIRY_GRACE_S", "KINDS", "MAX_TEXT", "NO_EFFECT"
            "DepartureRef", "Deviation", "DeviationCounters", "DeviationStore", "DisplayMessage", "Effect", "Notice",
            "PlannedDeviation", "Priority", "Replacement", "StopIndex", "StopSkip", "TrackChange", "TripCancellation",
            "apply_to_eta", "check_deviation", "decode_deviation", "deviation_filter", "deviation_topic", "effect",
-           "encode_deviation", "expiry_s", "message_texts", "parse_deviation_topic", "sort_messages", "to_builtins"]
+           "encode_deviation", "expiry_s", "message_texts", "parse_deviation_topic", "sort_messages", "to_builtins", "trip_stop_index"]

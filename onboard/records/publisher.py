@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from onboard.records.outbox import Outbox, OutboxRow
+from transit.deviations import deviation_filter
 from transit.errors import ConfigError, DecodeError, OutboxError
 from transit.messages import (
     DEFAULT_PREFIX,
@@ -127,7 +128,8 @@ class Publisher:
 
     def __init__(self, outbox: Outbox, settings: MqttSettings, *, oper: str, veh: str, mode: str = "bus",
                  window: int = 100, backoff: Backoff | None = None,
-                 on_assignment: Callable[[Assignment], None] | None = None) -> None:
+                 on_assignment: Callable[[Assignment], None] | None = None,
+                 on_deviation: Callable[[str, bytes, float | None], None] | None = None) -> None:
         self.outbox = outbox
         self.settings = settings
         self.oper = oper
@@ -136,6 +138,9 @@ class Publisher:
         self.window = max(1, window)
         self.backoff = backoff or Backoff()
         self.on_assignment = on_assignment
+        # the control room's deviations of this operator (topic, payload, MQTT expiry left): retained, so
+        # a reconnect brings them all again; the service decodes them (transit.deviations.DeviationStore)
+        self.on_deviation = on_deviation
         self.counters = PublisherCounters()
         self.client_id = settings.client_id or f"rettid-{oper}-{veh}"
         self.host, self.port, self.tls = settings.endpoint()
@@ -158,6 +163,8 @@ class Publisher:
         self._last_ack_flush = time.monotonic()
         self._status_topic = status_topic(settings.topic_prefix, mode, oper, veh)
         self._assign_topic = assignment_topic(settings.topic_prefix, mode, oper, veh)
+        self._deviation_filter = deviation_filter(settings.topic_prefix, oper)
+        self._deviation_head = self._deviation_filter[:-1]
 
     # ---------------------------------------------------------------------------------- public API
     def start(self) -> None:
@@ -247,6 +254,8 @@ class Publisher:
         client.publish(self._status_topic, status_payload("online", oper=self.oper, veh=self.veh,
                                                           client_id=self.client_id), qos=1, retain=True)
         client.subscribe(self._assign_topic, qos=1)
+        if self.on_deviation is not None:
+            client.subscribe(self._deviation_filter, qos=1)
         self._wake.set()
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any,
@@ -272,6 +281,13 @@ class Publisher:
             self._acked.append(seq)
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
+        if self.on_deviation is not None and msg.topic.startswith(self._deviation_head):
+            expiry = getattr(msg.properties, "MessageExpiryInterval", None) if msg.properties else None
+            try:
+                self.on_deviation(msg.topic, bytes(msg.payload), expiry)
+            except Exception:  # the consumer's bug must not stop publishing
+                log.exception("deviation handler failed")
+            return
         if msg.topic != self._assign_topic:
             return
         try:

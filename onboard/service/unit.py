@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import msgspec
+
 from hw.gnss.fix import Fix
 from onboard.service.config import OnboardConfig
 from transit.clock import ClockDiscipline, system_clock_synchronised
@@ -42,7 +44,7 @@ from transit.ratelimit import RateLimitedLog
 from transit.records import Encoded, Record
 from transit.sdnotify import Notifier
 from transit.timesanity import TimeSanity
-from transit.timeutil import from_epoch, iso_utc_ms
+from transit.timeutil import from_epoch, iso_utc_ms, parse_iso
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +140,7 @@ class OnboardService:
         self._last_fix: Fix | None = None
         self._last_fix_rx: float | None = None
         self._last_can_rx: float | None = None
+        self._last_eta: Any = None  # the core's last eta of a trip (deviations are applied on the way out)
         self._edges = 0
         self._records: dict[str, int] = {}
         self._bad_inputs = 0
@@ -224,12 +227,18 @@ class OnboardService:
         if self.opts.publish:
             self._publisher = Publisher(self._outbox, settings, oper=self.cfg.operator_id,
                                         veh=self.cfg.vehicle_id, mode=self.mode,
-                                        on_assignment=lambda a: self.q.put(("assign", time.monotonic(), a)))
+                                        on_assignment=lambda a: self.q.put(("assign", time.monotonic(), a)),
+                                        on_deviation=lambda topic, payload, exp: self.q.put(
+                                            ("deviation", time.monotonic(), (topic, payload, exp))))
             self._publisher.start()
             log.info("publishing to %s (outbox %s holds %d message(s))", settings.url, self._outbox.path,
                      len(self._outbox))
         self._sink = RecordSink(self._outbox, self._publisher, prefix=settings.topic_prefix, mode=self.mode)
         self._prefix = settings.topic_prefix
+        from transit.deviations import DeviationStore
+
+        # the control room's deviations of this operator, applied to the unit's own eta records (_emit)
+        self.deviations = DeviationStore(prefix=settings.topic_prefix, oper=self.cfg.operator_id)
 
     def _open_display(self, name: str, node: Any) -> None:
         from hw.display.sink import open_sink
@@ -462,6 +471,8 @@ class OnboardService:
             self._push(t, 2, "edge", payload, rx)
         elif kind == "assign":
             self._feed_assignment(payload)
+        elif kind == "deviation":
+            self._on_deviation(*payload)
         else:  # pragma: no cover - only our own threads put items
             log.error("unknown input kind %r", kind)
 
@@ -535,7 +546,40 @@ class OnboardService:
         self._emit(self.core.on_assignment(a))
 
     # ------------------------------------------------------------------------------------ outputs
+    def _on_deviation(self, topic: str, payload: bytes, expiry: float | None) -> None:
+        """A deviation arrived (or was withdrawn): when it changes what the current trip predicts, the
+        last eta goes out again at once with it applied, rather than at the core's next eta."""
+        t = self.data_now()
+        if not self.deviations.handle(topic, payload, None if t is None else from_epoch(t), expiry):
+            return
+        last = self._last_eta
+        if last is None or self.core is None:
+            return
+        from transit.records import record_id
+
+        again = msgspec.structs.replace(last, id=record_id(last.veh, "eta", last.trip_id, last.oday, None, None,
+                                                           last.tst, f"deviation-{self.deviations.version}"))
+        self._emit([again])
+
+    def _apply_deviations(self, rec: Record) -> Record:
+        """The unit's own predictions carry the control room's deviations (CANCELED, SKIPPED, the new
+        track); the raw eta is kept so a withdrawn deviation is undone at the next re-emit."""
+        from transit.deviations import apply_to_eta, trip_stop_index
+        from transit.records import Eta
+
+        if not isinstance(rec, Eta):
+            return rec
+        if not rec.stops or rec.trip_id is None:  # the trip ended: nothing left to re-emit
+            self._last_eta = None
+            return rec
+        self._last_eta = rec
+        devs = self.deviations.current(parse_iso(rec.tst)) if getattr(self, "deviations", None) else []
+        if not devs:
+            return rec
+        return apply_to_eta(rec, devs, trip_stop_index(self.tt, rec.trip_id), self.tt.station_of)
+
     def _emit(self, recs: list[Record]) -> None:
+        recs = [self._apply_deviations(r) for r in recs]
         encoded = [Encoded.of(r) for r in recs]  # encoded once: logs, events file and payloads share it
         for enc in encoded:
             ev = enc.record.event
