@@ -210,3 +210,14 @@ def test_page_without_departures_and_escaping() -> None:
     page, _ = render_page(b, PageInfo(title="<script>x</script>"))
     text = page.decode()
     assert "Ingen afgange" in text and "<script>x</script>" not in text and "&lt;script&gt;" in text
+
+
+def test_served_by_the_unprivileged_service_on_an_unprivileged_port() -> None:
+    from transit.yamlconf import parse_yaml
+
+    unit = (Path(__file__).resolve().parents[2] / "systemd" / "rettid-station.service").read_text()
+    assert "User=rettid" in unit and "NoNewPrivileges=yes" in unit
+    assert "CapabilityBoundingSet=\n" in unit and "AmbientCapabilities=\n" in unit  # none: no port < 1024
+    with pytest.raises(ValueError, match="privileges"):
+        WebConfig.from_node(parse_yaml("listen: 0.0.0.0:80\n"))
+    assert WebConfig.from_node(parse_yaml("listen: '[::]:8080'\n")).host == "::"
