@@ -14,6 +14,8 @@ COMMANDS: list[Subcommand] = [
     Subcommand("frieze", "onboard.cli.cmd_frieze", "render the frieze at an instant from events.jsonl; announcements"),
     Subcommand("publish", "onboard.cli.cmd_publish", "publish events.jsonl records through the outbox to MQTT"),
     Subcommand("replay", "onboard.cli.cmd_replay", "run trip following over recorded NMEA/CAN/GPIO inputs"),
+    Subcommand("report-deviation", "onboard.cli.cmd_report_deviation",
+               "the driver reports a deviation of the trip (cancelled, turned short, replacement) to the control room"),
     Subcommand("run", "onboard.cli.cmd_run", "the onboard service: GNSS, CAN, door counters, core, frieze, MQTT"),
     Subcommand("status", "onboard.cli.cmd_status", "print the running unit's latest health report"),
     Subcommand("update-timetable", "onboard.cli.cmd_update_timetable", "check a new GTFS feed and stage it "

@@ -124,6 +124,16 @@ class PunctualityRecorder(Consumer):
         why = reasons or {}
         return [self._missing(plan, k, st, t, why.get(k, reason), loc) for k, st in sorted(pending.items())]
 
+    def cancel_stops(self, plan: TripPlan, reasons: dict[int, str], t: float, loc: str = "N/A") -> list[Record]:
+        """Registration stops of ``plan`` (by index) that will not be served — cancelled by the control room
+        or reported so by the unit — closed now as ``missing`` with the reason (its word "cancelled" is what
+        the month's report counts as cancelled). Stops already measured or closed are left alone."""
+        key = (plan.ref.oday, plan.ref.trip_id)
+        pending = self._open.get(key)
+        if pending is None:
+            return []
+        return [self._missing(plan, k, pending.pop(k), t, reasons[k], loc) for k in sorted(reasons) if k in pending]
+
     def _station(self, plan: TripPlan, st: PlanStop) -> str:
         regs = set()
         for sid in (st.stop_id, st.station):

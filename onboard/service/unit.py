@@ -141,6 +141,9 @@ class OnboardService:
         self._last_fix_rx: float | None = None
         self._last_can_rx: float | None = None
         self._last_eta: Any = None  # the core's last eta of a trip (deviations are applied on the way out)
+        self._confirmed: set[tuple[str, Any]] = set()  # control-room cancellations already confirmed
+        self._inbox_log = RateLimitedLog(log, 60.0, clock=time.monotonic)
+        self._next_inbox = 0.0
         self._edges = 0
         self._records: dict[str, int] = {}
         self._bad_inputs = 0
@@ -368,6 +371,9 @@ class OnboardService:
         if now >= self._next_health:
             self._next_health = now + self.opts.health_interval_s
             self._health(now)
+        if now >= self._next_inbox:
+            self._next_inbox = now + 1.0
+            self._poll_inbox()
         if self.feeds is not None and (self._feed_requested or now >= self._next_feed_poll):
             self._next_feed_poll = now + self.opts.feed_poll_s
             if self._feed_requested or self.feeds.has_incoming():
@@ -560,6 +566,73 @@ class OnboardService:
         again = msgspec.structs.replace(last, id=record_id(last.veh, "eta", last.trip_id, last.oday, None, None,
                                                            last.tst, f"deviation-{self.deviations.version}"))
         self._emit([again])
+        self._emit(self._cancelled_registrations())
+
+    def _current_plan(self) -> Any:
+        core = getattr(self.core, "core", None)
+        f = getattr(core, "follower", None)
+        return None if f is None else f.plan
+
+    def _close_registrations(self, plan: Any, reasons: dict[int, str]) -> list[Record]:
+        """Registration stops that will not be served, closed as ``missing`` "cancelled ..." by the
+        punctuality consumer, so the month's report counts them as cancelled (its policy)."""
+        from onboard.records.punctuality import PunctualityRecorder
+
+        out: list[Record] = []
+        for c in getattr(self.core, "consumers", ()):
+            if isinstance(c, PunctualityRecorder) and reasons:
+                out += c.cancel_stops(plan, reasons, self.core.core.t)
+        return out
+
+    def _cancelled_registrations(self) -> list[Record]:
+        """The control room cancelled stops of the trip being driven: close their registrations and confirm
+        it to the control room with the unit's own report (``source: controlroom``), once per deviation."""
+        from transit.deviations import DepartureRef, TripCancellation, effect, trip_stop_index
+        from transit.records import DeviationReport
+
+        plan = self._current_plan()
+        if plan is None:
+            return []
+        ref = plan.ref
+        devs = self.deviations.current(from_epoch(self.core.core.t))
+        index = trip_stop_index(self.tt, ref.trip_id)
+        reasons: dict[int, str] = {}
+        for k, st in enumerate(plan.stops):
+            when = st.sched_arr if st.sched_arr is not None else st.sched_dep
+            if not st.served or when is None:
+                continue
+            e = effect(devs, DepartureRef(ref.trip_id, ref.oday, ref.route, st.stop_id, from_epoch(when), st.station,
+                                          index(st.stop_id)), index)
+            if e.status != "SCHEDULED":
+                reasons[k] = f"cancelled by the control room ({', '.join(e.ids)})"
+        out = self._close_registrations(plan, reasons)
+        for d in devs:
+            if isinstance(d, TripCancellation) and d.trip_id == ref.trip_id and d.oday == ref.oday \
+                    and (d.id, d.tst) not in self._confirmed:
+                self._confirmed.add((d.id, d.tst))
+                out.append(DeviationReport.make(self.core.core.t, veh=self.cfg.vehicle_id, oper=self.cfg.operator_id,
+                                                trip=ref, what="cancelled", from_stop=d.from_stop, to_stop=d.to_stop,
+                                                reason=f"control room {d.id}"[:128], source="controlroom",
+                                                id_extra=d.id))
+        return out
+
+    def _poll_inbox(self) -> None:
+        """Deviations the driver reports on the unit (``rettid-onboard report-deviation`` drops a file in
+        ``<state_dir>/inbox``): each becomes a ``deviation`` record through the outbox, the trip's
+        registrations not to be served are closed as cancelled; the file is removed only after that is
+        stored. A file that is no valid report is moved to ``inbox/rejected`` and counted."""
+        from onboard.service.inbox import read_requests, report_records
+
+        if self.core is None:
+            return
+        for path, req in read_requests(self.state_dir / "inbox", self._inbox_log):
+            plan = self._current_plan()
+            recs, reasons = report_records(req, plan, self.tt, t=self.core.core.t, veh=self.cfg.vehicle_id,
+                                           oper=self.cfg.operator_id)
+            if plan is not None:
+                recs += self._close_registrations(plan, reasons)
+            self._emit(recs)
+            path.unlink(missing_ok=True)
 
     def _apply_deviations(self, rec: Record) -> Record:
         """The unit's own predictions carry the control room's deviations (CANCELED, SKIPPED, the new
