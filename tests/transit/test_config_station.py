@@ -107,7 +107,7 @@ CASES = [
     (("  stop_display: hil-1\n", ""), "id: station-1", "unit.stop_display",
      "missing required key (the stop display id)"),
     (("+", "displays: {}\n"), "displays", "displays",
-     "unknown key (allowed: dimming, feed, mqtt, panel, qr_url, sink, stops, unit)"),
+     "unknown key (allowed: dimming, feed, mqtt, panel, qr_url, sink, stops, unit, web)"),
     (("+", "mqtt: {url: 'mqtt://broker:1883', tls: {ca: ca.crt}}\n"), "mqtt:", "mqtt.tls",
      "TLS files need an mqtts:// url (e.g. mqtts://broker:8883)"),
 ]
