@@ -519,8 +519,11 @@ class _Month:
         self.stats = {"records_outside_timetable": 0, "records_not_registrations": 0, "records_not_counted": 0,
                       "registrations_with_several_records": 0}
 
-    def day(self, day: date, regs: Iterable[RegRow], runs: Iterable[Any]) -> None:
-        """One operating day: its records against what the timetable scheduled."""
+    def day(self, day: date, regs: Iterable[RegRow], runs: Iterable[Any],
+            deviations: Iterable[dict[str, Any]] = ()) -> None:
+        """One operating day: its records against what the timetable scheduled. ``deviations`` are the
+        day's ``deviation`` records (a unit's own report, or its confirmation of the control room's
+        cancellation): a registration they cancel that has no measurement counts as ``cancelled``."""
         oday = day.isoformat()
         pol = self.pol
         stats = self.stats
@@ -544,6 +547,7 @@ class _Month:
                 if _rank(old) <= _rank(r):
                     continue
             at[st] = r
+        cancelled = cancelled_sections(self.tt, deviations)
         ran: dict[str, tuple[bool, list[str]]] = {}
         for run in runs:
             obs, vehs = ran.get(run[1], (False, []))
@@ -594,14 +598,18 @@ class _Month:
                 station, sched_s, c_total, c_line, c_station, c_hour = e
                 rec = None if recs is None else recs.get(station)
                 if rec is None:
-                    k = MISSING
+                    cx = cancelled.get(tid)
+                    k = CANCELLED if cx is not None and cx(station) else MISSING
                 elif rec[R_STATUS] == "measured":
                     dl = rec[R_DL]
                     k = LATE if dl >= late_s or (early_s is not None and dl <= early_s) else PUNCTUAL  # type: ignore[operator]
                 elif rec[R_STATUS] == "not_observed":  # the unit was blind there (issue 13)
-                    k = NOT_OBSERVED
+                    cx = cancelled.get(tid)
+                    k = CANCELLED if cx is not None and cx(station) else NOT_OBSERVED
                 else:  # missing: the unit's reason tells a trip or stop not run from a gap in its data
                     k = CANCELLED if unmeasured_kind(rec[R_REASON]) == "cancelled" else NOT_OBSERVED
+                    if k == NOT_OBSERVED and (cx := cancelled.get(tid)) is not None and cx(station):
+                        k = CANCELLED
                 c_total[k] += 1
                 c_line[k] += 1
                 c_station[k] += 1
@@ -719,6 +727,36 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
+def cancelled_sections(tt: Timetable, deviations: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """trip_id → whether a registration station lies in what the day's ``deviation`` records (docs/messages.md)
+    say was not run: ``cancelled``/``replacement`` from ``from_stop`` to ``to_stop`` (whole trip when
+    neither), ``turned_short`` from ``from_stop`` on. A stop the trip does not call at cancels nothing."""
+    from transit.deviations import trip_stop_index
+
+    sections: dict[str, list[tuple[str | None, str | None]]] = {}
+    for d in deviations:
+        tid = d.get("trip_id")
+        if not tid or d.get("what") not in ("cancelled", "turned_short", "replacement") or tid not in tt.trips:
+            continue
+        sections.setdefault(tid, []).append((d.get("from_stop"), d.get("to_stop")))
+    out: dict[str, Any] = {}
+    for tid, secs in sections.items():
+        index = trip_stop_index(tt, tid)
+
+        def covered(station: str, index: Any = index, secs: Any = secs) -> bool:
+            i = index(station)
+            if i is None:
+                return False
+            for a, b in secs:
+                lo = 0 if a is None else index(a)
+                hi = None if b is None else index(b)
+                if lo is not None and (b is None or hi is not None) and lo <= i and (hi is None or i <= hi):
+                    return True
+            return False
+        out[tid] = covered
+    return out
+
+
 def _run_month(m: _Month, store: RecordStore) -> None:
     regs = _by_day(store.month_registrations(m.first, m.last, m.op.operator_id))  # only this operator's units
     regs_next = next(regs, None)
@@ -727,11 +765,12 @@ def _run_month(m: _Month, store: RecordStore) -> None:
         # the day's trip runs are read whole (a few thousand) while the month's registrations stream:
         # one query inside the other, so a database's cursors nest
         runs = list(store.trip_runs(day, day))
+        devs = [d for d in store.records(day, day, ["deviation"]) if d.get("oper") == m.op.operator_id]
         if regs_next is not None and regs_next[0] == oday:
-            m.day(day, regs_next[1], runs)
+            m.day(day, regs_next[1], runs, devs)
             regs_next = next(regs, None)
         else:
-            m.day(day, (), runs)
+            m.day(day, (), runs, devs)
 
 
 def _month_days(first: date, last: date) -> Iterator[date]:
