@@ -188,21 +188,25 @@ def test_rate_limit_per_client_and_total() -> None:
 
 
 def test_server_answers_429_and_503(tmp_path) -> None:
-    w = StationWeb(WebConfig(host="127.0.0.1", port=0, rate_per_client=1.0, burst_per_client=2, max_connections=1,
-                             timeout_s=2.0), INFO, ("hilleroed",))
-    w.publish(_board())
-    w.start()
+    limited = StationWeb(WebConfig(host="127.0.0.1", port=0, rate_per_client=0.1, burst_per_client=2,
+                                   max_connections=8), INFO, ("hilleroed",))
+    busy = StationWeb(WebConfig(host="127.0.0.1", port=0, max_connections=1, timeout_s=2.0), INFO, ("hilleroed",))
+    for w in (limited, busy):
+        w.publish(_board())
+        w.start()
     try:
-        codes = [_raw(w, b"GET / HTTP/1.0\r\n\r\n")[:12] for _ in range(3)]
+        codes = [_raw(limited, b"GET / HTTP/1.0\r\n\r\n")[:12] for _ in range(3)]
         assert codes == [b"HTTP/1.0 200", b"HTTP/1.0 200", b"HTTP/1.0 429"]
-        slow = socket.create_connection(w.address, timeout=5)  # type: ignore[arg-type]
+        assert limited.counters.rate_limited == 1
+        slow = socket.create_connection(busy.address, timeout=5)  # type: ignore[arg-type]
         slow.sendall(b"GET / HTT")  # holds the only slot until its timeout
         time.sleep(0.3)
-        assert _raw(w, b"GET / HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.0 503")
+        assert _raw(busy, b"GET / HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.0 503")
         slow.close()
-        assert w.counters.rate_limited == 1 and w.counters.too_busy == 1
+        assert busy.counters.too_busy == 1
     finally:
-        w.stop()
+        limited.stop()
+        busy.stop()
 
 
 def test_page_without_departures_and_escaping() -> None:
