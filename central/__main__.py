@@ -13,6 +13,8 @@ COMMANDS: list[Subcommand] = [
     Subcommand("report", "central.cmd_report", "contract reports: report occupancy|punctuality EVENTS.jsonl..."),
     Subcommand("deviation", "central.cmd_deviation",
                "the control room's deviations: deviation publish|list|withdraw|ingest"),
+    Subcommand("check-config", "central.cmd_check_config",
+               "check the collector's configuration, record store, operator files and certificates"),
     Subcommand("validate-apc", "central.validate_apc", "VDV 457-style check of counted vs reference passenger counts"),
 ]
 
