@@ -93,9 +93,10 @@ class PredictionStore:
                 self.counters.cleared += 1
             return removed is not None
         try:
-            p = decode_prediction(payload)
+            p = decode_prediction(payload)  # the one decode and validation of this message
         except DecodeError as exc:
             return self._reject("payload", topic, exc, received)
+        received = self._judge_time(p, received)
         if (topic_level(p.stop_id), topic_level(p.oper), topic_level(p.veh)) != (stop_l, oper_l, veh_l):
             return self._reject("topic_mismatch", topic, f"payload is for {p.stop_id}/{p.oper}/{p.veh}",
                                 received)
@@ -116,7 +117,16 @@ class PredictionStore:
             oldest = min(per_stop, key=lambda k: per_stop[k].prediction.tst)
             del per_stop[oldest]
             self.counters.evicted += 1
+        self._accepted(p)
         return True
+
+    def _judge_time(self, p: StopPrediction, received: datetime) -> datetime:
+        """The time a decoded prediction is judged and stamped with (a subclass without a clock of its
+        own may take the prediction's); by default the display's receive time."""
+        return received
+
+    def _accepted(self, p: StopPrediction) -> None:
+        """Called with each prediction the store took (after every check), decoded once."""
 
     def predictions(self, stop_id: str, now: datetime) -> list[StopPrediction]:
         """Unexpired predictions for ``stop_id`` (the display decides about staleness by ``tst``)."""

@@ -31,9 +31,9 @@ from station.config import StationConfig
 from station.predictions import MAX_FUTURE_S, PredictionStore, PredictionSubscriber
 from station.web import StationWeb
 from transit.clock import ClockDiscipline, system_clock_synchronised
-from transit.errors import BackendError, ConfigError, DecodeError, DeviceError
+from transit.errors import BackendError, ConfigError, DeviceError
 from transit.health import software_version, write_health
-from transit.messages import decode_prediction, parse_prediction_topic
+from transit.messages import StopPrediction
 from transit.sdnotify import Notifier
 from transit.timeutil import from_epoch, iso_utc_ms
 
@@ -73,42 +73,32 @@ class _AnchoringStore(PredictionStore):
         self._on_tst = on_tst
         self._now = now
         self._boot: list[float] = []  # tst of accepted predictions while there is no clock
+        self._clock_now: datetime | None = None  # the display's time when the current message came
 
     def handle(self, topic: str, payload: bytes, received: datetime, expiry_s: float | None = None) -> bool:
-        if not payload:
-            return super().handle(topic, payload, received, expiry_s)
-        now = self._now()
-        if now is not None:
-            ok = super().handle(topic, payload, now, expiry_s)
-            if ok:
-                tst = self._latest_tst(topic)
-                if tst is not None and tst > now.timestamp():
-                    self._on_tst(tst)
-            return ok
-        # no clock yet: judge the message by everything but time, then let agreeing times set the clock
-        try:
-            at = decode_prediction(payload).tst
-        except DecodeError:
-            at = received  # the store below rejects and counts it
-        ok = super().handle(topic, payload, at, expiry_s)
-        tst = self._latest_tst(topic) if ok else None
-        if tst is not None:
-            self._boot.append(tst)
-            agree = [t for t in self._boot if abs(t - tst) <= BOOT_AGREE_S]
-            if len(agree) >= BOOT_CONFIRM:
-                self._on_tst(max(agree))
-                self._boot.clear()
-            elif len(self._boot) > 64:
-                self._boot = self._boot[-32:]
-        return ok
+        now = self._now() if payload else None
+        self._clock_now = now
+        # no clock yet: the message is judged by everything but time (see _judge_time), then agreeing
+        # times set the clock (_accepted)
+        return super().handle(topic, payload, received if now is None else now, expiry_s)
 
-    def _latest_tst(self, topic: str) -> float | None:
-        try:
-            stop_l, oper_l, veh_l = parse_prediction_topic(self.prefix, topic)
-        except DecodeError:
-            return None
-        e = self._by_stop.get(stop_l, {}).get((oper_l, veh_l))
-        return None if e is None else e.prediction.tst.timestamp()
+    def _judge_time(self, p: StopPrediction, received: datetime) -> datetime:
+        return received if self._clock_now is not None else p.tst
+
+    def _accepted(self, p: StopPrediction) -> None:
+        tst = p.tst.timestamp()
+        now = self._clock_now
+        if now is not None:
+            if tst > now.timestamp():
+                self._on_tst(tst)
+            return
+        self._boot.append(tst)
+        agree = [t for t in self._boot if abs(t - tst) <= BOOT_AGREE_S]
+        if len(agree) >= BOOT_CONFIRM:
+            self._on_tst(max(agree))
+            self._boot.clear()
+        elif len(self._boot) > 64:
+            self._boot = self._boot[-32:]
 
 
 class StationService:

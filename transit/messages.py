@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
 import msgspec
+import msgspec.inspect
 from msgspec import Meta
 
 from transit.errors import DecodeError
@@ -251,7 +252,11 @@ _PREDICTION = msgspec.json.Decoder(StopPrediction)
 
 def _strict(decoder: msgspec.json.Decoder[Any], payload: bytes, what: str) -> Any:
     """Decode an untrusted payload: oversize, non-UTF-8, NaN, a wrong or missing ``"v"`` and any field of
-    the wrong type become :class:`DecodeError`."""
+    the wrong type become :class:`DecodeError`.
+
+    One parse per message (a stop display takes hundreds a second): the typed decoder runs first, and
+    only when it refuses the payload is the version read on its own, so that a newer schema is reported
+    as such rather than field by field."""
     if not isinstance(payload, (bytes, bytearray, memoryview)):
         raise DecodeError(f"{what}: payload is {type(payload).__name__}, expected bytes")
     if len(payload) > MAX_INCOMING_BYTES:
@@ -259,25 +264,54 @@ def _strict(decoder: msgspec.json.Decoder[Any], payload: bytes, what: str) -> An
     if not payload:
         raise DecodeError(f"{what}: empty payload")
     try:
-        _VERSION.decode(payload)  # the version first: a newer schema is refused as such, not field by field
+        obj = decoder.decode(payload)
+    except msgspec.ValidationError as exc:
+        _check_version(payload, what)
+        raise DecodeError(f"{what}: {str(exc)[:200]}") from None
+    except msgspec.DecodeError as exc:
+        raise DecodeError(f"{what}: not valid JSON: {str(exc)[:120]}") from None
+    for name, key in _time_fields(type(obj)):
+        # a time near the ends of datetime's range is a broken clock or a forgery, and arithmetic on it
+        # overflows later (transit.timeutil.TIME_MIN .. TIME_MAX)
+        v = getattr(obj, name)
+        if v is not None and not TIME_MIN <= v < TIME_MAX:
+            raise DecodeError(f"{what}: '{key}' {v.isoformat()} is outside "
+                              f"{TIME_MIN.year}..{TIME_MAX.year - 1}")
+    return obj
+
+
+def _check_version(payload: bytes, what: str) -> None:
+    """A payload the typed decoder refused: :class:`DecodeError` naming the version when that is why."""
+    try:
+        _VERSION.decode(payload)
     except msgspec.ValidationError as exc:
         raise DecodeError(f"{what}: unsupported schema version ({str(exc)[:80]})") from None
     except msgspec.DecodeError as exc:
         raise DecodeError(f"{what}: not valid JSON: {str(exc)[:120]}") from None
-    try:
-        obj = decoder.decode(payload)
-    except msgspec.ValidationError as exc:
-        raise DecodeError(f"{what}: {str(exc)[:200]}") from None
-    except msgspec.DecodeError as exc:
-        raise DecodeError(f"{what}: not valid JSON: {str(exc)[:120]}") from None
-    for f in msgspec.structs.fields(obj):
-        # a time near the ends of datetime's range is a broken clock or a forgery, and arithmetic on it
-        # overflows later (transit.timeutil.TIME_MIN .. TIME_MAX)
-        v = getattr(obj, f.name)
-        if isinstance(v, datetime) and not TIME_MIN <= v < TIME_MAX:
-            raise DecodeError(f"{what}: '{f.encode_name}' {v.isoformat()} is outside "
-                              f"{TIME_MIN.year}..{TIME_MAX.year - 1}")
-    return obj
+
+
+def _has_datetime(t: msgspec.inspect.Type) -> bool:
+    if isinstance(t, msgspec.inspect.DateTimeType):
+        return True
+    if isinstance(t, msgspec.inspect.Metadata):
+        return _has_datetime(t.type)
+    if isinstance(t, msgspec.inspect.UnionType):
+        return any(_has_datetime(u) for u in t.types)
+    return False
+
+
+_TIME_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
+def _time_fields(cls: type) -> tuple[tuple[str, str], ...]:
+    """``(attribute, JSON key)`` of the top-level fields of a message Struct that hold a datetime (checked
+    against the sane range), found once per type rather than per message."""
+    hit = _TIME_FIELDS.get(cls)
+    if hit is None:
+        info = msgspec.inspect.type_info(cls)
+        assert isinstance(info, msgspec.inspect.StructType)
+        hit = _TIME_FIELDS[cls] = tuple((f.name, f.encode_name) for f in info.fields if _has_datetime(f.type))
+    return hit
 
 
 #: The strict decoding every incoming payload gets (predictions, assignments, deviations in

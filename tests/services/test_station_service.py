@@ -165,3 +165,48 @@ def test_clock_system_does_not_wait_for_ntp(tmp_path: Path, monkeypatch) -> None
         assert auto.now() is None  # auto still waits for NTP (or predictions)
     finally:
         auto.stop()
+
+
+def test_each_prediction_is_decoded_once(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17: a display subscribed to 200 vehicles decoded every message twice (once to read its time
+    for the clock, once in the store) and parsed its JSON twice more for the version check."""
+    import msgspec.json
+
+    import station.predictions as sp
+    import transit.messages as tm
+
+    parses = {"n": 0}
+    real = tm._PREDICTION
+
+    class Counting:
+        type = real.type
+
+        def decode(self, data: bytes) -> object:
+            parses["n"] += 1
+            return real.decode(data)
+
+    version = tm._VERSION
+
+    class CountingVersion:
+        def decode(self, data: bytes) -> object:
+            parses["n"] += 1
+            return version.decode(data)
+
+    monkeypatch.setattr(tm, "_PREDICTION", Counting())
+    monkeypatch.setattr(tm, "_VERSION", CountingVersion())
+    assert sp.decode_prediction is tm.decode_prediction
+    svc = _service(tmp_path)
+    try:
+        assert svc.sub is not None
+        store = svc.sub.store
+        for k, dt in enumerate((-5, 0, 10)):  # the first two set the clock, the third has one
+            assert store.handle(TOPIC, encode_prediction(_prediction(T + timedelta(seconds=dt))),
+                                svc._clock_for_store(), 120)
+            assert parses["n"] == k + 1
+        assert svc.now() is not None
+        # a refused payload may be read again to say why (a newer schema), but a good one never is
+        bad = msgspec.json.encode({"v": 2, "stop_id": "hilleroed_8"})
+        assert not store.handle(TOPIC, bad, svc._clock_for_store(), 120)
+        assert store.counters.reasons == {"payload": 1}
+    finally:
+        svc.stop()
