@@ -9,7 +9,7 @@ STAMP   = $(VENV)/.installed
 # central record store's tests, headless Chromium for the month report's picture and the station web page).
 SYSPKGS = mosquitto mosquitto-clients gpsd gpsd-clients fonts-dejavu-core espeak-ng openssl postgresql chromium
 
-.PHONY: all venv sysdeps test lint layers typecheck pytest demo bench clean help sample-feed arm64-check docs-img
+.PHONY: all venv sysdeps test lint layers typecheck pytest demo bench clean help sample-feed school-feed arm64-check docs-img
 
 all: help
 
@@ -52,6 +52,10 @@ docs-img: $(STAMP) sysdeps
 	$(PY) -m sim_bus month --operator data/operators/lokaltog.yaml --month 2026-11 --out out/docs-month
 	$(PY) -m central report punctuality out/docs-month/unit-*.jsonl --month 2026-11 --format png \
 		--png-size 1250x1800 -o docs/img/report-2026-11.png
+
+# The school route's GTFS feed from its run file (docs/school-buses.md; commit the result).
+school-feed: $(STAMP)
+	$(PY) -m transit.runfile gtfs data/school/viborg-rute-12.yaml -o data/gtfs/viborg-school
 
 # Regenerate the sample GTFS feed data/gtfs/lokaltog-sample (deterministic; commit the result).
 sample-feed: $(STAMP)
