@@ -47,7 +47,7 @@ JOURNEY_EVENTS = frozenset({"vp", "due", "arr", "ars", "pde", "dep", "pas", "wai
 RECORD_EVENTS = frozenset({"punctuality", "apc", "occupancy", "alarm", "deviation", "health"})
 ALL_EVENTS = JOURNEY_EVENTS | RECORD_EVENTS | {"eta"}
 MODES = frozenset({"bus", "train", "tram", "metro", "ferry", "taxi"})
-PREDICTION_STATUSES = frozenset({"SCHEDULED", "CANCELED", "SKIPPED"})
+PREDICTION_STATUSES = frozenset({"SCHEDULED", "CANCELED", "SKIPPED", "NO_DATA"})
 
 
 # --------------------------------------------------------------------------------------------- topics
@@ -219,7 +219,9 @@ class StopPrediction(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     eta_arr: Annotated[AwareTime | None, _d("predicted arrival")]
     eta_dep: Annotated[AwareTime | None, _d("predicted departure (null at the terminus)")]
     tst: Annotated[AwareTime, _d("data time of the estimate (a display judges staleness by it)")]
-    status: Annotated[Literal["SCHEDULED", "CANCELED", "SKIPPED"], _d("GTFS-RT schedule relationship")]
+    status: Annotated[Literal["SCHEDULED", "CANCELED", "SKIPPED", "NO_DATA"],
+                      _d("GTFS-RT schedule relationship: SCHEDULED with realtime times; NO_DATA: nothing "
+                         "realtime (no eta times, the timetable applies)")]
     platform: Annotated[Name | None, _d("platform code, when the feed has one")]
     occu: Annotated[Occu | None, _d("GTFS-RT OccupancyStatus name, null when unknown")]
     loc: Annotated[Loc, _d("location source of the vehicle")]

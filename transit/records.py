@@ -202,8 +202,9 @@ class EtaStop(msgspec.Struct, frozen=True, kw_only=True):
     sched_dep: Annotated[Tst | None, _d("scheduled departure (null at the trip's last stop)")]
     eta_arr: Annotated[Tst | None, _d("predicted arrival")]
     eta_dep: Annotated[Tst | None, _d("predicted departure")]
-    status: Annotated[Literal["SCHEDULED", "CANCELED", "SKIPPED"], _d("GTFS-RT schedule relationship")] = \
-        "SCHEDULED"
+    status: Annotated[Literal["SCHEDULED", "CANCELED", "SKIPPED", "NO_DATA"],
+                      _d("GTFS-RT schedule relationship: SCHEDULED with realtime eta_arr/eta_dep; NO_DATA: "
+                         "nothing realtime (no times, show the timetable)")] = "SCHEDULED"
     platform: Annotated[Text | None, _d("platform code, when the feed has one")] = None
 
 

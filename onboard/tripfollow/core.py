@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from hw.can.state import VehicleState
 from hw.gnss.fix import Fix
 from onboard.tripfollow.assign import AutoAssigner
-from onboard.tripfollow.eta import delay_now, predict
+from onboard.tripfollow.eta import EtaConfig, SectionTimes, delay_now, predict
 from onboard.tripfollow.events import CoreOutput, StopEvent, TripCancelled, TripEnded, TripStarted
 from onboard.tripfollow.gnssmotion import fix_sigma
 from onboard.tripfollow.plan import TripPlan, build_plan
@@ -70,6 +70,7 @@ class CoreConfig:
     speed: SpeedConfig = field(default_factory=SpeedConfig)
     vp_interval_s: float = 1.0  # 0: no position records
     eta_interval_s: float = 30.0
+    eta: EtaConfig = field(default_factory=EtaConfig)  # how predictions learn the trip's running
     cancel_after_s: float = 1800.0  # an assigned trip not started this long after its scheduled end
     join_assume_s: float = 120.0  # standing this soon after the first departure: assumed at the first stop
     activate_before_s: float = 1200.0  # an assigned trip begins at most this long before its departure
@@ -87,6 +88,8 @@ class Core:
         self.pos: PositionTracker | None = None
         self.still = StandstillDetector(cfg.speed)
         self.auto: AutoAssigner | None = None
+        #: recent running times of other vehicles per section (the central side feeds it; None: own trip only)
+        self.section_times: SectionTimes | None = None
         if not plans and timetable is not None:
             self.auto = AutoAssigner(timetable, mode=cfg.mode)
         self.doors_open = False
@@ -357,7 +360,9 @@ class Core:
         d = delay_now(f, t, pos.s)
         if d is None:
             return []
-        stops = predict(f, t, d)
+        seen = t if pos.observing(t) else (pos.obs[0] if pos.obs is not None else None)
+        stops = predict(f, t, pos.s, cfg=self.cfg.eta, sections=self.section_times,
+                        observed_t=seen if seen is not None else f.t_active)
         if not stops and not clear:
             return []
         return [self._rec(Eta, t, loc=pos.loc(t), headsign=f.plan.headsign, occu=None, dl=round(d, 1),

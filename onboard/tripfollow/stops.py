@@ -106,6 +106,7 @@ class _Visit:
     doors_opened: bool = False
     pde: float | None = None
     s_stand: float | None = None  # where the vehicle stood
+    dep: float | None = None  # when it left (observed or estimated across a blind gap): running times for ETAs
     dep_est: tuple[float, float] | None = None  # it left while the unit was blind: (time, uncertainty)
 
 
@@ -209,10 +210,12 @@ class TripFollower:
                     # it left while the unit was blind
                     out.append(("dep", v.dep_est[0], k, {"loc": "EST", "unc_s": round(v.dep_est[1], 1)}))
                     self.done[k] = "dep"
+                    v.dep = v.dep_est[0]
                 elif v.ars is not None:
                     t_dep = move_since if move_since is not None and move_since >= v.ars else t
                     out.append(("dep", t_dep, k, {}))
                     self.done[k] = "dep"
+                    v.dep = t_dep
                 elif k == self.origin:
                     # a trip starts at its first stop; without a standstill or door seen there (no
                     # speed source yet) nothing is known about it: not a pass
@@ -260,11 +263,13 @@ class TripFollower:
                         t_dep = move_since if move_since is not None and move_since >= v.ars else g.t0
                         out.append(("dep", t_dep, k, {}))
                         self.done[k] = "dep"
+                        v.dep = t_dep
                     self.i += 1
                     continue
                 if g.s1 - x > 3.0 and not (standing and g.s1 <= z1):
                     v.dep_est = self._departure(g, x, v.ars if v.ars is not None else g.t0)
                     if g.s1 > z1:
+                        v.dep = v.dep_est[0]
                         if v.ars is None:
                             # the first stop: standing assumed, never seen: only the departure is known
                             self.done[k] = "dep"
@@ -325,6 +330,7 @@ class TripFollower:
                 out += [("arr", t_a, k, dict(est_a)), ("ars", t_a, k, dict(est_a)),
                         ("dep", t_d, k, {"loc": "EST", "unc_s": round(unc_d, 1)})]
                 v.arr = v.ars = t_a
+                v.dep = t_d
                 self.done[k] = "dep"
                 # the next stops inside the gap: from this departure on (its dwell is not theirs)
                 g = Gap(t_d, c, 0.0, g.t1, g.s1, g.v1)

@@ -1,0 +1,155 @@
+"""The prediction model (``onboard.tripfollow.eta``) on hand-built trip states, against hand-computed
+expectations: a slow trip, a fast trip, a held stop, an early vehicle at a timing point, a whole-minute
+timetable (no "Nu" for a vehicle kilometres away), and no realtime data.
+
+The trip: A (0 m) → B (3 km) → C (6 km) → D (9 km) → E (12 km), 300 s scheduled running per section,
+60 s scheduled dwell at B, C, D. With the default prior (240 s of scheduled running at ratio 1), two
+sections achieved at 330 s each give a ratio of (660 + 240) / (600 + 240) = 15/14.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from onboard.tripfollow import FollowConfig
+from onboard.tripfollow.eta import EtaConfig, delay_now, learn, predict
+from onboard.tripfollow.stops import TripFollower, _Visit
+from transit.records import EtaStop
+from transit.timeutil import parse_iso
+
+from .drive import T0, plan, stop
+
+SLOW = 15.0 / 14.0
+FAST = 13.0 / 14.0
+
+
+def trip(timepoints: tuple[bool, ...] = (True,) * 5, d_sched: float = 1020.0) -> list:
+    xs = (0.0, 3000.0, 6000.0, 9000.0, 12000.0)
+    arr = (T0, T0 + 300, T0 + 660, T0 + d_sched, T0 + 1380)
+    dep = (T0, T0 + 360, T0 + 720, T0 + 1080, T0 + 1380)
+    return [stop(sid, x, a, d, seq=i + 1, timepoint=tp)
+            for i, (sid, x, a, d, tp) in enumerate(zip("ABCDE", xs, arr, dep, timepoints, strict=True))]
+
+
+def follower(stops: list, mode: str, visits: dict[int, tuple[float, float | None]], i: int,
+             doors_closed: bool = False) -> TripFollower:
+    """A follower that has seen these (arrival, departure) pairs, ``i`` the next stop not yet left."""
+    f = TripFollower(plan(stops), FollowConfig.for_mode(mode), T0 - 300)
+    for k, (ars, dep) in visits.items():
+        v = _Visit(arr=ars, ars=ars, due=True, doors_opened=True, s_stand=stops[k].chainage_m, dep=dep,
+                   pde=(dep - 5.0) if dep is not None else (ars + 20.0 if doors_closed else None))
+        f.visits[k] = v
+        if dep is not None:
+            f.done[k] = "dep"
+    f.i = i
+    return f
+
+
+def at(e: EtaStop, what: str) -> float:
+    v = getattr(e, what)
+    assert v is not None
+    return parse_iso(v).timestamp() - T0
+
+
+def test_slow_trip_learns_its_ratio_and_is_predicted_late() -> None:
+    # sections A-B and B-C took 330 s (scheduled 300 s), 35 s dwells; just left C at 730
+    f = follower(trip(), "train", {0: (T0 - 60, T0), 1: (T0 + 330, T0 + 365), 2: (T0 + 695, T0 + 730)}, i=3)
+    run = learn(f, T0 + 730, 6000.0)
+    assert run.ratio == pytest.approx(SLOW)
+    assert run.sections == 2 and run.dwells == 2
+    assert run.dwell_s == pytest.approx(35.0)  # median of 35, 35 and the 20 s prior
+    d, e = predict(f, T0 + 730, 6000.0)
+    assert at(d, "eta_arr") == pytest.approx(730 + 300 * SLOW)
+    assert at(d, "eta_dep") == pytest.approx(730 + 300 * SLOW + 35)  # later than the scheduled 1080
+    assert at(e, "eta_arr") == pytest.approx(730 + 300 * SLOW + 35 + 300 * SLOW)
+    assert e.eta_dep is None and d.status == e.status == "SCHEDULED"
+    # the old model (timetable + delay now, 10 s) had D at 1030 and E at 1390: 31 s and 53 s early
+    assert delay_now(f, T0 + 730, 6000.0) == pytest.approx(10.0)
+
+
+def test_fast_bus_leaves_early_between_timepoints_and_waits_at_one() -> None:
+    # a bus 10 % fast (270 s a section), 15 s dwells; B and C are not timing points, D is
+    stops = trip(timepoints=(True, False, False, True, True))
+    f = follower(stops, "bus", {0: (T0 - 60, T0), 1: (T0 + 270, T0 + 285), 2: (T0 + 555, T0 + 570)}, i=3)
+    run = learn(f, T0 + 570, 6000.0)
+    assert run.ratio == pytest.approx(FAST)  # (540 + 240) / (600 + 240)
+    assert run.dwell_s == pytest.approx(15.0)
+    d, e = predict(f, T0 + 570, 6000.0)
+    # from C's scheduled departure point: 300 s scheduled to D, run at 13/14
+    assert at(d, "eta_arr") == pytest.approx(570 + 300 * FAST)
+    assert at(d, "eta_dep") == pytest.approx(1080)  # early at a timing point: waits for its time
+    assert at(e, "eta_arr") == pytest.approx(1080 + 300 * FAST)
+
+
+def test_late_vehicle_recovers_scheduled_dwell() -> None:
+    # 200 s late leaving C, on time in running: the 60 s scheduled dwell at D shrinks to the typical 25 s
+    f = follower(trip(), "train", {0: (T0 + 150, T0 + 170), 1: (T0 + 470, T0 + 495), 2: (T0 + 795, T0 + 920)},
+                 i=3)
+    run = learn(f, T0 + 920, 6000.0)
+    assert run.ratio == pytest.approx(1.0)
+    # dwells: B 25 s, C 125 s (an unscheduled hold), prior 20 s: the median is not moved by the hold
+    assert run.dwell_s == pytest.approx(25.0)
+    d, e = predict(f, T0 + 920, 6000.0)
+    assert at(d, "eta_dep") - at(d, "eta_arr") == pytest.approx(25.0)
+    assert at(e, "eta_arr") - 1380 == pytest.approx(200 + 300 - 300 - 35)  # 165 s late at E, not 200
+
+
+def test_held_vehicle_pushes_the_predictions_on_with_the_hold() -> None:
+    # standing at C since 695 with the doors open (an unscheduled hold): it leaves no sooner than now + 8 s
+    f = follower(trip(), "train", {0: (T0 - 60, T0), 1: (T0 + 330, T0 + 365), 2: (T0 + 695, None)}, i=2)
+    c, d, _e = predict(f, T0 + 900, 6000.0)
+    assert at(c, "eta_arr") == pytest.approx(695)
+    assert at(c, "eta_dep") == pytest.approx(908)
+    assert at(d, "eta_arr") == pytest.approx(908 + 300 * 15.0 / 14.0)  # sections A-B, B-C at 330 s
+    later = predict(f, T0 + 960, 6000.0)
+    assert at(later[1], "eta_arr") - at(d, "eta_arr") == pytest.approx(60.0)  # grows one for one
+    # doors closed: leaving in 3 s
+    closed = follower(trip(), "train", {0: (T0 - 60, T0), 1: (T0 + 330, T0 + 365), 2: (T0 + 695, None)}, i=2,
+                      doors_closed=True)
+    assert at(predict(closed, T0 + 900, 6000.0)[0], "eta_dep") == pytest.approx(903)
+    # a standing vehicle that has not yet dwelt its typical time: arrival + the typical dwell (27.5 s: the
+    # median of B's 35 s and the 20 s prior), later than the scheduled 720 it is held to
+    assert at(predict(f, T0 + 700, 6000.0)[0], "eta_dep") == pytest.approx(722.5)
+    bus = follower(trip(timepoints=(True, False, False, False, True)), "bus",
+                   {0: (T0 - 60, T0), 1: (T0 + 330, T0 + 365), 2: (T0 + 695, None)}, i=2)
+    assert at(predict(bus, T0 + 700, 6000.0)[0], "eta_dep") == pytest.approx(695 + (35 + 10) / 2)
+
+
+def test_vehicle_kilometres_away_is_never_due_now() -> None:
+    # a whole-minute timetable: D scheduled to arrive the minute C departs (0 s scheduled running)
+    stops = trip(d_sched=720.0)
+    f = follower(stops, "train", {0: (T0 - 60, T0), 1: (T0 + 300, T0 + 360), 2: (T0 + 660, T0 + 720)}, i=3)
+    d = predict(f, T0 + 740, 6500.0)[0]
+    # 2.5 km to go at no more than 40 m/s (144 km/h): at least 62.5 s; the old model said 740 ("Nu")
+    assert at(d, "eta_arr") == pytest.approx(740 + 2500 / 40.0)
+    old = delay_now(f, T0 + 740, 6500.0)
+    assert old is not None and 720 + old == pytest.approx(740)
+
+
+def test_no_observation_for_minutes_is_no_data() -> None:
+    f = follower(trip(), "train", {0: (T0 - 60, T0), 1: (T0 + 330, T0 + 365)}, i=2)
+    out = predict(f, T0 + 600, 4500.0, observed_t=T0 + 400)
+    assert [e.status for e in out] == ["NO_DATA"] * 3
+    assert all(e.eta_arr is None and e.eta_dep is None for e in out)
+    assert [e.status for e in predict(f, T0 + 600, 4500.0, observed_t=T0 + 500)] == ["SCHEDULED"] * 3
+
+
+def test_recent_running_of_other_vehicles_replaces_the_scaled_schedule() -> None:
+    class Recent:
+        def run_s(self, from_stop: str, to_stop: str, t: float) -> float | None:
+            return 400.0 if (from_stop, to_stop) == ("D", "E") else None
+
+    f = follower(trip(), "train", {0: (T0 - 60, T0), 1: (T0 + 330, T0 + 365), 2: (T0 + 695, T0 + 730)}, i=3)
+    d, e = predict(f, T0 + 730, 6000.0, sections=Recent())
+    assert at(e, "eta_arr") == pytest.approx(at(d, "eta_dep") + 400.0)
+
+
+def test_one_signal_stop_is_clipped_not_trusted() -> None:
+    # A-B took 900 s (a 10 min signal stop): clipped to 1.8 x 300 = 540 s
+    f = follower(trip(), "train", {0: (T0 - 60, T0), 1: (T0 + 900, T0 + 930)}, i=2)
+    run = learn(f, T0 + 930, 3000.0)
+    assert run.ratio == pytest.approx((540 + 240) / (300 + 240))
+    wide = learn(f, T0 + 930, 3000.0, replace(EtaConfig(), section_clip=(0.5, 4.0)))
+    assert wide.ratio == pytest.approx(1.5)  # the ratio's own bound
