@@ -214,8 +214,11 @@ class PredictionSubscriber:
         if reason_code.is_failure:
             self._ratelog.warn("connack", "broker refused the display: %s", reason_code)
             return
-        for sid in self.stop_ids:
-            client.subscribe(prediction_filter(self.mqtt.topic_prefix, sid), qos=1)
+        # Predictions at QoS 0: each replaces the last within a second, and the broker hands the retained
+        # ones over again on every (re)subscription, so acknowledging each of 200 vehicles' messages per
+        # second buys nothing (a PUBACK packet per message). Deviations are rare and matter: QoS 1.
+        if self.stop_ids:
+            client.subscribe([(prediction_filter(self.mqtt.topic_prefix, sid), 0) for sid in self.stop_ids])
         if self.deviation_store is not None:
             client.subscribe(deviation_filter(self.mqtt.topic_prefix), qos=1)
         self.connected.set()

@@ -21,6 +21,7 @@ Everything here is pure: no clock, no socket. Decoders raise :class:`DecodeError
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,12 +52,17 @@ PREDICTION_STATUSES = frozenset({"SCHEDULED", "CANCELED", "SKIPPED", "NO_DATA"})
 
 
 # --------------------------------------------------------------------------------------------- topics
+_PLAIN_LEVEL = re.compile(r"[^/+#%\x00-\x1f\x7f]*")
+
+
 def topic_level(value: object) -> str:
     """One topic level from a value: ``None`` → empty level (as in HFP); ``/ + # %`` and control
     characters are percent-encoded so a hostile or odd id can never add levels or wildcards."""
     if value is None:
         return ""
     text = str(value)
+    if _PLAIN_LEVEL.fullmatch(text):  # the usual id: nothing to encode (one regex, not a loop per char)
+        return text
     out = []
     for ch in text:
         if ch in "/+#%" or ord(ch) < 0x20 or ch == "\x7f":
