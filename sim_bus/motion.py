@@ -230,7 +230,9 @@ class _Sim:
             if pd.alight_all_at_terminus:
                 alight = self.load
         alight = min(alight, self.load)
-        room = self.sc.vehicle.capacity - (self.load - alight)
+        v = self.sc.vehicle
+        # boardings stop at the approved capacity unless the scenario has the driver let more on
+        room = (v.max_load or v.capacity) - (self.load - alight)
         board = min(board, max(room, 0))
         return board, alight
 

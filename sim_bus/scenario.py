@@ -52,6 +52,7 @@ class VehicleDef:
     doors: tuple[DoorDef, ...]
     odometer_start_m: float
     operator_type: str | None  # key of the operator file's vehicle_types (for onboard.yaml)
+    max_load: int | None = None  # persons who physically get on when a driver lets them (default: capacity)
 
 
 @dataclass(frozen=True)
@@ -347,7 +348,8 @@ def _empty(n: Node | None, where: Node | None = None) -> Node:
 
 _VEHICLE = frozenset({"id", "kind", "type", "length_m", "seats", "folding_seats", "capacity",
                       "max_speed_kmh", "acceleration_mps2", "braking_mps2", "stop_position",
-                      "antenna_offset_m", "doors", "odometer_start_km", "operator_type"})
+                      "antenna_offset_m", "doors", "odometer_start_km", "operator_type",
+                      "max_load"})
 
 
 def _vehicle(n: Node) -> VehicleDef:
@@ -401,6 +403,7 @@ def _vehicle(n: Node) -> VehicleDef:
         doors=tuple(doors),
         odometer_start_m=n.get_float("odometer_start_km", 100_000.0, min=0.0) * 1000.0,
         operator_type=n.get_str("operator_type", None),
+        max_load=n.get_int("max_load", None, min=capacity),
     )
 
 

@@ -45,7 +45,8 @@ PREDICTION_STALE_S = 90
 MAX_INCOMING_BYTES = 16 * 1024
 
 JOURNEY_EVENTS = frozenset({"vp", "due", "arr", "ars", "pde", "dep", "pas", "wait", "doo", "doc", "not_observed"})
-RECORD_EVENTS = frozenset({"punctuality", "apc", "occupancy", "alarm", "deviation", "health"})
+RECORD_EVENTS = frozenset({"punctuality", "apc", "occupancy", "alarm", "deviation", "health", "ride_time",
+                           "school_arrival", "notice"})
 ALL_EVENTS = JOURNEY_EVENTS | RECORD_EVENTS | {"eta"}
 MODES = frozenset({"bus", "train", "tram", "metro", "ferry", "taxi"})
 PREDICTION_STATUSES = frozenset({"SCHEDULED", "CANCELED", "SKIPPED", "NO_DATA"})

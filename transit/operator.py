@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from transit import calendar
+from transit.schoolrules import SchoolRules
 from transit.yamlconf import Node, load_yaml, parse_timezone, resolve_path
 
 if TYPE_CHECKING:
@@ -162,6 +163,7 @@ class Operator:
     line_vehicle_types: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     source: Path | None = None
     straekninger: Mapping[str, Straekning] = field(default_factory=lambda: MappingProxyType({}))
+    school: SchoolRules = field(default_factory=SchoolRules)  # school-bus rules (transit.schoolrules)
 
     def straekning_of(self, line: str) -> Straekning | None:
         """The strækning a line number (or one of its replacement lines) belongs to."""
@@ -205,7 +207,8 @@ class Operator:
 
 # -- loading --------------------------------------------------------------------------------------------
 TOP_KEYS = frozenset({"operator", "feed", "punctuality", "registration_stations", "occupancy",
-                      "school_holidays", "vehicle_types", "display", "line_vehicle_types", "straekninger"})
+                      "school_holidays", "vehicle_types", "display", "line_vehicle_types", "straekninger",
+                      "school"})
 
 
 def load_operator(path: str | Path, timetable: Timetable | None = None) -> Operator:
@@ -259,6 +262,7 @@ def parse_operator(root: Node, path: Path) -> Operator:
         line_vehicle_types=MappingProxyType(line_vt),
         source=path,
         straekninger=MappingProxyType(_straekninger(root.opt("straekninger"))),
+        school=SchoolRules.from_node(root.opt("school")),
     )
 
 

@@ -291,6 +291,54 @@ class Alarm(Record, tag="alarm", frozen=True, kw_only=True):
     excess: Annotated[Count, _d("persons above it")]
 
 
+# -- school and kerb-to-kerb runs (issue 18, docs/school-buses.md) ----------------------------------------
+class RideTime(Record, tag="ride_time", frozen=True, kw_only=True):
+    """Ride time of the pupils on a school run ("den samlede køretid for den enkelte elev må ikke overstige
+    60 minutter"): a ``warning`` before the earliest boarded pupil reaches the limit, and the run's
+    ``longest`` ride at its end. The envelope's stop is where that pupil boarded."""
+
+    kind: Annotated[Literal["warning", "longest"], _d("warning (before the limit is reached), or longest (the "
+                                                      "run's longest ride, at its end)")]
+    boarded: Annotated[Tst, _d("when the earliest boarded pupil got on (the bus's arrival at the stop)")]
+    board_stop_name: Annotated[Text, _d("where, by name")]
+    pupils: Annotated[Count, _d("pupils of that boarding still on board (warning: all predicted over the "
+                                "limit)")]
+    ride_s: Annotated[float, _d("warning: predicted ride at the end of the run; longest: the measured ride")]
+    limit_s: Annotated[float, _d("the agreed limit (60 min unless otherwise agreed)")]
+    end_stop: Annotated[Text | None, _d("stop where the ride ends (predicted or observed)")]
+    end: Annotated[Tst | None, _d("when it ends (predicted ETA for a warning)")]
+    exceeded: Annotated[bool, _d("the ride is (predicted to be) above the limit")]
+
+
+class SchoolArrival(Record, tag="school_arrival", frozen=True, kw_only=True):
+    """A run's arrival at a school against its bell ("ankomst mellem 7.45 og 8.15", "tidligst 10 minutter
+    før, det ringer ind"); the envelope's stop is the school."""
+
+    school: Annotated[Text, _d("the school's name")]
+    bell: Annotated[Tst, _d("the bell (first lesson)")]
+    arrival: Annotated[Tst, _d("the bus's arrival (standstill at the school)")]
+    verdict: Annotated[Literal["early", "in_window", "late"],
+                       _d("early (before bell - margin or the window's start), in_window, late (after the "
+                          "window's end or the bell)")]
+    before_bell_s: Annotated[float, _d("seconds the arrival was before the bell (negative: after it)")]
+    window_from: Annotated[Tst, _d("earliest arrival in the window (the later of window start and bell - "
+                                   "margin)")]
+    window_to: Annotated[Tst, _d("latest arrival in the window (the earlier of window end and the bell)")]
+
+
+class PickupNotice(Record, tag="notice", frozen=True, kw_only=True):
+    """The passenger (or the parents) of a flagged pickup are to be told the bus comes in about 10 minutes
+    ("varsle borgeren 10 minutter før ankomst"). An SMS/app gateway delivers it (docs/messages.md,
+    "Notices"); the envelope's stop is the pickup."""
+
+    stop_name: Annotated[Text, _d("the pickup's name")]
+    eta: Annotated[Tst, _d("predicted arrival at the pickup")]
+    minutes: Annotated[Annotated[int, Meta(ge=0, le=240)], _d("whole minutes from tst to eta (rounded)")]
+    ref: Annotated[Text | None, _d("the run file's notice_ref: the gateway's recipient list")]
+    resend: Annotated[bool, _d("true when sent again because the ETA grew by more than the resend limit")]
+    previous_eta: Annotated[Tst | UnsetType, _d("resend: the ETA of the notice it replaces")] = UNSET
+
+
 # -- deviations reported by a unit -------------------------------------------------------------------------
 class DeviationReport(Record, tag="deviation", frozen=True, kw_only=True):
     """A unit reports a deviation of its own trip to the control room ("indmeldes til vagtpladsen"): the
@@ -336,7 +384,7 @@ class Health(Record, tag="health", frozen=True, kw_only=True):
 
 StopRecords = Due | Arrival | ArrivalStopped | DoorsClosedToDepart | Wait | Departure | Pass | NotObserved
 AnyRecord = (Position | StopRecords | DoorsOpen | DoorsClosed | Eta | Punctuality | Apc | Occupancy | Alarm
-             | DeviationReport | Health)
+             | RideTime | SchoolArrival | PickupNotice | DeviationReport | Health)
 #: record kind -> Struct type
 RECORD_TYPES: dict[str, type[Record]] = {str(t.__struct_config__.tag): t for t in get_args(AnyRecord)}
 
@@ -410,7 +458,7 @@ def decode_record(data: bytes | str) -> Record:
 
 __all__ = ["ENCODER", "LOC_SOURCES", "MAX_RECORD_BYTES", "Alarm", "AnyRecord", "Apc", "Arrival", "ArrivalStopped",
            "Departure", "DeviationReport", "DoorEvent", "DoorsClosed", "DoorsClosedToDepart", "DoorsOpen", "Due",
-           "Encoded", "Eta", "EtaStop", "Health", "Loc", "NotObserved", "Occupancy", "Pass", "Position", "Punctuality",
-           "RECORD_TYPES", "Record",
+           "Encoded", "Eta", "EtaStop", "Health", "Loc", "NotObserved", "PickupNotice", "Occupancy", "Pass", "Position",
+           "Punctuality", "RECORD_TYPES", "Record", "RideTime", "SchoolArrival",
            "StopRecord", "StopRecords", "TIME_PATTERN", "DAY_PATTERN", "TripRef", "Wait", "decode_record", "encode",
            "iso", "record_id"]

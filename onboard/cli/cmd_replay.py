@@ -22,6 +22,7 @@ rettid-sim record data/scenarios/920R-weekday.yaml -o out/rec
 rettid-onboard replay --config out/rec/onboard.yaml --nmea out/rec/gnss.nmea --can out/rec/can.log \\
     --gpio out/rec/gpio.csv -o out/events.jsonl
 rettid-onboard replay ... --state-dir out/state --broker mqtt://127.0.0.1:1883
+rettid-onboard replay ... --school data/school/viborg-rute-12.yaml   # a school run: ride time, notices
 """
 
 
@@ -38,6 +39,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="append-only punctuality log (and outbox with --broker)")
     add_mqtt_arguments(p, broker_help="publish the records through the outbox: mqtt://HOST:PORT")
     p.add_argument("--vp-interval", type=float, default=1.0, help="position records every N s (0: none)")
+    p.add_argument("--school", type=Path, action="append", default=[], metavar="RUNFILE",
+                   help="school run file (docs/school-buses.md): ride time, school arrival and notice records "
+                   "for its runs (repeatable)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
         if path is not None and not path.is_file():
             raise ConfigError(f"{path}: no such file", key=f"--{name}")
     setup = load_setup(args.config, args.operator)
+    school = None
+    if args.school:
+        from onboard.school.stage import build_monitor
+        school = build_monitor(args.school, operator=setup.operator, capacity=setup.capacity, feed=setup.feed)
     plog = PunctualityLog(args.state_dir) if args.state_dir else None
     records: list[Encoded] = []
     counts: dict[str, int] = {}
@@ -63,6 +71,12 @@ def run(args: argparse.Namespace) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "wb") as out:
         def emit(rec: Record) -> None:
+            write(rec)
+            if school is not None:
+                for r in school.on_record(rec):
+                    write(r)
+
+        def write(rec: Record) -> None:
             enc = Encoded.of(rec)  # encoded once: the punctuality log, events file and payload share it
             if plog is not None and rec.event == "punctuality":
                 plog.append(enc)  # the durable log first
@@ -78,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
 
         diag = replay(setup, args.nmea, args.can, args.gpio, emit, vp_interval_s=args.vp_interval,
                       progress=progress)
+        if school is not None:
+            for r in school.finish():
+                write(r)
     bar.close()
     if plog is not None:
         plog.close()
