@@ -9,7 +9,7 @@ STAMP   = $(VENV)/.installed
 # central record store's tests, headless Chromium for the month report's picture and the station web page).
 SYSPKGS = mosquitto mosquitto-clients gpsd gpsd-clients fonts-dejavu-core espeak-ng openssl postgresql chromium
 
-.PHONY: all venv sysdeps test lint layers typecheck pytest demo bench clean help sample-feed school-feed arm64-check docs-img
+.PHONY: all venv sysdeps test lint layers typecheck pytest demo bench clean help sample-feed school-feed school-img arm64-check docs-img
 
 all: help
 
@@ -56,6 +56,10 @@ docs-img: $(STAMP) sysdeps
 # The school route's GTFS feed from its run file (docs/school-buses.md; commit the result).
 school-feed: $(STAMP)
 	$(PY) -m transit.runfile gtfs data/school/viborg-rute-12.yaml -o data/gtfs/viborg-school
+
+# The driver's school panel at the ride-time warning of the simulated faulty run (docs/school-buses.md).
+school-img: $(STAMP)
+	$(PY) scripts/make_school_panel_img.py -o docs/img/school-panel-warning.png
 
 # Regenerate the sample GTFS feed data/gtfs/lokaltog-sample (deterministic; commit the result).
 sample-feed: $(STAMP)

@@ -24,7 +24,7 @@ import csv
 import logging
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -104,6 +104,7 @@ class SchoolRun:
     schools: dict[str, School]  # stop_id -> school (the run's schools only)
     notice: dict[str, NoticePickup]  # stop_id -> pickup to be announced
     ride_limit_s: float
+    names: dict[str, str] = field(default_factory=dict)  # stop_id -> name, every stop of the run
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ class RunFile:
                       for c in r.calls if c.notice}
             out[r.run_id] = SchoolRun(r.run_id, self.route, r.kind,
                                       {k: v for k, v in self.schools.items() if k in ids}, notice,
-                                      self.ride_limit_s)
+                                      self.ride_limit_s, {k: self.stops[k].name for k in ids})
         return out
 
 
@@ -378,7 +379,8 @@ def school_runs_from_gtfs(tt: Timetable, bells: dict[str, int | None], *,
                   if st.stop_id not in bells and (st.pickup_type in (2, 3) or st.drop_off_type in (2, 3)
                                                   or (tid, st.stop_sequence) in flagged)}
         schools = {s: School(s, tt.stop_name(s), bells[s]) for s in on}
-        out[tid] = SchoolRun(tid, tt.route_of(tid).name, kind, schools, notice, ride_limit_s)
+        out[tid] = SchoolRun(tid, tt.route_of(tid).name, kind, schools, notice, ride_limit_s,
+                             {st.stop_id: tt.stop_name(st.stop_id) for st in times})
     return out
 
 

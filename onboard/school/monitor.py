@@ -97,6 +97,8 @@ class PanelState:
     limit_min: float
     ride_warning: RideTime | None  # active warning
     capacity_alarm: Alarm | None  # active alarm
+    alarm_stop: str | None  # where it began, by name
+    alarm_since: str | None  # when it began
     notices: tuple[PickupNotice, ...]  # latest first
     clock: str  # local HH:MM of the data time
 
@@ -106,7 +108,6 @@ class _Run:
     run: SchoolRun
     ref: TripRef
     eta: PaceEta
-    names: dict[str, str] = field(default_factory=dict)
     cohorts: list[Cohort] = field(default_factory=list)
     arrived: dict[str, float] = field(default_factory=dict)  # stop_id -> arrival (ars, else arr)
     passed: set[str] = field(default_factory=set)
@@ -133,7 +134,8 @@ class SchoolMonitor:
         self.cur: _Run | None = None
         self.t: float | None = None
         self.load: int | None = None
-        self.alarm: Alarm | None = None
+        self.alarm: Alarm | None = None  # the latest capacity alarm while the overload lasts
+        self.alarm_first: Alarm | None = None
         self.sent: list[PickupNotice] = []
         self._veh = self._oper = ""
         self.counts: dict[str, int] = {"notices": 0, "resends": 0, "warnings": 0, "verdicts": 0, "runs": 0}
@@ -152,6 +154,8 @@ class SchoolMonitor:
         now = self.t
         self._veh, self._oper = rec.veh, rec.oper  # school records carry the unit's identity
         if isinstance(rec, Alarm) and rec.alarm == "capacity":
+            if self.alarm is None:
+                self.alarm_first = rec  # the stop where this overload began
             self.alarm = rec
             return []
         if isinstance(rec, Occupancy):
@@ -240,7 +244,7 @@ class SchoolMonitor:
             return r.schools[stop_id].name
         if stop_id in r.notice:
             return r.notice[stop_id].name
-        return run.names.get(stop_id, stop_id)
+        return r.names.get(stop_id, stop_id)
 
     # -- ride time ------------------------------------------------------------------------------------------
     def _on_occupancy(self, run: _Run, rec: Occupancy, t: float) -> list[Record]:
@@ -387,7 +391,11 @@ class SchoolMonitor:
         return PanelState(route=run.ref.route, headsign=run.headsign, next_stop=self._name(run, nxt) if nxt else None,
                           load=self.load, capacity=self.capacity, ride_min=ride,
                           limit_min=run.run.ride_limit_s / 60.0, ride_warning=run.warning,
-                          capacity_alarm=self.alarm, notices=tuple(reversed(self.sent[-3:])), clock=clock)
+                          capacity_alarm=self.alarm,
+                          alarm_stop=(self._name(run, self.alarm_first.stop_id)
+                                      if self.alarm and self.alarm_first and self.alarm_first.stop_id else None),
+                          alarm_since=self.alarm_first.tst if self.alarm and self.alarm_first else None,
+                          notices=tuple(reversed(self.sent[-3:])), clock=clock)
 
 
 __all__ = ["Cohort", "PanelState", "SchoolMonitor"]
