@@ -10,11 +10,13 @@ from transit.cli import main as cli_main
 COMMANDS: list[Subcommand] = [
     # name, module with add_arguments()/run(), help. Add a line when a command exists.
     Subcommand("run", "central.cmd_run", "the collector: every unit's records into the store, GTFS-Realtime out"),
-    Subcommand("report", "central.cmd_report", "contract reports: report occupancy|punctuality EVENTS.jsonl..."),
+    Subcommand("report", "central.cmd_report", "contract reports: report occupancy|punctuality|school EVENTS.jsonl..."),
     Subcommand("deviation", "central.cmd_deviation",
                "the control room's deviations: deviation publish|list|withdraw|ingest"),
     Subcommand("check-config", "central.cmd_check_config",
                "check the collector's configuration, record store, operator files and certificates"),
+    Subcommand("export-routes", "central.cmd_export_routes",
+               "each run's recorded track and stop times as GPX 1.1 and CSV (for the authority)"),
     Subcommand("validate-apc", "central.validate_apc", "VDV 457-style check of counted vs reference passenger counts"),
 ]
 

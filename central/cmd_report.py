@@ -1,4 +1,4 @@
-"""``python -m central report occupancy|punctuality ...``: the contract reports.
+"""``python -m central report occupancy|punctuality|school ...``: the contract reports.
 
 ``occupancy`` is here (``central.reports.occupancy``); ``punctuality`` is ``central.reports.punctuality``'s
 own ``add_arguments``/``run``.
@@ -20,6 +20,10 @@ rettid-central report occupancy unit-*/events.jsonl --operator data/operators/lo
 """
 OCCUPANCY_EXAMPLES = """\
 rettid-central report occupancy unit-*/events.jsonl --operator data/operators/lokaltog.yaml --format html -o occ.html
+"""
+SCHOOL_EXAMPLES = """\
+rettid-central report school unit-*/events.jsonl --month 2026-11 --format html -o skolebus-2026-11.html
+rettid-central report school unit-*/events.jsonl --month 2026-11 --format csv-da -o skolebus-2026-11.csv
 """
 PUNCTUALITY_EXAMPLES = """\
 rettid-central report punctuality --db sqlite:///var/lib/rettid/central.sqlite --month 2026-11 --format html -o nov.html
@@ -43,6 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pun = sub_parser(sub, "punctuality", help="the contract month: regularity per strækning, lists, train-km",
                      examples=PUNCTUALITY_EXAMPLES)
     importlib.import_module("central.reports.punctuality").add_arguments(pun)
+    sch = sub_parser(sub, "school", help="school buses: arrival at each school against its bell, ride time "
+                     "(per school and route, runs outside the window)", examples=SCHOOL_EXAMPLES)
+    sch.add_argument("events", nargs="+", help="events.jsonl file(s) with school_arrival/ride_time records")
+    sch.add_argument("--month", required=True, help="calendar month YYYY-MM (by the runs' operating day)")
+    sch.add_argument("--format", choices=("md", "html", "csv", "csv-da"), default="md",
+                     help="md (terminal), html (Danish), csv, csv-da (Danish spreadsheet: ; and decimal comma)")
+    add_output_arguments(sch)
 
 
 def _periods(values: list[str]) -> tuple[tuple[date, date], ...]:
@@ -59,6 +70,8 @@ def _periods(values: list[str]) -> tuple[tuple[date, date], ...]:
 def run(args: argparse.Namespace) -> int:
     if args.report == "punctuality":
         return int(importlib.import_module("central.reports.punctuality").run(args))
+    if args.report == "school":
+        return _school(args)
     from central.reports.occupancy import RENDERERS, Criteria, build_report, read_records
 
     holidays = _periods(args.school_holidays)
@@ -77,4 +90,21 @@ def run(args: argparse.Namespace) -> int:
     text = RENDERERS[args.format](rep)
     with open_output(args) as out:
         out.write(text)
+    return 0
+
+
+def _school(args: argparse.Namespace) -> int:
+    import re
+
+    from central.reports.school import RENDERERS as SCHOOL
+    from central.reports.school import read_report
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
+        raise ConfigError(f"expected a month YYYY-MM, got {args.month!r}", key="--month")
+    for f in args.events:
+        if not Path(f).is_file():
+            raise ConfigError("no such events file", file=f)
+    rep = read_report(args.events, args.month)
+    with open_output(args) as out:
+        out.write(SCHOOL[args.format](rep))
     return 0

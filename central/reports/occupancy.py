@@ -58,6 +58,8 @@ class Departure:
     stops: int
     defect_stops: int
     limit_pct: float
+    capacity: int | None = None  # the vehicle's approved capacity, when the records carry it
+    over_capacity: tuple[tuple[str, int], ...] = ()  # (stop_id, persons on board) where it was exceeded
 
     @property
     def exceeded(self) -> bool:
@@ -121,6 +123,8 @@ class _Stop:
     load: int
     seats: int | None
     defect: bool
+    capacity: int | None = None
+    stop_id: str = ""
 
 
 def _count(skipped: dict[str, int], why: str) -> None:
@@ -131,7 +135,9 @@ def _stop_of(r: dict[str, Any]) -> _Stop:
     """ValueError/TypeError when a field has the wrong type or range."""
     load = _as_count(r["vehicleload"], "vehicleload")
     seats = None if r.get("seats") in (None, 0, "") else _as_count(r["seats"], "seats")
-    return _Stop(parse_iso(str(r["tst"])), load, seats, r.get("countquality") == "defect")
+    cap = None if r.get("capacity") in (None, 0, "") else _as_count(r["capacity"], "capacity")
+    return _Stop(parse_iso(str(r["tst"])), load, seats, r.get("countquality") == "defect", cap,
+                 str(r.get("stop_id") or ""))
 
 
 def _as_count(v: Any, what: str) -> int:
@@ -151,9 +157,24 @@ def build_report(records: Iterable[Record | dict[str, Any]], criteria: Criteria 
     skipped = {} if skipped is None else skipped
     rl = RateLimitedLog(log)
     trips: dict[tuple[Any, ...], list[_Stop]] = defaultdict(list)
+    # approved capacity exceeded (counting's ``alarm`` records: the peak of the stop visit), per departure
+    alarms: dict[tuple[Any, ...], dict[str, int]] = defaultdict(dict)
     for item in records:
         # typed records as the JSON they stand for: this report also reads other writers' exports
         r: dict[str, Any] = msgspec.to_builtins(item) if isinstance(item, Record) else item
+        if r.get("event") == "alarm" and r.get("alarm") == "capacity":
+            try:
+                peak = _as_count(r.get("vehicleload"), "vehicleload")
+            except ValueError:
+                _count(skipped, "bad_record")
+                continue
+            d = r.get("dir")
+            dir_a = d if d is None or (isinstance(d, int | str) and not isinstance(d, bool)) else str(d)
+            akey = (str(r.get("route")), dir_a, str(r.get("oday")), str(r.get("start")), str(r.get("trip_id")),
+                    str(r.get("veh")))
+            sid = str(r.get("stop_id") or "")
+            alarms[akey][sid] = max(peak, alarms[akey].get(sid, 0))
+            continue
         if r.get("event") != "occupancy":
             continue
         if not all(r.get(k) is not None for k in ("route", "oday", "start", "tst", "vehicleload")):
@@ -195,9 +216,17 @@ def build_report(records: Iterable[Record | dict[str, Any]], criteria: Criteria 
         loc = dep_t.astimezone(COPENHAGEN)
         rush = calendar.is_rush_departure(loc.date(), loc.time(), criteria.school_holidays,
                                           criteria.rush_hours)
+        cap = next((x.capacity for x in recs if x.capacity), None)
+        over = dict(alarms.get((route, direction, oday, start, trip_id, veh), {}))
+        if cap is not None:  # loads after a stop above it count too (a writer without alarm records)
+            for x in recs:
+                if x.load > cap:
+                    over[x.stop_id] = max(x.load, over.get(x.stop_id, 0))
+        order = {x.stop_id: x.tst for x in reversed(recs)}
         d = Departure(route, direction, oday, start, trip_id, veh, dep_t, rush,
                       round(occ, 2), max(x.load for x in recs), seats, len(recs), sum(1 for x in recs if x.defect),
-                      criteria.rush_limit_pct if rush else criteria.other_limit_pct)
+                      criteria.rush_limit_pct if rush else criteria.other_limit_pct, cap,
+                      tuple(sorted(over.items(), key=lambda kv: order.get(kv[0], recs[-1].tst))))
         s = lines.setdefault(str(route), LineSummary(str(route)))
         (s.rush if rush else s.other).append(d)
     return Report(criteria, dict(sorted(lines.items())), skipped)
@@ -231,6 +260,11 @@ def render_markdown(rep: Report) -> str:
                        f"{'**yes**' if d.exceeded else 'no'} | {d.defect_stops} |")
         exc = [d for d in s.rush + s.other if d.exceeded]
         out += ["", f"Departures over their limit: {', '.join(_local(d) for d in exc) if exc else 'none'}."]
+        over = [d for d in s.rush + s.other if d.over_capacity]
+        out.append("Departures above the approved capacity: " + ("; ".join(
+            f"{_local(d)} {d.trip_id} {d.veh}: " + ", ".join(f"{sid} {n}/{d.capacity or '?'}"
+                                                           for sid, n in d.over_capacity) for d in over)
+            if over else "none") + ".")
     if rep.skipped:
         out += ["", "Skipped input: " + ", ".join(f"{k} {v}" for k, v in sorted(rep.skipped.items())) + "."]
     return "\n".join(out) + "\n"
@@ -240,12 +274,14 @@ def render_csv(rep: Report) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["route", "direction", "oday", "start", "departure_local", "trip_id", "veh", "rush",
-                "occupancy_pct", "limit_pct", "exceeded", "peak_load", "seats", "stops", "defect_stops"])
+                "occupancy_pct", "limit_pct", "exceeded", "peak_load", "seats", "stops", "defect_stops",
+                "approved_capacity", "over_capacity_stops"])
     for s in rep.lines.values():
         for d in sorted(s.rush + s.other, key=lambda d: d.departure):
             w.writerow([d.route, d.direction, d.oday, d.start, _local(d), d.trip_id, d.veh, int(d.rush),
                         f"{d.occupancy_pct:.2f}", f"{d.limit_pct:g}", int(d.exceeded), d.peak_load, d.seats,
-                        d.stops, d.defect_stops])
+                        d.stops, d.defect_stops, "" if d.capacity is None else d.capacity,
+                        " ".join(f"{sid}:{n}" for sid, n in d.over_capacity)])
     return buf.getvalue()
 
 
@@ -292,17 +328,20 @@ def render_html(rep: Report) -> str:
     deps = []
     for s in rep.lines.values():
         for d in sorted(s.rush + s.other, key=lambda d: d.departure):
-            cls = ' class="exc"' if d.exceeded else ""
+            cls = ' class="exc"' if d.exceeded or d.over_capacity else ""
+            over = ", ".join(f"{html.escape(sid)} {n}/{d.capacity or '?'}" for sid, n in d.over_capacity)
             deps.append(f"<tr{cls}><td>{html.escape(d.route)}</td><td>{_local(d)}</td>"
                         f"<td>{html.escape(d.trip_id)}</td><td>{'rush' if d.rush else ''}</td>"
-                        f"<td>{d.occupancy_pct:.1f} %</td><td>{d.limit_pct:g} %</td><td>{d.peak_load}</td></tr>")
+                        f"<td>{d.occupancy_pct:.1f} %</td><td>{d.limit_pct:g} %</td><td>{d.peak_load}</td>"
+                        f"<td>{over}</td></tr>")
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Occupancy report</title>"
             "<style>body{font-family:sans-serif}td,th{padding:2px 8px}tr.exc{background:#fdd}</style></head>"
             "<body><h1>Occupancy report</h1>" + _svg_chart(rep)
             + "<h2>Lines</h2><table><tr><th>line</th><th>rush departures</th><th>rush avg</th>"
             "<th>other departures</th><th>other avg</th><th>verdict</th></tr>" + "".join(rows) + "</table>"
             "<h2>Departures</h2><table><tr><th>line</th><th>departure</th><th>trip</th><th>rush</th>"
-            "<th>occupancy</th><th>limit</th><th>peak load</th></tr>" + "".join(deps) + "</table></body></html>\n")
+            "<th>occupancy</th><th>limit</th><th>peak load</th><th>above approved capacity</th></tr>"
+            + "".join(deps) + "</table></body></html>\n")
 
 
 RENDERERS = {"md": render_markdown, "csv": render_csv, "html": render_html}
