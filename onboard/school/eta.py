@@ -16,9 +16,9 @@ is what this bus has needed on this run:
 * **schedule mode** (no chainages): the schedule position ``p = t - dl`` of each ``vp`` advances by the
   planned running time; the pace is real over planned time while moving, pooled over the run with a prior
   of 1; remaining = pace x planned.
-* Stop by stop beyond the next: a dwell (the low median of the run's unheld dwells with two prior samples
-  of ``default_dwell_s``: one long wait for a pupil is not the next stop's; the origin's layover is no
-  dwell), never leaving before the planned departure where the bus is held (a school bus does not leave
+* Stop by stop beyond the next: a dwell (the mean of the run's unheld dwells with two prior samples of
+  ``default_dwell_s``, waits over four times the median left out: one long wait for a pupil is not the
+  next stop's; the origin's layover is no dwell), never leaving before the planned departure where the bus is held (a school bus does not leave
   a pickup early); standing at a stop, it leaves at the later of now + the remaining dwell and that.
 
 Pure: fed the unit's records in order, never a clock.
@@ -170,7 +170,11 @@ class PaceEta:
 
     @property
     def dwell_s(self) -> float:
-        return float(statistics.median_low([*self.dwells, self.default_dwell_s, self.default_dwell_s]))
+        """Expected dwell: the mean of the run's unheld dwells with two prior samples, leaving out waits
+        longer than four times the median (a pupil not ready is not what the next stop will take)."""
+        xs = [*self.dwells, self.default_dwell_s, self.default_dwell_s]
+        cut = max(60.0, 4.0 * statistics.median(xs))
+        return statistics.fmean(x for x in xs if x <= cut)
 
     def _stop(self, stop_id: str) -> SchedStop | None:
         return next((s for s in self.stops if s.stop_id == stop_id), None)
