@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,45 @@ from onboard.school.monitor import SchoolMonitor
 from transit.runfile import SchoolRun, load_runfile
 from transit.schoolrules import SchoolRules
 from transit.timetable import Timetable
+from transit.yamlconf import Node, resolve_path
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SchoolConfig:
+    """``onboard.yaml`` ``school:``: the run files of the routes this vehicle drives and the driver's panel
+    (a display sink section, as under ``displays:``; optional)."""
+
+    runs: tuple[Path, ...]
+    panel: Node | None = None
+    width: int = 800
+    height: int = 480
+
+    @classmethod
+    def from_node(cls, node: Node | None) -> SchoolConfig | None:
+        if node is None:
+            return None
+        node.reject_unknown({"runs", "panel"})
+        rn = node.child("runs")
+        items = rn.as_list() if isinstance(rn.value, list) else [rn]
+        if not items:
+            raise rn.error("expected at least one run file")
+        runs = []
+        for n in items:
+            p = resolve_path(n)
+            if not p.is_file():
+                raise n.error(f"run file not found: {p}")
+            load_runfile(p)  # validated at start-up: file, line and field of the first problem
+            runs.append(p)
+        panel = node.opt("panel")
+        width, height = 800, 480
+        if panel is not None:
+            if not panel.is_map() or panel.opt("backend") is None:
+                raise panel.error("expected a display sink section, e.g. {backend: framebuffer, device: /dev/fb1}")
+            width = panel.get_int("width", 800, min=64, max=4096)
+            height = panel.get_int("height", 480, min=32, max=4096)
+        return cls(tuple(runs), panel, width, height)
 
 
 def school_runs(paths: Sequence[Path]) -> dict[str, SchoolRun]:
@@ -45,4 +83,4 @@ def build_monitor(paths: Sequence[Path], *, operator: Any = None, capacity: Any 
     return SchoolMonitor(runs, rules, capacity=approved if isinstance(approved, int) else None, timetable=tt)
 
 
-__all__ = ["build_monitor", "school_runs"]
+__all__ = ["SchoolConfig", "build_monitor", "school_runs"]

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TOP_KEYS = frozenset({"unit", "feed", "vehicle", "assignment", "counting", "gnss", "can", "gpio", "displays",
-                      "mqtt", "frieze"})
+                      "mqtt", "frieze", "school"})
 ASSIGNMENT_MODES = ("auto", "block", "trips")
 
 # Section -> "module:Class" whose ``from_node`` validates it. Imported only to check the section; a
@@ -111,6 +111,7 @@ class OnboardConfig:
     displays: dict[str, Node]  # name -> sink section (hw.display.sink.open_sink)
     mqtt: MqttConfig
     frieze: FriezeConfig
+    school: Any = None  # onboard.school.stage.SchoolConfig: school runs and the driver's panel
 
     @property
     def operator_id(self) -> str:
@@ -175,9 +176,10 @@ class OnboardConfig:
         for key, sec in (("gnss", gnss), ("can", can), ("gpio", gpio)):
             if sec is not None:
                 check_section(key, sec)
+        from onboard.school.stage import SchoolConfig
         return cls(path=Path(root.file), unit=unit, operator=operator, feed=feed, vehicle=vehicle,
                    assignment=assignment, counting=counting, gnss=gnss, can=can, gpio=gpio, displays=displays,
-                   mqtt=mqtt, frieze=frieze)
+                   mqtt=mqtt, frieze=frieze, school=SchoolConfig.from_node(root.opt("school")))
 
 
 def check_section(key: str, node: Node) -> None:

@@ -209,6 +209,7 @@ class OnboardService:
         self._frieze = FriezeTracker(self.tt, delay_threshold_s=self.cfg.frieze.delay_threshold_s,
                                      stops_shown=self.cfg.frieze.stops_shown)
         self._panel = FriezePanel.from_config(self.cfg.frieze)
+        self._open_school(rolled_out or self.cfg.feed)
         for name, node in self.cfg.displays.items():
             self._open_display(name, node)
         self._open_inputs()
@@ -242,6 +243,26 @@ class OnboardService:
 
         # the control room's deviations of this operator, applied to the unit's own eta records (_emit)
         self.deviations = DeviationStore(prefix=settings.topic_prefix, oper=self.cfg.operator_id)
+
+    def _open_school(self, feed: Any) -> None:
+        """School runs (docs/school-buses.md): the monitor behind the records, the driver's panel."""
+        self._school: Any = None
+        self._school_panel: Any = None
+        sc = self.cfg.school
+        if sc is None:
+            return
+        from onboard.school.panel import PanelDriver, PanelLayout
+        from onboard.school.stage import build_monitor
+
+        self._school = build_monitor(sc.runs, operator=self.cfg.operator, capacity=self.setup.capacity, feed=feed)
+        if sc.panel is not None:  # its own sink: the school panel is not a frieze display
+            from hw.display.sink import open_sink
+            try:
+                sink = open_sink(sc.panel)
+            except (DeviceError, BackendError, OSError) as exc:
+                log.error("school panel cannot be opened (%s); the records are kept without it", exc)
+                return
+            self._school_panel = PanelDriver([sink], PanelLayout(sc.width, sc.height))
 
     def _open_display(self, name: str, node: Any) -> None:
         from hw.display.sink import open_sink
@@ -653,6 +674,10 @@ class OnboardService:
 
     def _emit(self, recs: list[Record]) -> None:
         recs = [self._apply_deviations(r) for r in recs]
+        if getattr(self, "_school", None) is not None:  # school runs: ride time, arrival, notices
+            recs = recs + [x for r in recs for x in self._school.on_record(r)]
+            if self._school_panel is not None:
+                self._school_panel.update(self._school.panel())
         encoded = [Encoded.of(r) for r in recs]  # encoded once: logs, events file and payloads share it
         for enc in encoded:
             ev = enc.record.event

@@ -143,7 +143,7 @@ CASES = [
     (("+", "mqtt: {url: 'tcp://broker:1883'}\n"), "mqtt:", "mqtt.url",
      "MQTT url must start with mqtt:// or mqtts://, got 'tcp://broker:1883'"),
     (("+", "gps: {backend: serial}\n"), "gps:", "gps",
-     "unknown key (allowed: assignment, can, counting, displays, feed, frieze, gnss, gpio, mqtt, unit, vehicle)"),
+     "unknown key (allowed: assignment, can, counting, displays, feed, frieze, gnss, gpio, mqtt, school, unit, vehicle)"),
     (("assignment: auto", "assignment: {block: b1, service_day: '2026-02-30'}"), "assignment", "assignment.service_day",
      "expected a date YYYY-MM-DD (day is out of range for month)"),
     (("assignment: auto", "assignment: {trips: [t1], route: 920R}"), "assignment", "assignment.route",
