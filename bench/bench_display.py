@@ -66,7 +66,7 @@ def bench_display() -> list[Metric]:
                       FriezeStop("skaevinge", "Skævinge St.", NOW, NOW + timedelta(seconds=200), "2"), stops,
                       stop_requested=True, delay_s=200,
                       connections=(Connection("950R", "Gilleleje St.", NOW + timedelta(minutes=9), "2"),
-                                   Connection("330R", "Fredensborg St.", NOW + timedelta(minutes=12), "A")))
+                                   Connection("330R", "Fredensborg St.", NOW + timedelta(minutes=12), "A", mode="bus")))
     fpanel = FriezePanel(width=1920, height=360)
 
     def frieze(k: int) -> None:

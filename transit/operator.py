@@ -140,9 +140,22 @@ class OccupancyRules:
     other_limit_pct: float
 
 
+#: The frieze's travel-guarantee note when an operator file gives none (Movia's rejsegaranti covers its
+#: trains and buses alike); ``{min}`` is ``punctuality.rejsegaranti_min``.
+DEFAULT_REJSEGARANTI_TEXT = ("Mere end {min} minutter forsinket? Du kan bruge Movias rejsegaranti: "
+                             "læs mere på moviatrafik.dk/rejsegaranti")
+MAX_NOTE = 200
+
+
 @dataclass(frozen=True, slots=True)
 class DisplayRules:
     delay_threshold_s: int
+    #: Danish note the frieze shows once the delay exceeds ``punctuality.rejsegaranti_min`` ({min} in it)
+    rejsegaranti_text: str = DEFAULT_REJSEGARANTI_TEXT
+
+    def rejsegaranti_note(self, minutes: int) -> str:
+        """The note with the threshold filled in."""
+        return self.rejsegaranti_text.replace("{min}", str(minutes))
 
 
 @dataclass(frozen=True)
@@ -419,8 +432,25 @@ def _vehicle_types(n: Node) -> dict[str, VehicleType]:
 
 
 def _display(n: Node) -> DisplayRules:
-    n.reject_unknown({"delay_threshold_s"})
-    return DisplayRules(n.child("delay_threshold_s").as_int(min=0))
+    n.reject_unknown({"delay_threshold_s", "rejsegaranti_text"})
+    tn = n.opt("rejsegaranti_text")
+    text = DEFAULT_REJSEGARANTI_TEXT if tn is None else _note(tn)
+    return DisplayRules(n.child("delay_threshold_s").as_int(min=0), text)
+
+
+def _note(n: Node) -> str:
+    """A passenger text: one line of printable text, at most MAX_NOTE characters, no placeholder but {min}."""
+    text = n.as_str().strip()
+    if not text:
+        raise n.error("expected a passenger text (Danish), not an empty one")
+    if len(text) > MAX_NOTE:
+        raise n.error(f"at most {MAX_NOTE} characters (a frieze pages it), got {len(text)}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise n.error("one line of printable text: no line breaks or control characters")
+    rest = text.replace("{min}", "")
+    if "{" in rest or "}" in rest:
+        raise n.error("the only placeholder is {min} (the rejsegaranti threshold in minutes)")
+    return text
 
 
 # -- cross-check with the timetable ---------------------------------------------------------------------

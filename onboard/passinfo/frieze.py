@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from PIL import Image, ImageDraw
 
+from onboard.passinfo.connections import DEFAULT_TRANSFER, Connection, Lookup, connections_at, for_display
 from signage.colours import RGB, line_colour, parse_colour
 from signage.headsign import short_headsign
 from signage.text import (
@@ -34,6 +35,9 @@ from signage.text import (
     text_colour_on,
     text_width,
 )
+from signage.words import Mode, Words, mode_of, words
+from transit.deviations import PRIORITIES, DepartureRef, Deviation, effect, trip_stop_index
+from transit.operator import DEFAULT_REJSEGARANTI_TEXT
 from transit.ratelimit import RateLimitedLog
 from transit.records import Eta, Record, StopRecord
 from transit.timeutil import COPENHAGEN, ensure_utc, parse_iso
@@ -42,9 +46,9 @@ from transit.yamlconf import Node
 log = logging.getLogger(__name__)
 
 FriezeState = Literal["in_service", "terminus", "not_in_service"]
+StopStatus = Literal["SCHEDULED", "CANCELED", "SKIPPED"]
 
-MIN_TRANSFER = timedelta(minutes=2)   # our choice: a connection leaving sooner is not shown
-CONNECTION_WINDOW = timedelta(minutes=30)
+MIN_TRANSFER = DEFAULT_TRANSFER   # change time when the operator file gives none
 
 
 @dataclass(frozen=True)
@@ -53,17 +57,14 @@ class FriezeStop:
     name: str
     scheduled: datetime | None   # public timetable (arrival) time, UTC
     expected: datetime | None    # predicted arrival, UTC
-    platform: str | None = None
+    platform: str | None = None  # track (train) or stand (bus) code; a changed one when the control room says so
     terminus: bool = False       # the trip's last stop
+    status: StopStatus = "SCHEDULED"  # CANCELED / SKIPPED: the vehicle will not call here
+    platform_changed: bool = False
 
-
-@dataclass(frozen=True)
-class Connection:
-    route: str
-    headsign: str
-    departure: datetime          # UTC (timetable)
-    platform: str | None = None
-    cancelled: bool = False
+    @property
+    def served(self) -> bool:
+        return self.status == "SCHEDULED"
 
 
 @dataclass(frozen=True)
@@ -81,31 +82,71 @@ class FriezeView:
     delay_threshold_s: int = 120
     connections: tuple[Connection, ...] = ()
     at_origin: bool = False                  # standing at the first stop before departure
+    mode: Mode = "rail"                      # from GTFS route_type: the words (spor / stoppested)
+    messages: tuple[str, ...] = ()           # deviation texts for this trip, most important first
+    rejsegaranti: str | None = None          # the operator's travel-guarantee note, once late enough
 
     @property
     def show_delay(self) -> bool:
         """The delay is shown once it reaches the operator's threshold (minutes rounded down)."""
         return self.delay_s is not None and self.delay_s >= max(60, self.delay_threshold_s)
 
+    @property
+    def words(self) -> Words:
+        return words(self.mode)
+
+
+@dataclass(frozen=True)
+class Rejsegaranti:
+    """The operator's rule (``punctuality.rejsegaranti_min``) and note (``display.rejsegaranti_text``)."""
+
+    threshold_min: int = 20
+    text: str = DEFAULT_REJSEGARANTI_TEXT
+
+    def note(self, delay_s: int | None) -> str | None:
+        """The note when the delay is *more than* the threshold (contract: "mere end 20 minutter")."""
+        if delay_s is None or delay_s <= self.threshold_min * 60:
+            return None
+        return self.text.replace("{min}", str(self.threshold_min))
+
+    @classmethod
+    def of(cls, operator: Any) -> Rejsegaranti:
+        """From a ``transit.operator.Operator`` (the defaults without one)."""
+        if operator is None:
+            return cls()
+        return cls(operator.punctuality.rejsegaranti_min, operator.display.rejsegaranti_text)
+
 
 def build_view(tt: Any, trip_id: str, service_day: date, next_index: int | None, now: datetime, *,
                delay_s: int | None = None, etas: Mapping[int, datetime] | None = None,
                at_stop: bool = False, stop_requested: bool = False, delay_threshold_s: int = 120,
                stops_shown: int = 4, via: Sequence[str] = (), via_stations: Sequence[str] = (),
-               max_connections: int = 4) -> FriezeView:
+               max_connections: int = 4, statuses: Mapping[int, str] | None = None,
+               platforms: Mapping[int, str] | None = None, deviations: Sequence[Deviation] = (),
+               notices: Sequence[str] = (), realtime: Lookup | None = None,
+               transfer: timedelta = MIN_TRANSFER, rejsegaranti: Rejsegaranti | None = None) -> FriezeView:
     """The frieze content for a vehicle on ``trip_id`` whose next stop is ``next_index`` (0-based in the
     trip's stop list; ``None`` when the trip is finished → terminus).
 
     ``etas`` (stop_sequence → expected arrival) come from trip following; without them a stop's
-    expected time is its timetable time plus ``delay_s``. ``via`` names are shown as given; otherwise
-    the ``via_stations`` (stop ids or parent stations, e.g. the line's registration stations) still
-    ahead, before the destination, become the via (at most two). ``tt`` is a
+    expected time is its timetable time plus ``delay_s``. ``statuses`` and ``platforms`` (stop_sequence →
+    CANCELED/SKIPPED, new platform) are what the unit's own predictions say; ``deviations`` (the control
+    room's, as the unit holds them) are applied on top, to this trip's stops and to the connections, with
+    ``realtime`` (other vehicles' predictions) for the connections' own state. ``notices`` are the message
+    texts the control room addressed to this trip's stops or line. ``via`` names are shown as given;
+    otherwise the ``via_stations`` (stop ids or parent stations, e.g. the line's registration stations)
+    still ahead, before the destination, become the via (at most two). ``tt`` is a
     ``transit.timetable.Timetable``.
     """
     now = ensure_utc(now)
     sched = tt.trip_schedule(trip_id, service_day)
-    route = tt.route_of(trip_id).name
+    rt = tt.route_of(trip_id)
+    route, mode = rt.name, mode_of(rt.route_type)
+    w = words(mode)
     destination = tt.headsign(trip_id, 0)
+    oday = service_day.isoformat()
+    index = trip_stop_index(tt, trip_id)
+    texts: list[str] = []
 
     def stop(i: int) -> FriezeStop:
         s = sched[i]
@@ -113,48 +154,70 @@ def build_view(tt: Any, trip_id: str, service_day: date, next_index: int | None,
         if exp is None and delay_s is not None:
             exp = s.arrival + timedelta(seconds=delay_s)
         st = tt.stops.get(s.stop_id)
-        return FriezeStop(s.stop_id, tt.stop_name(s.stop_id), s.arrival, exp,
-                          getattr(st, "platform_code", None) or None, i == len(sched) - 1)
+        planned = getattr(st, "platform_code", None) or None
+        status = (statuses or {}).get(s.stop_sequence, "SCHEDULED")
+        platform = (platforms or {}).get(s.stop_sequence) or planned
+        if deviations:
+            e = effect(deviations, DepartureRef(trip_id, oday, route, s.stop_id, s.departure if i < len(sched) - 1
+                                                else s.arrival, tt.station_of(s.stop_id), i), index)
+            if e.status != "SCHEDULED" and status == "SCHEDULED":
+                status = e.status
+            platform = e.platform or platform
+            texts.extend(t for _, t in sorted(e.texts, key=lambda x: -PRIORITIES.index(x[0])))
+        return FriezeStop(s.stop_id, tt.stop_name(s.stop_id), s.arrival, exp, platform, i == len(sched) - 1,
+                          status if status in ("CANCELED", "SKIPPED") else "SCHEDULED",  # type: ignore[arg-type]
+                          platform is not None and platform != planned)
 
+    rg = (rejsegaranti or Rejsegaranti()).note(delay_s)
     if next_index is None or next_index >= len(sched):
         last = stop(len(sched) - 1)
+        arr = last.expected or last.scheduled or now
+        conns = connections_at(tt, trip_id, len(sched) - 1, arrive_sched=last.scheduled or arr, arrive_exp=arr,
+                               transfer=transfer, deviations=deviations, realtime=realtime)
         return FriezeView(now, "terminus", route, destination, tuple(via), last, (), True, False, delay_s,
-                          delay_threshold_s, _connections(tt, last, trip_id, now, max_connections))
+                          delay_threshold_s, for_display(conns, max_connections), mode=mode,
+                          messages=_dedupe([*notices, *texts]), rejsegaranti=rg)
+    ahead = [stop(i) for i in range(next_index, len(sched))]
+    # the next stop is the next one the vehicle calls at; skipped ones before it are said in the messages
+    k = next((j for j, s in enumerate(ahead) if s.served), 0)
+    nxt = ahead[k]
+    notes: list[str] = []
+    skipped = [s.name for s in ahead if s.status == "SKIPPED"]
+    served = [s for s in ahead if s.served]
+    if ahead[-1].status == "CANCELED" and served:
+        notes.append(f"{w.vehicle} kører kun til {served[-1].name}. Aflyst herfra til {short_headsign(destination)}.")
+    elif not served:
+        notes.append(f"{w.vehicle} er aflyst.")
+    if skipped:
+        notes.append(f"{w.vehicle} {w.skips} ved {_join(skipped)}.")
     if not via and via_stations:
         wanted = set(via_stations)
-        ahead = [s.stop_id for s in sched[next_index + 1:-1]]
+        ids = [s.stop_id for s in ahead[k + 1:-1] if s.served]
         dest = short_headsign(destination)
-        names = [short_headsign(tt.stop_name(sid)) for sid in ahead if sid in wanted or tt.station_of(sid) in wanted]
+        names = [short_headsign(tt.stop_name(sid)) for sid in ids if sid in wanted or tt.station_of(sid) in wanted]
         via = [n for n in dict.fromkeys(names) if n not in dest][:2]  # "via Hundested" to Hundested Havn says nothing
-    nxt = stop(next_index)
-    state: FriezeState = "terminus" if next_index == len(sched) - 1 and at_stop else "in_service"
-    following = tuple(stop(i) for i in range(next_index + 1, min(len(sched), next_index + 1 + stops_shown)))
-    if next_index + stops_shown < len(sched) - 1:  # always end the list with the destination
-        following = following[:-1] + (stop(len(sched) - 1),)
+    n_idx = next_index + k
+    state: FriezeState = "terminus" if n_idx == len(sched) - 1 and at_stop else "in_service"
+    following = tuple(ahead[k + 1:k + 1 + stops_shown])
+    if n_idx + stops_shown < len(sched) - 1:  # always end the list with the destination
+        following = following[:-1] + (ahead[-1],)
+    arr = nxt.expected or nxt.scheduled or now
+    conns = connections_at(tt, trip_id, n_idx, arrive_sched=nxt.scheduled or arr, arrive_exp=arr, transfer=transfer,
+                           deviations=deviations, realtime=realtime) if nxt.served else []
     return FriezeView(now, state, route, destination, tuple(via), nxt, following, at_stop, stop_requested,
-                      delay_s, delay_threshold_s, _connections(tt, nxt, trip_id, now, max_connections),
-                      at_origin=at_stop and next_index == 0)
+                      delay_s, delay_threshold_s, for_display(conns, max_connections),
+                      at_origin=at_stop and n_idx == 0, mode=mode,
+                      messages=_dedupe([*notes, *notices, *texts]), rejsegaranti=rg)
 
 
-def _connections(tt: Any, at: FriezeStop, trip_id: str, now: datetime, limit: int) -> tuple[Connection, ...]:
-    """Departures from the next stop's station (all platforms) that a passenger can still reach."""
-    arrive = at.expected or at.scheduled or now
-    station = tt.station_of(at.stop_id)
-    own_route = tt.route_of(trip_id).route_id
-    out: list[Connection] = []
-    seen: set[tuple[str, str]] = set()
-    for d in tt.departures(station, arrive + MIN_TRANSFER, arrive + CONNECTION_WINDOW):
-        if d.trip.trip_id == trip_id or d.is_last_stop or d.pickup_type == 1:
-            continue
-        key = (d.route.name, d.headsign)
-        if key in seen or d.route.route_id == own_route:
-            continue  # our own line (either direction) is no connection
-        seen.add(key)
-        st = tt.stops.get(d.stop_id)
-        out.append(Connection(d.route.name, d.headsign, d.departure, getattr(st, "platform_code", None) or None))
-        if len(out) >= limit:
-            break
-    return tuple(out)
+def _join(names: Sequence[str]) -> str:
+    """Danish list: "A", "A og B", "A, B og C"."""
+    names = list(dict.fromkeys(names))
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " og " + names[-1]
+
+
+def _dedupe(texts: Sequence[str]) -> tuple[str, ...]:
+    return tuple(t for t in dict.fromkeys(x.strip() for x in texts) if t)
 
 
 def not_in_service(now: datetime) -> FriezeView:
@@ -172,6 +235,7 @@ class FriezeColours:
     band_dim: RGB = (190, 205, 230)    # secondary text on the band (via)
     line: RGB = (255, 255, 255)        # the line diagram
     request: RGB = (220, 30, 40)
+    cancelled: RGB = (255, 70, 60)     # "Aflyst", a stop not called at (as the countdown display)
 
 
 @dataclass(frozen=True)
@@ -363,7 +427,7 @@ def _render_wide(img: Image.Image, d: ImageDraw.ImageDraw, v: FriezeView, p: Fri
     left_w = int(W * 0.42)
     ns = v.next_stop
     label = {"terminus": "Endestation",
-             "in_service": "Afgang fra" if v.at_origin else ("Nu" if v.at_stop else "Næste stop")}[v.state]
+             "in_service": "Afgang fra" if v.at_origin else ("Nu" if v.at_stop else v.words.next_stop)}[v.state]
     lf = get_font(p.font_regular, int(H * 0.075))
     d.text((m, top), label, font=lf, fill=c.dim, anchor="la")
     if ns is not None:
@@ -373,14 +437,15 @@ def _render_wide(img: Image.Image, d: ImageDraw.ImageDraw, v: FriezeView, p: Fri
         for ln in lines:
             d.text((m, y), ln, font=nfit.font, fill=c.text, anchor="la")
             y += int(nfit.size * 1.1)
-        info = []
-        if ns.platform:
-            info.append(f"Spor {ns.platform}")
+        inf = get_font(p.font_regular, int(H * 0.075))
+        ix = m
+        if ns.platform:  # "Spor 2" on a train, "Stoppested B" on a bus; a changed one in amber
+            t = v.words.platform_label(ns.platform) + (" (ændret)" if ns.platform_changed else "")
+            d.text((ix, H - m), t, font=inf, fill=c.accent if ns.platform_changed else c.dim, anchor="ld")
+            ix += text_width(inf, t) + 3 * m
         when = ns.expected or ns.scheduled
         if when is not None and v.state == "in_service":
-            info.append(f"Ankomst {_local(when)}")
-        inf = get_font(p.font_regular, int(H * 0.075))
-        d.text((m, H - m), "   ".join(info), font=inf, fill=c.dim, anchor="ld")
+            d.text((ix, H - m), f"Ankomst {_local(when)}", font=inf, fill=c.dim, anchor="ld")
     # status chips bottom-left of the main area: Stopper, delay
     chip_f = get_font(p.font, int(H * 0.07))
     cx = left_w - m
@@ -397,20 +462,77 @@ def _render_wide(img: Image.Image, d: ImageDraw.ImageDraw, v: FriezeView, p: Fri
 
     d.line((left_w, top, left_w, H - m), fill=c.dim, width=2)
     rx0, rx1 = left_w + 2 * m, W - m
-    pages: list[str] = []
-    if v.following:
-        pages.append("stops")
-    if v.connections:
-        pages.append("connections")
+    pages = _wide_pages(v, p)
     if not pages:
         if v.state == "terminus":
             _draw_message(d, p, ("Tak for rejsen", "Husk at tage alt med"), rx0, top, rx1, H - m)
         return
-    which = pages[page_index(v.now, len(pages), p.page_s)]
+    which, title, lines, extra = pages[page_index(v.now, len(pages), p.page_s)]
     if which == "stops":
         _draw_stop_diagram(d, v, p, rx0, top, rx1, H - m)
-    else:
+    elif which == "connections":
         _draw_connections(img, d, v, p, rx0, top, rx1, H - m)
+    else:
+        fit, colour = extra
+        hf = get_font(p.font_regular, _note_head_size(p))
+        d.text((rx0, top), title, font=hf, fill=c.accent if colour == c.accent else c.dim, anchor="la")
+        y = top + int(hf.size * 1.5)
+        for ln in lines:
+            d.text((rx0, y), ln, font=fit.font, fill=colour, anchor="la")
+            y += int(fit.size * 1.15)
+
+
+def _wide_geometry(p: FriezePanel) -> tuple[int, int, int, int]:
+    """(margin, top of the main area, left edge of the right-hand area, its right edge)."""
+    m = max(6, p.height // 30)
+    return m, int(p.height * 0.28) + m, int(p.width * 0.42) + 2 * m, p.width - m
+
+
+def _wide_pages(v: FriezeView, p: FriezePanel) -> list[tuple[str, str, tuple[str, ...], Any]]:
+    """The pages of the right-hand area, in order: stops, connections, each message (itself paged when
+    long), the rejsegaranti note. Each page stays ``page_s`` (>= 3 s)."""
+    c = p.colours
+    m, top, rx0, rx1 = _wide_geometry(p)
+    pages: list[tuple[str, str, tuple[str, ...], Any]] = []
+    if v.following:
+        pages.append(("stops", "", (), None))
+    if v.connections:
+        pages.append(("connections", "", (), None))
+    notes = [("Trafikinformation", t, c.text) for t in v.messages]
+    if v.rejsegaranti:
+        notes.append(("Rejsegaranti", v.rejsegaranti, c.accent))
+    for head, text, colour in notes:
+        fit = _note_fit(text, p, rx1 - rx0, p.height - m - top)
+        for k, lines in enumerate(fit.pages):
+            title = head + (f"  {k + 1}/{len(fit.pages)}" if fit.paged else "")
+            pages.append(("note", title, lines, (fit, colour)))
+    return pages
+
+
+def page_names(view: FriezeView, panel: FriezePanel) -> list[str]:
+    """What the pages of a view are (``stops``, ``connections``, ``note:<title>``; the compact layout: its
+    texts), in the order they are shown: for tests and for choosing a page to picture."""
+    if view.state == "not_in_service":
+        return []
+    if panel.compact:
+        return [t for t, _, _ in _compact_pages(view, panel)]
+    return [k if k != "note" else f"note:{t}" for k, t, _, _ in _wide_pages(view, panel)]
+
+
+def _note_head_size(p: FriezePanel) -> int:
+    return int(p.height * 0.065)
+
+
+def _note_fit(text: str, p: FriezePanel, width: int, height: int) -> TextFit:
+    """A message in the right-hand area: as large as fits on one page (at most 4 lines), else the smallest
+    readable size paged by whole words."""
+    body = height - int(_note_head_size(p) * 1.5)
+    for size in (int(p.height * 0.11), int(p.height * 0.095), int(p.height * 0.08)):
+        n = max(1, (body - size // 3) // int(size * 1.15))
+        f = fit_text(text, [(p.font, size)], width, n)
+        if not f.paged:
+            return f
+    return f
 
 
 def _draw_message(d: ImageDraw.ImageDraw, p: FriezePanel, lines: tuple[str, str], x0: int, y0: int,
@@ -438,11 +560,26 @@ def _draw_stop_diagram(d: ImageDraw.ImageDraw, v: FriezeView, p: FriezePanel, x0
     tf = get_font(p.font_regular, int((y1 - y0) * 0.14))
     for i, s in enumerate(stops):
         cx = first_x + i * col_w
-        d.ellipse((cx - r, line_y - r, cx + r, line_y + r), fill=c.text if s.terminus else c.background,
-                  outline=c.line, width=max(2, r // 2))
         fit = _fit(s.name, _sizes(p.font, name_size, extra=p.font_condensed), col_w - 8, 2, size_first=True)
         lines = _page_line(fit, v.now, p.page_s)
         yb = line_y - r - 6
+        if not s.served:
+            # not called at: a dimmed ring with a cross, the name dimmed and struck through, and why below
+            d.ellipse((cx - r, line_y - r, cx + r, line_y + r), fill=c.background, outline=c.dim, width=max(2, r // 2))
+            k = int(r * 1.4)
+            for a, b in (((cx - k, line_y - k), (cx + k, line_y + k)), ((cx - k, line_y + k), (cx + k, line_y - k))):
+                d.line((a, b), fill=c.cancelled, width=max(2, r // 2))
+            for ln in reversed(lines):
+                d.text((cx, yb), ln, font=fit.font, fill=c.dim, anchor="md")
+                tw = text_width(fit.font, ln)
+                ym = yb - int(fit.size * 0.35)
+                d.line((cx - tw // 2, ym, cx + tw // 2, ym), fill=c.cancelled, width=max(2, int(fit.size) // 12))
+                yb -= int(fit.size * 1.05)
+            why = "Aflyst" if s.status == "CANCELED" else f"{v.words.skips.capitalize()}"
+            d.text((cx, line_y + r + 8), why, font=tf, fill=c.cancelled, anchor="ma")
+            continue
+        d.ellipse((cx - r, line_y - r, cx + r, line_y + r), fill=c.text if s.terminus else c.background,
+                  outline=c.line, width=max(2, r // 2))
         for ln in reversed(lines):
             d.text((cx, yb), ln, font=fit.font, fill=c.text, anchor="md")
             yb -= int(fit.size * 1.05)
@@ -455,7 +592,8 @@ def _draw_stop_diagram(d: ImageDraw.ImageDraw, v: FriezeView, p: FriezePanel, x0
 
 def _draw_connections(img: Image.Image, d: ImageDraw.ImageDraw, v: FriezeView, p: FriezePanel, x0: int,
                       y0: int, x1: int, y1: int) -> None:
-    """"Skift" table: line badge, destination, departure time, platform."""
+    """"Skift" table: line badge, destination (with the connection's state under it when it is not simply
+    leaving: "Aflyst", "Afgår før vi ankommer"), departure time (realtime when known), track or stand."""
     c = p.colours
     hf = get_font(p.font_regular, int((y1 - y0) * 0.13))
     where = v.next_stop.name if v.next_stop else ""
@@ -465,8 +603,10 @@ def _draw_connections(img: Image.Image, d: ImageDraw.ImageDraw, v: FriezeView, p
     row_h = (y1 - top) // max(len(rows), 1) if rows else 0
     row_h = min(row_h, (y1 - top) // 3)
     f = get_font(p.font, int(row_h * 0.6))
+    sf = get_font(p.font, int(row_h * 0.5))
     time_w = text_width(f, "88:88")
-    plat_w = text_width(f, "Spor 88")
+    labels = [words(cn.mode).platform_label(cn.platform) if cn.platform else "" for cn in rows]
+    plat_w = max([text_width(f, "Spor 88")] + [text_width(f, t) for t in labels])
     for i, cn in enumerate(rows):
         y = top + i * row_h
         bh = int(row_h * 0.78)
@@ -474,11 +614,22 @@ def _draw_connections(img: Image.Image, d: ImageDraw.ImageDraw, v: FriezeView, p
         img.paste(b, (x0, y + (row_h - bh) // 2))
         tx = x0 + b.width + max(8, bh // 3)
         right = x1 - time_w - plat_w - 40
+        state = {"cancelled": ("Aflyst", c.cancelled), "missed": ("Afgår før vi ankommer", c.accent)}.get(cn.state)
+        if state is not None:  # the state right-aligned before the time, the destination in what is left
+            d.text((right, y + row_h // 2), state[0], font=sf, fill=state[1], anchor="rm")
+            right -= text_width(sf, state[0]) + max(12, bh // 2)
         fit = _fit(cn.headsign, _sizes(p.font, int(f.size), extra=p.font_condensed), right - tx, 1)
-        d.text((tx, y + row_h // 2), _page_line(fit, v.now, p.page_s)[0], font=fit.font, fill=c.text, anchor="lm")
-        d.text((x1 - plat_w - 20, y + row_h // 2), _local(cn.departure), font=f, fill=c.text, anchor="rm")
-        if cn.platform:
-            d.text((x1, y + row_h // 2), f"Spor {cn.platform}", font=f, fill=c.dim, anchor="rm")
+        d.text((tx, y + row_h // 2), _page_line(fit, v.now, p.page_s)[0], font=fit.font,
+               fill=c.dim if cn.state == "cancelled" else c.text, anchor="lm")
+        tr = x1 - plat_w - 20
+        changed = cn.expected is not None and abs((cn.expected - cn.departure).total_seconds()) >= 60
+        colour = c.dim if cn.state != "departs" else (c.accent if changed else c.text)
+        d.text((tr, y + row_h // 2), _local(cn.when), font=f, fill=colour, anchor="rm")
+        if cn.state == "cancelled":  # the time struck through
+            d.line((tr - time_w, y + row_h // 2, tr, y + row_h // 2), fill=c.cancelled, width=max(2, int(f.size) // 10))
+        if labels[i]:
+            d.text((x1, y + row_h // 2), labels[i], font=f, fill=c.accent if cn.platform_changed else c.dim,
+                   anchor="rm")
 
 
 # ---------------------------------------------------------------------------------------- LED strip
@@ -503,7 +654,37 @@ def _render_compact(img: Image.Image, d: ImageDraw.ImageDraw, v: FriezeView, p: 
     x = badge.width + 3
     dfit = _fit(v.destination, _sizes(p.font, size, extra=p.font_condensed), W - x - clock_w - 2, 1)
     d.text((x, lh // 2), _page_line(dfit, v.now, p.page_s)[0], font=dfit.font, fill=c.text, anchor="lm")
-    # second line: pages of messages
+    flat = _compact_pages(v, p)
+    if not flat:
+        return
+    if _requested(v):
+        rf = get_font(p.font_condensed, max(7, int(lh * 0.7)))
+        req_w = text_width(rf, "STOP") + 4
+        d.rectangle((W - req_w, lh + 1, W - 1, H - 1), fill=c.request)
+        d.text((W - req_w // 2, lh + lh // 2), "STOP", font=rf, fill=(255, 255, 255), anchor="mm")
+    text, font, col = flat[page_index(v.now, len(flat), p.page_s)]
+    d.text((1, lh + lh // 2), text, font=font, fill=col, anchor="lm")
+
+
+def _requested(v: FriezeView) -> bool:
+    return v.stop_requested and v.state == "in_service"
+
+
+def _compact_pages(v: FriezeView, p: FriezePanel) -> list[tuple[str, Any, RGB]]:
+    """The second line's pages: one per text (each >= 3 s), a text too long itself paged by words."""
+    lh = p.height // 2
+    size = max(7, int(lh * 0.85))
+    req_w = 0
+    if _requested(v):
+        req_w = text_width(get_font(p.font_condensed, max(7, int(lh * 0.7))), "STOP") + 4
+    fits = [(_fit(t, _sizes(p.font, size, extra=p.font_condensed), p.width - 2 - req_w - 2, 1), col)
+            for t, col in _compact_texts(v, p)]
+    return [(pg[0], f.font, col) for f, col in fits for pg in f.pages]
+
+
+def _compact_texts(v: FriezeView, p: FriezePanel) -> list[tuple[str, RGB]]:
+    """The second line's texts of the LED strip, in the order they are paged."""
+    c = p.colours
     msgs: list[tuple[str, RGB]] = []
     ns = v.next_stop
     if v.state == "terminus":
@@ -511,23 +692,19 @@ def _render_compact(img: Image.Image, d: ImageDraw.ImageDraw, v: FriezeView, p: 
         msgs.append(("Tak for rejsen", c.text))
     elif ns is not None:
         msgs.append((("Nu: " if v.at_stop else "Næste: ") + ns.name, c.text))
+    if ns is not None and ns.platform_changed and ns.platform:
+        msgs.append((f"Ændret: {v.words.platform_label(ns.platform)}", c.accent))
     if v.show_delay and v.delay_s is not None:
         msgs.append((delay_text(v.delay_s), c.accent))
+    for text in v.messages:
+        msgs.append((text, c.text))
+    if v.rejsegaranti:
+        msgs.append((v.rejsegaranti, c.accent))
     for cn in v.connections[:2]:
-        msgs.append((f"Skift: {cn.route} {short_headsign(cn.headsign)} {_local(cn.departure)}", c.dim))
-    if not msgs:
-        return
-    req_w = 0
-    if v.stop_requested and v.state == "in_service":
-        rf = get_font(p.font_condensed, max(7, int(lh * 0.7)))
-        req_w = text_width(rf, "STOP") + 4
-        d.rectangle((W - req_w, lh + 1, W - 1, H - 1), fill=c.request)
-        d.text((W - req_w // 2, lh + lh // 2), "STOP", font=rf, fill=(255, 255, 255), anchor="mm")
-    # one page per message (each >= 3 s), a message too long itself is paged by words
-    fits = [(_fit(t, _sizes(p.font, size, extra=p.font_condensed), W - 2 - req_w - 2, 1), col) for t, col in msgs]
-    flat = [(pg[0], f.font, col) for f, col in fits for pg in f.pages]
-    text, font, col = flat[page_index(v.now, len(flat), p.page_s)]
-    d.text((1, lh + lh // 2), text, font=font, fill=col, anchor="lm")
+        what = {"cancelled": "aflyst", "missed": "afgår før vi ankommer"}.get(cn.state, _local(cn.when))
+        msgs.append((f"Skift: {cn.route} {short_headsign(cn.headsign)} {what}",
+                     c.dim if cn.state == "departs" else (c.cancelled if cn.cancelled else c.accent)))
+    return msgs
 
 
 # ------------------------------------------------------------------------------ from trip following
@@ -544,8 +721,11 @@ class FriezeTracker:
     """
 
     def __init__(self, tt: Any, *, delay_threshold_s: int = 120, stops_shown: int = 4,
-                 terminus_hold_s: float = 300.0, via_stations: Mapping[str, Sequence[str]] | None = None) -> None:
+                 terminus_hold_s: float = 300.0, via_stations: Mapping[str, Sequence[str]] | None = None,
+                 rejsegaranti: Rejsegaranti | None = None, transfer: timedelta = MIN_TRANSFER) -> None:
         self.tt = tt
+        self.rejsegaranti = rejsegaranti or Rejsegaranti()
+        self.transfer = transfer
         self.next_tt: Any = None  # a timetable rolled out during a trip: taken at the next trip
         self.via_stations = dict(via_stations or {})  # line -> stop ids, e.g. the registration stations
         self.delay_threshold_s = delay_threshold_s
@@ -563,6 +743,8 @@ class FriezeTracker:
         self.at_stop = False
         self.delay_s: int | None = None
         self.etas: dict[int, datetime] = {}
+        self.statuses: dict[int, str] = {}  # stop_sequence -> CANCELED / SKIPPED (the unit's predictions)
+        self.platforms: dict[int, str] = {}  # stop_sequence -> platform the predictions give
         self.ended_at: datetime | None = None
 
     def swap_timetable(self, tt: Any) -> None:
@@ -572,6 +754,29 @@ class FriezeTracker:
             self.tt, self.next_tt = tt, None
         else:
             self.next_tt = tt
+
+    def _switch(self, trip_id: str, day: date) -> None:
+        if self.next_tt is not None:
+            self.tt, self.next_tt = self.next_tt, None
+        if trip_id not in self.tt.trips:
+            raise KeyError(f"unknown trip {trip_id}")
+        self._reset(trip_id, day)
+        self._seqs = [s.stop_sequence for s in self.tt.trip_schedule(trip_id, day)]
+        self.next_seq = self._seqs[0] if self._seqs else None
+
+    def begin(self, trip_id: str, day: date) -> None:
+        """The unit is in service on ``trip_id`` (trip following started it) before any record of it came:
+        show it from its first stop at once ("Afgang fra ..."), not "Ikke i drift" until the first
+        prediction. Nothing changes when the trip is already the one shown."""
+        if (trip_id, day) == (self.trip_id, self.day):
+            return
+        try:
+            self._switch(trip_id, day)
+        except KeyError as exc:
+            self.rejected += 1
+            self._rlog.warn("bad_trip", "frieze: trip %s not shown: %s", trip_id, exc)
+            return
+        self.at_stop = True
 
     def on_record(self, rec: Record) -> None:
         """Apply one record; records of other kinds are ignored, ones the timetable does not know counted."""
@@ -585,13 +790,7 @@ class FriezeTracker:
                 return
             day = date.fromisoformat(rec.oday)
             if (trip_id, day) != (self.trip_id, self.day):
-                if self.next_tt is not None:
-                    self.tt, self.next_tt = self.next_tt, None
-                if trip_id not in self.tt.trips:
-                    raise KeyError(f"unknown trip {trip_id}")
-                self._reset(trip_id, day)
-                self._seqs = [s.stop_sequence for s in self.tt.trip_schedule(trip_id, day)]
-                self.next_seq = self._seqs[0] if self._seqs else None
+                self._switch(trip_id, day)
             if isinstance(rec, Eta):
                 self._on_eta(rec, tst)
             elif event in _AT_STOP_EVENTS and rec.seq is not None:
@@ -622,13 +821,20 @@ class FriezeTracker:
         if any(s.seq is None for s in stops):
             raise ValueError("an eta stop without seq")
         etas = {s.seq: parse_iso(s.eta_arr) for s in stops if s.eta_arr and s.seq is not None}
+        statuses: dict[int, str] = {s.seq: s.status for s in stops if s.seq is not None and s.status != "SCHEDULED"}
+        platforms = {s.seq: s.platform for s in stops if s.seq is not None and s.platform}
         first = stops[0].seq
         self.delay_s, self.etas = delay, etas
+        self.statuses, self.platforms = statuses, platforms
         if not (self.at_stop and self.next_seq == first):
             self.at_stop = False
         self.next_seq = first
 
-    def view(self, now: datetime) -> FriezeView:
+    def view(self, now: datetime, *, deviations: Sequence[Deviation] = (), notices: Sequence[str] = (),
+             realtime: Lookup | None = None) -> FriezeView:
+        """The view at data time ``now``; ``deviations`` (the control room's, as the unit holds them),
+        ``notices`` (their texts for this trip's stops and line) and ``realtime`` (other vehicles'
+        predictions) as :func:`build_view` takes them."""
         now = ensure_utc(now)
         if self.trip_id is None or self.day is None:
             return not_in_service(now)
@@ -644,4 +850,11 @@ class FriezeTracker:
         return build_view(self.tt, self.trip_id, self.day, idx, now, delay_s=self.delay_s, etas=self.etas,
                           at_stop=self.at_stop, stop_requested=self.stop_requested,
                           delay_threshold_s=self.delay_threshold_s, stops_shown=self.stops_shown,
-                          via_stations=self.via_stations.get(route, ()))
+                          via_stations=self.via_stations.get(route, ()), statuses=self.statuses,
+                          platforms=self.platforms, deviations=deviations, notices=notices, realtime=realtime,
+                          transfer=self.transfer, rejsegaranti=self.rejsegaranti)
+
+
+__all__ = ["MIN_TRANSFER", "Connection", "FriezeColours", "FriezePanel", "FriezeState", "FriezeStop", "FriezeTracker",
+           "FriezeView", "Rejsegaranti", "StopStatus", "build_view", "delay_text", "not_in_service", "page_names",
+           "render_frieze"]

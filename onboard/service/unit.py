@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -177,7 +178,7 @@ class OnboardService:
     def start(self) -> None:
         """Open everything; configuration and timetable errors raise, devices that are missing are
         logged and retried by their readers."""
-        from onboard.passinfo.frieze import FriezePanel, FriezeTracker
+        from onboard.passinfo.frieze import MIN_TRANSFER, FriezePanel, FriezeTracker, Rejsegaranti
         from onboard.records.punctuality import PunctualityLog
         from onboard.records.storage import RESERVE_FILE, RecordStore, SpaceReserve
         from onboard.service.bootstrap import check_assigned_trips
@@ -206,8 +207,11 @@ class OnboardService:
         self._open_outputs()
         reserve = SpaceReserve(self.state_dir / RESERVE_FILE, self.opts.reserve_bytes)
         self._store = RecordStore(self._plog, self._sink, events_fd=self._events, reserve=reserve)
+        op = self.cfg.operator
         self._frieze = FriezeTracker(self.tt, delay_threshold_s=self.cfg.frieze.delay_threshold_s,
-                                     stops_shown=self.cfg.frieze.stops_shown)
+                                     stops_shown=self.cfg.frieze.stops_shown, rejsegaranti=Rejsegaranti.of(op),
+                                     transfer=timedelta(minutes=op.punctuality.connection_transfer_min)
+                                     if op is not None else MIN_TRANSFER)
         self._panel = FriezePanel.from_config(self.cfg.frieze)
         self._open_school(rolled_out or self.cfg.feed)
         for name, node in self.cfg.displays.items():
@@ -701,7 +705,7 @@ class OnboardService:
         if t is None or not self._displays:
             return
         now = from_epoch(t)
-        view = self._frieze.view(now)
+        view = self._frieze_view(now)
         # the picture changes with the clock's minute and the page shown, not with every second
         key = (dataclasses.replace(view, now=now.replace(second=0, microsecond=0)),
                int(t / max(self._panel.page_s, 1.0)))
@@ -710,6 +714,21 @@ class OnboardService:
         self._last_frame_key = key
         img = render_frieze(view, self._panel)
         self._show(img)
+
+    def _frieze_view(self, now: datetime) -> Any:
+        """What the frieze shows at ``now``: the trip trip following is on from its first second (before its
+        first prediction), with the control room's deviations and messages for this trip."""
+        f = getattr(getattr(self.core, "core", None), "follower", None)
+        if f is not None:
+            self._frieze.begin(f.plan.ref.trip_id, date.fromisoformat(f.plan.ref.oday))
+        devs = self.deviations.current(now) if getattr(self, "deviations", None) is not None else []
+        notices: list[str] = []
+        tid = self._frieze.trip_id
+        if devs and tid is not None and tid in self.tt.trips:
+            stops = [st.stop_id for st in self.tt.stop_times(tid)]
+            stops += [self.tt.station_of(x) for x in stops]
+            notices = [m.text for m in self.deviations.messages(stops, [self.tt.route_of(tid).name], now)]
+        return self._frieze.view(now, deviations=devs, notices=notices)
 
     def _show(self, img: Any) -> None:
         for name, sink in list(self._displays.items()):
