@@ -46,7 +46,7 @@ MAX_INCOMING_BYTES = 16 * 1024
 
 JOURNEY_EVENTS = frozenset({"vp", "due", "arr", "ars", "pde", "dep", "pas", "wait", "doo", "doc", "not_observed"})
 RECORD_EVENTS = frozenset({"punctuality", "apc", "occupancy", "alarm", "deviation", "health", "ride_time",
-                           "school_arrival", "notice"})
+                           "school_arrival", "notice", "replacement"})
 ALL_EVENTS = JOURNEY_EVENTS | RECORD_EVENTS | {"eta"}
 MODES = frozenset({"bus", "train", "tram", "metro", "ferry", "taxi"})
 PREDICTION_STATUSES = frozenset({"SCHEDULED", "CANCELED", "SKIPPED", "NO_DATA"})

@@ -19,7 +19,7 @@ import msgspec
 
 from transit.deviations import AnyDeviation, Deviation, Replacement
 from transit.messages import Assignment, StopPrediction
-from transit.records import DAY_PATTERN, TIME_PATTERN, AnyRecord, EtaStop, Position, Record
+from transit.records import DAY_PATTERN, TIME_PATTERN, AffectedDeparture, AnyRecord, EtaStop, Position, Record
 
 BEGIN = "<!-- BEGIN GENERATED: python -m transit.msgdoc -->"
 END = "<!-- END GENERATED -->"
@@ -70,7 +70,7 @@ def schema_markdown() -> str:
     """The generated part of docs/messages.md, markers included."""
     kinds = list(get_args(AnyRecord))
     dev_kinds = list(get_args(AnyDeviation))
-    _, defs = msgspec.json.schema_components([*kinds, EtaStop, StopPrediction, Assignment, *dev_kinds, Replacement],
+    _, defs = msgspec.json.schema_components([*kinds, EtaStop, AffectedDeparture, StopPrediction, Assignment, *dev_kinds, Replacement],
                                              ref_template="#/$defs/{name}")
     common = frozenset(f.encode_name for f in msgspec.structs.fields(Record))
     envelope = defs[Position.__name__]
@@ -96,6 +96,8 @@ def schema_markdown() -> str:
             out.append("The fields of every record only.")
     out += ["", "### `EtaStop` (each of `eta.stops`)", "", _doc(EtaStop), ""]
     out += _table(defs[EtaStop.__name__])
+    out += ["", "### `AffectedDeparture` (each of `replacement.departures`)", "", _doc(AffectedDeparture), ""]
+    out += _table(defs[AffectedDeparture.__name__])
     version = {"v": "schema version: 1 (a payload of another version is refused as such)"}
     out += ["", "### Stop prediction (`StopPrediction`)", "", _doc(StopPrediction), ""]
     out += _table(defs[StopPrediction.__name__], extra=version)

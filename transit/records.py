@@ -358,6 +358,37 @@ class DeviationReport(Record, tag="deviation", frozen=True, kw_only=True):
                          "confirms a control-room cancellation of its trip)")] = "driver"
 
 
+class AffectedDeparture(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One departure a replacement-transport flag is about (each of ``replacement.departures``)."""
+
+    what: Annotated[Literal["late", "cancelled", "last_connection"],
+                    _d("late (this trip arrives there more than the threshold late), cancelled (this trip no "
+                       "longer calls there and the next one is more than the threshold later, or none runs "
+                       "today), last_connection (the day's last departure of a connecting line, lost)")]
+    stop_id: Annotated[Name, _d("where: a stop of this trip (late, cancelled) or the connection's stop")]
+    route: Annotated[Text | None, _d("line of the departure (this trip's, or the connection's)")]
+    trip_id: Annotated[Text | None, _d("GTFS trip_id of the departure")]
+    headsign: Annotated[Text | None, _d("its destination")] = None
+    sched: Annotated[Tst, _d("scheduled time (arrival of this trip; departure of a connection)")]
+    expected: Annotated[Tst | None, _d("this trip's expected arrival there, null when it does not call")] = None
+    delay_s: Annotated[float | None, _d("passengers' expected delay there s (null: no later service today)")] = None
+
+
+class ReplacementNeeded(Record, tag="replacement", frozen=True, kw_only=True):
+    """The unit flags its trip to the control room for replacement transport (contract: "erstatningstransport
+    ... hvor passagererne vil blive forsinket mere end 60 minutter ... eller vil miste dagens sidste
+    forbindelse"): once per trip and reason, again when more departures are affected."""
+
+    reason: Annotated[Literal["delay", "last_connection"],
+                      _d("delay (passengers would arrive more than threshold_min late), last_connection "
+                         "(they would miss the day's last connection from a hub)")]
+    threshold_min: Annotated[Count, _d("the operator file's punctuality.replacement_transport_min")]
+    transfer_min: Annotated[Count, _d("change time assumed (punctuality.connection_transfer_min)")]
+    delay_s: Annotated[float | None, _d("largest expected passenger delay among the departures s")]
+    departures: Annotated[list[AffectedDeparture], _d("the affected departures: what, stop_id, route, trip_id, "
+                                                      "headsign, sched, expected, delay_s")]
+
+
 # -- health -----------------------------------------------------------------------------------------------
 class Health(Record, tag="health", frozen=True, kw_only=True):
     """Retained unit health (transit.health); the trip is inside ``current_trip``, not in the envelope."""
@@ -384,7 +415,7 @@ class Health(Record, tag="health", frozen=True, kw_only=True):
 
 StopRecords = Due | Arrival | ArrivalStopped | DoorsClosedToDepart | Wait | Departure | Pass | NotObserved
 AnyRecord = (Position | StopRecords | DoorsOpen | DoorsClosed | Eta | Punctuality | Apc | Occupancy | Alarm
-             | RideTime | SchoolArrival | PickupNotice | DeviationReport | Health)
+             | RideTime | SchoolArrival | PickupNotice | DeviationReport | ReplacementNeeded | Health)
 #: record kind -> Struct type
 RECORD_TYPES: dict[str, type[Record]] = {str(t.__struct_config__.tag): t for t in get_args(AnyRecord)}
 
@@ -456,7 +487,7 @@ def decode_record(data: bytes | str) -> Record:
     return rec
 
 
-__all__ = ["ENCODER", "LOC_SOURCES", "MAX_RECORD_BYTES", "Alarm", "AnyRecord", "Apc", "Arrival", "ArrivalStopped",
+__all__ = ["ENCODER", "LOC_SOURCES", "MAX_RECORD_BYTES", "AffectedDeparture", "Alarm", "ReplacementNeeded", "AnyRecord", "Apc", "Arrival", "ArrivalStopped",
            "Departure", "DeviationReport", "DoorEvent", "DoorsClosed", "DoorsClosedToDepart", "DoorsOpen", "Due",
            "Encoded", "Eta", "EtaStop", "Health", "Loc", "NotObserved", "PickupNotice", "Occupancy", "Pass", "Position",
            "Punctuality", "RECORD_TYPES", "Record", "RideTime", "SchoolArrival",

@@ -160,6 +160,7 @@ class OnboardService:
         self._store: Any = None  # onboard.records.storage.RecordStore
         self._health_log = RateLimitedLog(log, 300.0, clock=time.monotonic)
         self._frieze: Any = None
+        self._replacement: Any = None  # onboard.passinfo.replacement.ReplacementWatch (with an operator file)
         self._panel: Any = None
         self._displays: dict[str, Any] = {}
         self._display_failed: dict[str, float] = {}
@@ -213,6 +214,11 @@ class OnboardService:
                                      transfer=timedelta(minutes=op.punctuality.connection_transfer_min)
                                      if op is not None else MIN_TRANSFER)
         self._panel = FriezePanel.from_config(self.cfg.frieze)
+        if op is not None:
+            from onboard.passinfo.replacement import ReplacementWatch
+
+            self._replacement = ReplacementWatch.for_operator(self.tt, op, veh=self.cfg.vehicle_id,
+                                                              oper=self.cfg.operator_id)
         self._open_school(rolled_out or self.cfg.feed)
         for name, node in self.cfg.displays.items():
             self._open_display(name, node)
@@ -434,6 +440,8 @@ class OnboardService:
             self.tt = res.timetable
             if self._frieze is not None:
                 self._frieze.swap_timetable(self.tt)
+            if self._replacement is not None:
+                self._replacement.tt = self.tt
             if self.core is not None:
                 dropped = self.core.core.swap_timetable(self.tt)
                 if dropped:
@@ -678,6 +686,12 @@ class OnboardService:
 
     def _emit(self, recs: list[Record]) -> None:
         recs = [self._apply_deviations(r) for r in recs]
+        if self._replacement is not None:
+            from transit.records import Eta
+
+            for r in list(recs):
+                if isinstance(r, Eta):  # passengers owed replacement transport: flagged to the control room
+                    recs += self._replacement.on_eta(r, self.deviations.current(parse_iso(r.tst)))
         if getattr(self, "_school", None) is not None:  # school runs: ride time, arrival, notices
             recs = recs + [x for r in recs for x in self._school.on_record(r)]
             if self._school_panel is not None:
