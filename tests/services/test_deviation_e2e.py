@@ -24,6 +24,7 @@ from central.deviations import DeviationClient
 from demo.run import Collector, LocalBroker, derive_scenario, live_onboard_config, station_config, write_yaml
 from tests.conftest import REPO, free_port, require_binary
 from tests.web.chromium import Chromium
+from onboard.passinfo.frieze import FriezeColours
 from transit.config import MqttConfig
 from transit.deviations import TrackChange, TripCancellation
 from transit.timeutil import parse_iso
@@ -32,6 +33,7 @@ pytestmark = pytest.mark.slow
 SPEED = 20.0
 RED = (255, 70, 60)  # the countdown's "cancelled" colour
 AMBER = (255, 176, 0)  # a changed track: the platform box filled in the warning colour
+FRIEZE_CANCELLED = FriezeColours().cancelled
 
 
 def _wait(pred: Any, timeout: float) -> Any:
@@ -65,6 +67,17 @@ def _image_shows(png: Path) -> tuple[bool, bool]:
     box = any(all(px[x + dx, y + dy] == AMBER for dx in range(5) for dy in range(5))
               for y in range(h - 5) for x in range(w - 5) if px[x, y] == AMBER)
     return red >= 20, box
+
+
+def _frieze_cancelled(png: Path) -> int:
+    """Pixels of the frieze's "cancelled" colour (a stop not called at: the red cross and "Aflyst", a
+    cancelled connection) in the vehicle's last frieze frame."""
+    try:
+        with Image.open(png) as im:
+            img = im.convert("RGB")
+    except OSError:  # caught mid-write
+        return 0
+    return sum(n for n, c in img.getcolors(1 << 22) or [] if c == FRIEZE_CANCELLED)
 
 
 def test_deviations_reach_display_page_and_vehicle_within_5_s(tmp_path: Path) -> None:
@@ -124,6 +137,8 @@ def test_deviations_reach_display_page_and_vehicle_within_5_s(tmp_path: Path) ->
                                  valid_to=at + timedelta(hours=3), trip_id="920R_MT_0_0715", oday="2026-11-23",
                                  from_stop="hanehoved", text="Toget vender i Frederiksværk.")]
         assert _image_shows(tmp_path / "countdown.png") == (False, False)
+        assert _wait(lambda: (tmp_path / "frieze.png").exists(), 5.0), "the vehicle's frieze draws nothing"
+        assert _frieze_cancelled(tmp_path / "frieze.png") == 0
         with DeviationClient(MqttConfig(url=broker.url, client_id="controlroom")) as c:
             t0 = time.monotonic()
             for d in devs:
@@ -169,6 +184,11 @@ def test_deviations_reach_display_page_and_vehicle_within_5_s(tmp_path: Path) ->
         assert _wait(vehicle_cancelled, 5.0 - (time.monotonic() - t0) + 0.5), "the unit's predictions lack it"
         t_vehicle = time.monotonic() - t0
         assert t_vehicle <= 5.5
+        # the vehicle's frieze: the stops from Hanehoved on crossed out, "Aflyst" (pages turn with the data
+        # time, 20x here: the stops page comes round within a second or two)
+        assert _wait(lambda: _frieze_cancelled(tmp_path / "frieze.png") >= 50, 5.0 - (time.monotonic() - t0)), \
+            "the vehicle's frieze does not show the cancellation"
+        t_frieze = time.monotonic() - t0
         browser.screenshot("e2e-station-page")
         # the driver reports that a replacement bus runs the next trip: queued on the unit, sent as a record
         r = subprocess.run(py + ["onboard", "report-deviation", "--state-dir", str(tmp_path / "onboard-state"),
@@ -185,7 +205,7 @@ def test_deviations_reach_display_page_and_vehicle_within_5_s(tmp_path: Path) ->
         assert driver["what"] == "replacement" and driver["trip_id"] == "920R_MT_0_0745"
         assert not list((tmp_path / "onboard-state" / "inbox").glob("*.json"))  # taken once stored
         print(f"deviation -> json {t_json:.2f} s, image {t_image:.2f} s, page {t_page:.2f} s, "
-              f"vehicle predictions {t_vehicle:.2f} s")
+              f"vehicle predictions {t_vehicle:.2f} s, vehicle frieze {t_frieze:.2f} s")
         for name in ("onboard", "station"):
             p = procs.pop(name)
             p.send_signal(signal.SIGTERM)
