@@ -36,11 +36,20 @@ from central.gtfsrt import LiveFeed
 from central.hfp import HfpConverter
 from central.records import Rejected, StoredRecord, to_stored
 from central.store import RecordStore
+from transit.deviations import (
+    AnyDeviation,
+    StopSkip,
+    TripCancellation,
+    decode_deviation,
+    deviation_filter,
+    parse_deviation_topic,
+)
 from transit.errors import DecodeError
 from transit.messages import decode_prediction, parse_prediction_topic, parse_record_topic, topic_level
 from transit.mqttclient import configure_auth
 from transit.ratelimit import RateLimitedLog
-from transit.records import Eta, Record, decode_record
+from transit.records import DeviationReport, Eta, Record, decode_record
+from transit.timeutil import iso_utc_ms
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +62,7 @@ class CollectorCounters:
     rejected: int = 0  # malformed or unusable payloads (kept in the rejected table)
     mismatched: int = 0  # topic's vehicle differs from the payload's (kept in the rejected table)
     predictions: int = 0
+    deviations: int = 0  # control-room cancellations stored as deviation records
     bad_predictions: int = 0
     batches: int = 0
     acked: int = 0
@@ -64,13 +74,36 @@ class CollectorCounters:
 
 
 def subscriptions(prefix: str, share_group: str | None, predictions: bool) -> list[str]:
-    """Record topics (shared when ``share_group`` is set) and, unshared, the stop predictions."""
+    """Record topics (shared when ``share_group`` is set) and, unshared, the stop predictions and the control
+    room's deviations (retained: a shared subscription would not get them; every collector stores them,
+    once each by id)."""
     p = prefix.rstrip("/")
     share = f"$share/{share_group}/" if share_group else ""
-    subs = [f"{share}{p}/journey/#", f"{share}{p}/record/#"]
+    subs = [f"{share}{p}/journey/#", f"{share}{p}/record/#", deviation_filter(p)]
     if predictions:
         subs.append(f"{p}/stop/+/eta/+/+")  # state for GTFS-RT: every collector needs all of it
     return subs
+
+
+#: the ``veh`` of a record the collector stores for the control room (no unit sent it)
+CONTROLROOM_VEH = "controlroom"
+
+
+def controlroom_record(d: AnyDeviation) -> DeviationReport | None:
+    """The control room's cancellation of a trip (``cancel``, or a ``skip`` of one trip's stop) as the
+    ``deviation`` record the month's report reads (``source: controlroom``, ``veh: controlroom``), so a trip
+    the control room cancelled and no vehicle ran counts as cancelled by the operator's policy, not as
+    missing. Other kinds (track changes, messages, planned works of whole lines) make no record."""
+    if isinstance(d, TripCancellation):
+        what, frm, to, trip, oday, route = "cancelled", d.from_stop, d.to_stop, d.trip_id, d.oday, d.route
+    elif isinstance(d, StopSkip) and d.trip_id is not None and d.oday is not None:
+        what, frm, to, trip, oday, route = "cancelled", d.stop_id, d.stop_id, d.trip_id, d.oday, None
+    else:
+        return None
+    return DeviationReport.build(iso_utc_ms(d.tst), veh=CONTROLROOM_VEH, oper=d.oper, oday=oday, route=route,
+                                 trip_id=trip, what=what, from_stop=frm, to_stop=to,
+                                 reason=(d.text.strip() or f"control room {d.id}")[:128], source="controlroom",
+                                 id_extra=f"{d.id}|{d.kind}")
 
 
 class Collector:
@@ -192,12 +225,19 @@ class Collector:
         decoded: list[Record] = []
         rejected: list[Rejected] = []
         acks: list[tuple[int, int]] = []
+        controlroom: list[StoredRecord] = []  # stored, but no unit's record: not passed on live
         stop_head = self.prefix + "/stop/"
+        dev_head = self.prefix + "/deviation/"
         for mid, qos, topic, payload in batch:
             self.counters.received += 1
             acks.append((mid, qos))
             if topic.startswith(stop_head):
                 self._prediction(topic, payload)
+                continue
+            if topic.startswith(dev_head):
+                stored = self._deviation(topic, payload, rejected)
+                if stored is not None:
+                    controlroom.append(stored)
                 continue
             try:
                 rt = parse_record_topic(self.prefix, topic)
@@ -222,14 +262,14 @@ class Collector:
                 self._count_reason(str(exc).split(":")[0][:60])
         while True:
             try:
-                new = self.store.put(records, rejected)
+                new = self.store.put(records + controlroom, rejected)
                 break
             except Exception as exc:  # the database is down or full: keep the messages unacknowledged
                 self.counters.store_errors += 1
                 self._ratelog.warn("store", "cannot commit %d record(s): %s; retrying", len(records), exc)
                 time.sleep(1.0)
         self.counters.stored += new
-        self.counters.duplicates += len(records) - new
+        self.counters.duplicates += len(records) + len(controlroom) - new
         self.counters.batches += 1
         c = self._client
         for mid, qos in acks:
@@ -243,6 +283,30 @@ class Collector:
             self.counters.output_published += self._output.publish(records, decoded)
         if self.on_batch is not None:
             self.on_batch(records)
+
+    def _deviation(self, topic: str, payload: bytes, rejected: list[Rejected]) -> StoredRecord | None:
+        """A control-room deviation: a cancellation is stored as its ``deviation`` record (by id: the retained
+        message arriving again at every reconnect is a duplicate); a withdrawal (empty payload) and other
+        kinds store nothing; a malformed one is kept aside like a bad record."""
+        if not payload:
+            return None
+        try:
+            oper, _ = parse_deviation_topic(self.prefix, topic)
+            d = decode_deviation(payload)
+            if topic_level(d.oper) != oper:
+                raise DecodeError(f"deviation of {d.oper!r} on another operator's topic")
+        except DecodeError as exc:
+            self.counters.rejected += 1
+            self._ratelog.warn("deviation", "deviation on %s not stored: %s", topic[:200], exc)
+            rejected.append(Rejected(topic, payload, str(exc)[:500]))
+            self._count_reason("deviation")
+            return None
+        rec = controlroom_record(d)
+        if rec is None:
+            return None
+        self.counters.deviations += 1
+        # the control room ran no trip: no trip run (train-km count it as not reported, like before)
+        return to_stored(rec, topic)._replace(run=None)
 
     def _prediction(self, topic: str, payload: bytes) -> None:
         if self.live is None or not payload:
@@ -318,4 +382,4 @@ class _Output:
             self._client.loop_stop()
 
 
-__all__ = ["Collector", "CollectorCounters", "subscriptions"]
+__all__ = ["CONTROLROOM_VEH", "Collector", "CollectorCounters", "controlroom_record", "subscriptions"]

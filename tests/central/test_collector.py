@@ -131,6 +131,7 @@ def test_shared_subscription_splits_the_stream(broker: Mosquitto, tmp_path: Path
     for s in stores:
         s.close()
     assert subscriptions("rettid/v1", "g", True) == ["$share/g/rettid/v1/journey/#", "$share/g/rettid/v1/record/#",
+                                                      "rettid/v1/deviation/+/+",
                                                       "rettid/v1/stop/+/eta/+/+"]
 
 

@@ -22,9 +22,9 @@ from PIL import Image
 
 from central.deviations import DeviationClient
 from demo.run import Collector, LocalBroker, derive_scenario, live_onboard_config, station_config, write_yaml
+from onboard.passinfo.frieze import FriezeColours
 from tests.conftest import REPO, free_port, require_binary
 from tests.web.chromium import Chromium
-from onboard.passinfo.frieze import FriezeColours
 from transit.config import MqttConfig
 from transit.deviations import TrackChange, TripCancellation
 from transit.timeutil import parse_iso
