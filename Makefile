@@ -9,7 +9,7 @@ STAMP   = $(VENV)/.installed
 # central record store's tests, headless Chromium for the month report's picture and the station web page).
 SYSPKGS = mosquitto mosquitto-clients gpsd gpsd-clients fonts-dejavu-core espeak-ng openssl postgresql chromium
 
-.PHONY: all venv sysdeps test lint layers typecheck pytest demo bench clean help sample-feed school-feed school-img arm64-check docs-img
+.PHONY: all venv sysdeps test lint layers typecheck pytest demo bench clean help sample-feed school-feed school-img frieze-img arm64-check docs-img
 
 all: help
 
@@ -18,6 +18,7 @@ help:
 	@echo "make test   - lint, type-check and run the whole test suite"
 	@echo "make bench  - run the benchmarks (python -m bench)"
 	@echo "make docs-img - regenerate docs/img/report-2026-11.png (synthetic fleet month, headless Chromium)"
+	@echo "make frieze-img - regenerate the frieze pictures docs/img/frieze-*.png, led-*.png (docs/passenger-info.md)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +61,10 @@ school-feed: $(STAMP)
 # The driver's school panel at the ride-time warning of the simulated faulty run (docs/school-buses.md).
 school-img: $(STAMP)
 	$(PY) scripts/make_school_panel_img.py -o docs/img/school-panel-warning.png
+
+# The frieze in each state (onboard.passinfo.showcase, the views of the display tests' reference images).
+frieze-img: $(STAMP)
+	$(PY) scripts/make_frieze_img.py --out docs/img
 
 # Regenerate the sample GTFS feed data/gtfs/lokaltog-sample (deterministic; commit the result).
 sample-feed: $(STAMP)
