@@ -19,6 +19,7 @@ help:
 	@echo "make bench  - run the benchmarks (python -m bench)"
 	@echo "make docs-img - regenerate docs/img/report-2026-11.png (synthetic fleet month, headless Chromium)"
 	@echo "make frieze-img - regenerate the frieze pictures docs/img/frieze-*.png, led-*.png (docs/passenger-info.md)"
+	@echo "make school-feed school-img - the school route's GTFS from its run file; the driver panel picture"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
