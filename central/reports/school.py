@@ -173,7 +173,8 @@ def render_csv(rep: SchoolReport, *, danish: bool = True) -> str:
             w.writerow([r.oday, r.school, s.stop_id, r.route, r.trip_id, r.veh, _local(r.arrival, "%H:%M:%S"),
                         _local(r.bell, "%H:%M"), m.replace(".", ",") if danish else m,
                         VERDICT_DA[r.verdict] if danish else r.verdict])
-    return buf.getvalue()
+    # Danish Excel opens a UTF-8 file as UTF-8 only with a byte order mark (as the punctuality report's csv-da)
+    return ("\ufeff" if danish else "") + buf.getvalue()
 
 
 def render_html(rep: SchoolReport) -> str:

@@ -121,7 +121,9 @@ def test_month_reports_of_the_runs(runs: dict[str, tuple[list[Record], dict[str,
     assert rep.routes["12"].over and rep.warnings == 1
     page = RENDERERS["html"](rep)
     assert "for sent" in page and "Kørsler uden for vinduet" in page and "Hvam By" in page
-    rows = list(csv.reader(io.StringIO(RENDERERS["csv-da"](rep)), delimiter=";"))
+    text = RENDERERS["csv-da"](rep)
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text[1:]), delimiter=";"))
     assert rows[0][0] == "dato" and rows[1][9] == "for sent" and "," in rows[1][8]
     ok = read_report([clean], "2026-11")
     assert not ok.outside and not ok.routes["12"].over and ok.warnings == 0
