@@ -122,8 +122,9 @@ def connections_at(tt: Any, trip_id: str, stop_index: int, *, arrive_sched: date
         st = tt.stops.get(d.stop_id)
         planned = getattr(st, "platform_code", None) or None
         platform = (e.platform if e is not None and e.platform else None) or (rt.platform if rt else None) or planned
-        expected = rt.expected if rt is not None and rt.expected is not None else None
-        cancelled = (e is not None and e.status != "SCHEDULED") or (rt is not None and rt.status != "SCHEDULED")
+        expected = rt.expected if rt is not None and rt.status == "SCHEDULED" else None
+        cancelled = (e is not None and e.status != "SCHEDULED") or (rt is not None and rt.status in ("CANCELED",
+                                                                                                    "SKIPPED"))
         leaves = expected or d.departure
         state: ConnState = "cancelled" if cancelled else ("missed" if leaves < arrive_exp + transfer else "departs")
         out.append(Connection(d.route.name, d.headsign, d.departure, platform, state, expected,

@@ -35,6 +35,7 @@ from transit.messages import (
     assignment_topic,
     decode_assignment,
     deliveries_for_record,
+    prediction_filter,
     status_payload,
     status_topic,
 )
@@ -129,7 +130,8 @@ class Publisher:
     def __init__(self, outbox: Outbox, settings: MqttSettings, *, oper: str, veh: str, mode: str = "bus",
                  window: int = 100, backoff: Backoff | None = None,
                  on_assignment: Callable[[Assignment], None] | None = None,
-                 on_deviation: Callable[[str, bytes, float | None], None] | None = None) -> None:
+                 on_deviation: Callable[[str, bytes, float | None], None] | None = None,
+                 on_prediction: Callable[[str, bytes], None] | None = None) -> None:
         self.outbox = outbox
         self.settings = settings
         self.oper = oper
@@ -141,6 +143,13 @@ class Publisher:
         # the control room's deviations of this operator (topic, payload, MQTT expiry left): retained, so
         # a reconnect brings them all again; the service decodes them (transit.deviations.DeviationStore)
         self.on_deviation = on_deviation
+        # other vehicles' stop predictions at the stops the service watches (its trip's stations: the state
+        # of the frieze's connections); subscribed per stop, not to every prediction of the network
+        self.on_prediction = on_prediction
+        self._watch_lock = threading.Lock()
+        self._watch_want: frozenset[str] = frozenset()
+        self._watch_have: frozenset[str] = frozenset()
+        self._watch_dirty = False
         self.counters = PublisherCounters()
         self.client_id = settings.client_id or f"rettid-{oper}-{veh}"
         self.host, self.port, self.tls = settings.endpoint()
@@ -165,6 +174,7 @@ class Publisher:
         self._assign_topic = assignment_topic(settings.topic_prefix, mode, oper, veh)
         self._deviation_filter = deviation_filter(settings.topic_prefix, oper)
         self._deviation_head = self._deviation_filter[:-1]
+        self._stop_head = settings.topic_prefix.rstrip("/") + "/stop/"
 
     # ---------------------------------------------------------------------------------- public API
     def start(self) -> None:
@@ -185,6 +195,31 @@ class Publisher:
     def notify(self) -> None:
         """New rows are in the outbox: wake the network thread."""
         self._wake.set()
+
+    def watch_predictions(self, stop_ids: set[str] | frozenset[str]) -> None:
+        """Receive other vehicles' predictions for these stops (``stop/<id>/eta/+/+``) instead of the
+        previous set; applied by the network thread (now when connected, else at the next connect)."""
+        with self._watch_lock:
+            self._watch_want = frozenset(stop_ids)
+            self._watch_dirty = True
+        self._wake.set()
+
+    def _sync_watch(self, client: Any, *, reconnected: bool = False) -> None:
+        if self.on_prediction is None or not self._connected:
+            return
+        with self._watch_lock:
+            if not self._watch_dirty and not reconnected:
+                return
+            want, have = self._watch_want, (frozenset() if reconnected else self._watch_have)
+            self._watch_dirty = False
+        p = self.settings.topic_prefix
+        gone = [prediction_filter(p, s) for s in sorted(have - want)]
+        new = [(prediction_filter(p, s), 1) for s in sorted(want - have)]
+        if gone:
+            client.unsubscribe(gone)
+        if new:
+            client.subscribe(new)
+        self._watch_have = want
 
     @property
     def connected(self) -> bool:
@@ -256,6 +291,7 @@ class Publisher:
         client.subscribe(self._assign_topic, qos=1)
         if self.on_deviation is not None:
             client.subscribe(self._deviation_filter, qos=1)
+        self._sync_watch(client, reconnected=True)
         self._wake.set()
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any,
@@ -287,6 +323,12 @@ class Publisher:
                 self.on_deviation(msg.topic, bytes(msg.payload), expiry)
             except Exception:  # the consumer's bug must not stop publishing
                 log.exception("deviation handler failed")
+            return
+        if self.on_prediction is not None and msg.topic.startswith(self._stop_head):
+            try:
+                self.on_prediction(msg.topic, bytes(msg.payload))
+            except Exception:  # the consumer's bug must not stop publishing
+                log.exception("prediction handler failed")
             return
         if msg.topic != self._assign_topic:
             return
@@ -328,6 +370,8 @@ class Publisher:
                     except (OSError, ssl.SSLError) as exc:
                         self._connect_failed(exc)
                         continue
+                if self._watch_dirty:
+                    self._sync_watch(c)
                 busy = self._connected and (bool(self._buffer) or self._cursor_behind())
                 rc = c.loop(timeout=0.005 if busy else 0.1)
                 if self._connected:

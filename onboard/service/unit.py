@@ -160,6 +160,7 @@ class OnboardService:
         self._store: Any = None  # onboard.records.storage.RecordStore
         self._health_log = RateLimitedLog(log, 300.0, clock=time.monotonic)
         self._frieze: Any = None
+        self._watched_trip: str | None = None  # the trip whose stations' predictions are subscribed
         self._replacement: Any = None  # onboard.passinfo.replacement.ReplacementWatch (with an operator file)
         self._panel: Any = None
         self._displays: dict[str, Any] = {}
@@ -243,7 +244,9 @@ class OnboardService:
                                         veh=self.cfg.vehicle_id, mode=self.mode,
                                         on_assignment=lambda a: self.q.put(("assign", time.monotonic(), a)),
                                         on_deviation=lambda topic, payload, exp: self.q.put(
-                                            ("deviation", time.monotonic(), (topic, payload, exp))))
+                                            ("deviation", time.monotonic(), (topic, payload, exp))),
+                                        on_prediction=lambda topic, payload: self.q.put(
+                                            ("prediction", time.monotonic(), (topic, payload))))
             self._publisher.start()
             log.info("publishing to %s (outbox %s holds %d message(s))", settings.url, self._outbox.path,
                      len(self._outbox))
@@ -253,6 +256,10 @@ class OnboardService:
 
         # the control room's deviations of this operator, applied to the unit's own eta records (_emit)
         self.deviations = DeviationStore(prefix=settings.topic_prefix, oper=self.cfg.operator_id)
+        from onboard.passinfo.realtime import ConnectionPredictions
+
+        # other vehicles' predictions at our trip's stations: the state of the frieze's connections
+        self.predictions = ConnectionPredictions(prefix=settings.topic_prefix, own_veh=self.cfg.vehicle_id)
 
     def _open_school(self, feed: Any) -> None:
         """School runs (docs/school-buses.md): the monitor behind the records, the driver's panel."""
@@ -512,6 +519,9 @@ class OnboardService:
             self._feed_assignment(payload)
         elif kind == "deviation":
             self._on_deviation(*payload)
+        elif kind == "prediction":
+            t_now = self.data_now()
+            self.predictions.handle(payload[0], payload[1], None if t_now is None else from_epoch(t_now))
         else:  # pragma: no cover - only our own threads put items
             log.error("unknown input kind %r", kind)
 
@@ -735,6 +745,8 @@ class OnboardService:
         f = getattr(getattr(self.core, "core", None), "follower", None)
         if f is not None:
             self._frieze.begin(f.plan.ref.trip_id, date.fromisoformat(f.plan.ref.oday))
+        if self._frieze.trip_id != self._watched_trip:
+            self._watch_trip(self._frieze.trip_id)
         devs = self.deviations.current(now) if getattr(self, "deviations", None) is not None else []
         notices: list[str] = []
         tid = self._frieze.trip_id
@@ -742,7 +754,22 @@ class OnboardService:
             stops = [st.stop_id for st in self.tt.stop_times(tid)]
             stops += [self.tt.station_of(x) for x in stops]
             notices = [m.text for m in self.deviations.messages(stops, [self.tt.route_of(tid).name], now)]
-        return self._frieze.view(now, deviations=devs, notices=notices)
+        rt = self.predictions.lookup(now) if getattr(self, "predictions", None) is not None else None
+        return self._frieze.view(now, deviations=devs, notices=notices, realtime=rt)
+
+    def _watch_trip(self, trip_id: str | None) -> None:
+        """Subscribe to other vehicles' predictions at every platform of our trip's stations (where its
+        connections leave), and to nothing else."""
+        self._watched_trip = trip_id
+        stops: set[str] = set()
+        if trip_id is not None and trip_id in self.tt.trips:
+            for st in self.tt.stop_times(trip_id):
+                station = self.tt.station_of(st.stop_id)
+                stops.update({st.stop_id, station, *self.tt.children(station)})
+        if getattr(self, "predictions", None) is not None:
+            self.predictions.prune(stops)
+        if self._publisher is not None:
+            self._publisher.watch_predictions(stops)
 
     def _show(self, img: Any) -> None:
         for name, sink in list(self._displays.items()):
