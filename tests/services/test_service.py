@@ -176,3 +176,34 @@ def test_systemd_notifications(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         sock.settimeout(2.0)
         assert any(sock.recv(4096).decode().startswith("STOPPING") for _ in range(3))
         sock.close()
+
+
+def test_first_frieze_frame_of_a_unit_in_service_is_its_trip(tmp_path: Path) -> None:
+    """The assigned 920R stands at Hillerød: the first frame the frieze shows is that trip ("Afgang fra
+    Hillerød St."), not "Ikke i drift" while the first prediction is still to come."""
+    import time
+
+    from onboard.passinfo.frieze import not_in_service, render_frieze
+
+    scenario = derive_scenario("920R-weekday", tmp_path / "scenario.yaml")
+    cfg_path = write_yaml(live_onboard_config(scenario, gnss_url="loop://", can_channel=None, gpio_file=None,
+                                              state_dir=tmp_path / "state", frieze_png=tmp_path / "frieze.png"),
+                          tmp_path / "onboard.yaml")
+    svc = OnboardService(OnboardConfig.load(cfg_path), ServiceOptions(clock="gnss", publish=False, hold_s=0.0,
+                                                                      health_interval_s=3600))
+    svc.start()
+    try:
+        _fixes_until(svc, time.monotonic())
+        svc.step(0.0)
+        assert svc._frames >= 1, "no frame rendered"
+        view = svc._frieze_view(T_FIX)
+        assert view.state == "in_service" and view.at_origin and view.route == "920R"
+        assert view.next_stop is not None and view.next_stop.name.startswith("Hillerød")
+        from PIL import Image, ImageChops
+
+        with Image.open(tmp_path / "frieze.png") as im:
+            first = im.convert("RGB")
+        parked = render_frieze(not_in_service(T_FIX), svc._panel)
+        assert ImageChops.difference(first, parked).getbbox() is not None  # not the "Ikke i drift" frame
+    finally:
+        svc.stop()
