@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import bisect
 import logging
+import operator
 import sys
 from array import array
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from transit.errors import FeedError
@@ -223,7 +225,7 @@ class Timetable:
 
     # -- loading --------------------------------------------------------------------------------------
     @classmethod
-    def load(cls, path: str | Path, *, strict: bool = False) -> Timetable:
+    def load(cls, path: str | Path, *, strict: bool = False, select: TripSelector | None = None) -> Timetable:
         """Load a GTFS feed from a folder or zip.
 
         Raises :class:`FeedError` with every problem when the feed is unusable (a required file or
@@ -231,8 +233,11 @@ class Timetable:
         has any error at all, the whole-feed checks included (feed-check's INVALID: the same problems,
         see :func:`whole_feed_problems`). Otherwise the bad rows are left out, logged (the first few)
         and kept in :attr:`problems`.
+
+        ``select`` loads only some trips (see :data:`TripSelector`): the stop times of the others are
+        skipped unread, which is how a unit's slice is cut from a national feed.
         """
-        tt, problems = load_with_problems(path, whole_feed=strict)
+        tt, problems = load_with_problems(path, whole_feed=strict, select=select)
         errors = [p for p in problems if p.severity != WARNING]
         if tt is None or (strict and errors):
             raise FeedError(list(problems))
@@ -494,8 +499,23 @@ class Timetable:
 # -- loader -----------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FeedTables:
+    """What a :data:`TripSelector` sees: the feed's small tables, read before stop_times.txt."""
+
+    src: FeedSource
+    stops: dict[str, Stop]
+    routes: dict[str, Route]
+    trips: dict[str, Trip]
+
+
+#: Chooses the trips a partial load keeps (a unit's slice); called once, before stop_times.txt is read.
+TripSelector = Callable[[FeedTables], "Iterable[str]"]
+
+
 def load_with_problems(path: str | Path, *, whole_feed: bool = False,
-                       progress: Callable[[float, str], None] | None = None
+                       progress: Callable[[float, str], None] | None = None,
+                       select: TripSelector | None = None
                        ) -> tuple[Timetable | None, list[FeedProblem]]:
     """Load a feed and collect every problem; the timetable is ``None`` when the feed is unusable.
 
@@ -510,7 +530,7 @@ def load_with_problems(path: str | Path, *, whole_feed: bool = False,
         return None, plog.problems
     tt: Timetable | None
     try:
-        tt = _Loader(src, plog, progress).run()
+        tt = _Loader(src, plog, progress, select).run()
     except NotUtf8Error as exc:
         # everything after it would be follow-on noise (unknown stop ids ...): one problem, and stop
         line, message = src.encoding_problem(exc.name)
@@ -544,22 +564,37 @@ def whole_feed_problems(tt: Timetable) -> list[FeedProblem]:
     error), trips with fewer than two stop times, unused stops, services without a day (warnings)."""
     out: list[FeedProblem] = []
     used: set[str] = set()
+    # The same stop pairs recur in every trip of a line: their distance is computed once (1.4 M pairs,
+    # some 30 k distinct ones in the national feed).
+    dist_of: dict[tuple[str, str], float] = {}
+    stops = tt.stops
     for trip_id in tt.trips:
-        times = tt.stop_times(trip_id)
-        used.update(st.stop_id for st in times)
-        for a, b in zip(times, times[1:], strict=False):
-            sa, sb = tt.stops[a.stop_id], tt.stops[b.stop_id]
-            if sa.lat is None or sa.lon is None or sb.lat is None or sb.lon is None:
-                continue
-            dist = haversine_m(sa.lat, sa.lon, sb.lat, sb.lon)
-            dt = b.arrival_s - a.departure_s
-            if dist > 1000 and (dt <= 0 or dist / dt > MAX_PLAUSIBLE_SPEED_MPS):
-                out.append(FeedProblem(
-                    "stop_times.txt", None, "arrival_time",
-                    f"trip {trip_id}: {dist / 1000:.1f} km from {a.stop_id} to {b.stop_id} in {dt} s "
-                    "is faster than 250 km/h (times or coordinates wrong?)"))
+        times = tt._times.get(trip_id)
+        if times is None:
+            continue
+        ids = times.stops
+        used.update(ids)
+        arr, dep = times.arr, times.dep
+        for i in range(len(ids) - 1):
+            key = (ids[i], ids[i + 1])
+            dist = dist_of.get(key)
+            if dist is None:
+                sa, sb = stops[key[0]], stops[key[1]]
+                if sa.lat is None or sa.lon is None or sb.lat is None or sb.lon is None:
+                    dist = 0.0
+                else:
+                    dist = haversine_m(sa.lat, sa.lon, sb.lat, sb.lon)
+                dist_of[key] = dist
+            if dist > 1000:
+                dt = arr[i + 1] - dep[i]
+                if dt <= 0 or dist / dt > MAX_PLAUSIBLE_SPEED_MPS:
+                    out.append(FeedProblem(
+                        "stop_times.txt", None, "arrival_time",
+                        f"trip {trip_id}: {dist / 1000:.1f} km from {key[0]} to {key[1]} in {dt} s "
+                        "is faster than 250 km/h (times or coordinates wrong?)"))
     for trip_id in tt.trips:
-        if len(tt.stop_times(trip_id)) < 2:
+        times = tt._times.get(trip_id)
+        if times is None or len(times) < 2:
             out.append(FeedProblem("trips.txt", None, "trip_id",
                                    f"trip {trip_id} has fewer than two stop times", WARNING))
     parents = {s.parent_station for s in tt.stops.values() if s.parent_station}
@@ -574,6 +609,36 @@ def whole_feed_problems(tt: Timetable) -> list[FeedProblem]:
     return out
 
 
+#: One stop_times row while its trip is read: sequence, stop, arrival, departure (None: untimed), pickup,
+#: drop-off, timepoint, shape distance, stop headsign, CSV line.
+_Row = tuple[int, str, int | None, int | None, int, int, int, float | None, str, int]
+
+
+class _NotGrouped(Exception):
+    """stop_times.txt lists a trip's rows in more than one place: read it again keeping every row."""
+
+
+class _Seen:
+    """What the row checks report once per file, not once per row."""
+
+    __slots__ = ("unknown_trips", "refused")
+
+    def __init__(self) -> None:
+        self.unknown_trips: set[str] = set()
+        self.refused: set[str] = set()
+
+
+def _cache_time(cache: dict[str, int], text: str) -> int | None:
+    """A GTFS time through the per-file cache (a feed has a few thousand distinct times in 3 M fields);
+    None when malformed (the row checks then say so)."""
+    try:
+        v = parse_gtfs_time(text)
+    except ValueError:
+        return None
+    cache[text] = v
+    return v
+
+
 def _s(fields: list[str], i: int) -> str:
     return fields[i].strip() if i >= 0 else ""
 
@@ -585,8 +650,10 @@ def _opt(fields: list[str], i: int) -> str | None:
 
 class _Loader:
     def __init__(self, src: FeedSource, plog: ProblemLog,
-                 progress: Callable[[float, str], None] | None = None) -> None:
+                 progress: Callable[[float, str], None] | None = None,
+                 select: TripSelector | None = None) -> None:
         self.src = src
+        self.select = select
         self.p = plog
         self.progress = progress
         self._cols: dict[str, int] = {}
@@ -627,13 +694,16 @@ class _Loader:
         services, exceptions = self.calendar()
         shapes = self.shapes()
         trips = self.trips(routes, services, exceptions, shapes)
-        times = self.stop_times(trips, stops)
+        only: set[str] | None = None
+        if self.select is not None:
+            only = set(self.select(FeedTables(self.src, stops, routes, trips)))
+        times = self.stop_times(trips, stops, only)
         feed_info = self.feed_info()
         if self.src.has("frequencies.txt"):
             self.p.add("frequencies.txt", None, None, "frequency-based service is not supported: trips run "
                        "only at the times listed in stop_times.txt", severity=WARNING)
         for trip_id in trips:
-            if trip_id not in times:
+            if trip_id not in times and (only is None or trip_id in only):
                 self.p.add("trips.txt", None, "trip_id", f"trip {trip_id} has no stop times",
                            severity=WARNING)
         if self.p.fatal or tz is None:
@@ -918,7 +988,25 @@ class _Loader:
                                         _opt(f, c_block), shape, _s(f, c_short))
         return out
 
-    def stop_times(self, trips: dict[str, Trip], stops: dict[str, Stop]) -> dict[str, _TripTimes]:
+    def stop_times(self, trips: dict[str, Trip], stops: dict[str, Stop],
+                   only: Container[str] | None = None) -> dict[str, _TripTimes]:
+        """Read stop_times.txt, holding one trip's rows at a time when the file is grouped by trip (as
+        producers write it); a file that is not is read again keeping every row until the end.
+
+        ``only``: keep these trips and skip the other rows unchecked (a unit's slice, see
+        :mod:`transit.slice`). The national feed's 1.5 M rows held as tuples took 685 MB; one trip at a
+        time the timetable's compact arrays are most of what stays.
+        """
+        mark = len(self.p.problems)
+        try:
+            return self._stop_times(trips, stops, only, grouped=True)
+        except _NotGrouped:
+            # rows of a trip further down the file: read it again holding every row (problems once)
+            del self.p.problems[mark:]
+            return self._stop_times(trips, stops, only, grouped=False)
+
+    def _stop_times(self, trips: dict[str, Trip], stops: dict[str, Stop], only: Container[str] | None,
+                    *, grouped: bool) -> dict[str, _TripTimes]:
         rows = self.table("stop_times.txt")
         if rows is None:
             return {}
@@ -927,130 +1015,196 @@ class _Loader:
             "trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time"))
         c_pick, c_drop, c_tp, c_dist, c_head = (c(k) for k in (
             "pickup_type", "drop_off_type", "timepoint", "shape_dist_traveled", "stop_headsign"))
-        Row = tuple[int, str, int | None, int | None, int, int, int, float | None, str, int]
-        acc: dict[str, list[Row]] = defaultdict(list)
-        unknown_trips: set[str] = set()
-        refused_seen: set[str] = set()
-        p = self
-        for line, f in rows:
-            tid = _s(f, c_trip)
-            if tid not in trips:
-                # A trip refused in trips.txt (bad route/service) was reported there; an unknown trip
-                # is reported once, not once per row.
-                if tid not in unknown_trips and tid not in self.rejected_trips:
-                    p.add("stop_times.txt", line, "trip_id", f"unknown trip_id '{tid}'")
-                    unknown_trips.add(tid)
-                continue
-            sid = _s(f, c_stop)
-            if sid not in stops:
-                if sid in self.rejected_stops:
-                    if sid not in refused_seen:  # once per stop: the cause is in stops.txt
-                        refused_seen.add(sid)
-                        p.add("stop_times.txt", line, "stop_id",
-                              f"trip {tid}: stop_id '{sid}' was refused in stops.txt (see there); "
-                              "its stop times are left out")
-                else:
-                    p.add("stop_times.txt", line, "stop_id", f"trip {tid}: unknown stop_id '{sid}'")
-                continue
-            if stops[sid].location_type != 0:  # GTFS: stop_times reference stops/platforms only
-                p.add("stop_times.txt", line, "stop_id",
-                      f"trip {tid}: stop_id '{sid}' is not a stop or platform (location_type "
-                      f"{stops[sid].location_type})")
-                continue
-            try:
-                # Without the column the file order stands in, so the other rules still run.
-                seq = int(_s(f, c_seq)) if c_seq >= 0 else line
-                if seq < 0:
-                    raise ValueError
-            except ValueError:
-                p.add("stop_times.txt", line, "stop_sequence",
-                      f"trip {tid}: stop_sequence '{_s(f, c_seq)}' is not a non-negative whole number")
-                continue
-            times: list[int | None] = []
-            bad = False
-            for col, ci in (("arrival_time", c_arr), ("departure_time", c_dep)):
-                v = _s(f, ci)
-                if not v:
-                    times.append(None)
-                    continue
-                try:
-                    times.append(parse_gtfs_time(v))
-                except ValueError as exc:
-                    p.add("stop_times.txt", line, col, f"trip {tid}: {exc}")
-                    bad = True
-            if bad:
-                continue
-            arr, dep = times
-            if arr is None:
-                arr = dep
-            if dep is None:
-                dep = arr
-            try:
-                pick = parse_enum(_s(f, c_pick), range(0, 4), 0)
-                drop = parse_enum(_s(f, c_drop), range(0, 4), 0)
-                tp = parse_enum(_s(f, c_tp), (0, 1), 1 if arr is not None else 0)
-            except ValueError as exc:
-                p.add("stop_times.txt", line, "pickup_type", f"trip {tid}: {exc}")
-                continue
-            dist: float | None = None
-            if _s(f, c_dist):
-                try:
-                    dist = float(_s(f, c_dist))
-                except ValueError:
-                    p.add("stop_times.txt", line, "shape_dist_traveled",
-                          f"trip {tid}: '{_s(f, c_dist)}' is not a number")
-            acc[tid].append((seq, stops[sid].stop_id, arr, dep, pick, drop, tp, dist, _s(f, c_head), line))
+        cols = (c_trip, c_stop, c_seq, c_arr, c_dep, c_pick, c_drop, c_tp, c_dist, c_head)
+        fast = min(c_trip, c_stop, c_seq, c_arr, c_dep) >= 0
+        # The fast path handles the ordinary row (known trip and platform, both times, plain enums) with
+        # dictionary look-ups; anything else goes through _row, which says what is wrong.
+        platforms = {sid: s.stop_id for sid, s in stops.items() if s.location_type == 0}
+        tcache: dict[str, int] = {}
+        tget = tcache.get
+        e4 = {"": 0, "0": 0, "1": 1, "2": 2, "3": 3}.get
+        etp = {"": 1, "0": 0, "1": 1}.get
+        acc: dict[str, list[_Row]] = defaultdict(list)
         out: dict[str, _TripTimes] = {}
-        for tid, rws in acc.items():
-            built = self._trip_times(tid, rws, stops)
+        done: set[str] = set()
+        seen = _Seen()
+        cur_tid: str | None = None
+        cur: list[_Row] = []
+        cur_ok = False
+        for line, f in rows:
+            tid = f[c_trip].strip() if fast else _s(f, c_trip)
+            if only is not None and tid not in only:
+                continue
+            if tid != cur_tid:
+                if grouped and cur_tid is not None and cur:
+                    built = self._trip_times(cur_tid, acc.pop(cur_tid), stops)
+                    if built is not None:
+                        out[cur_tid] = built
+                    done.add(cur_tid)
+                if tid in done:
+                    raise _NotGrouped
+                cur_tid = tid
+                cur = acc[tid] if tid in trips else []
+                cur_ok = fast and tid in trips
+            if cur_ok:
+                canon = platforms.get(f[c_stop].strip())
+                a_txt, d_txt = f[c_arr], f[c_dep]
+                arr = tget(a_txt)
+                if arr is None and a_txt:
+                    arr = _cache_time(tcache, a_txt)
+                dep = tget(d_txt)
+                if dep is None and d_txt:
+                    dep = _cache_time(tcache, d_txt)
+                pick = e4(f[c_pick]) if c_pick >= 0 else 0
+                drop = e4(f[c_drop]) if c_drop >= 0 else 0
+                tp = etp(f[c_tp]) if c_tp >= 0 else 1
+                d_s = f[c_dist] if c_dist >= 0 else ""
+                try:
+                    seq = int(f[c_seq])
+                    dist = float(d_s) if d_s else None
+                except ValueError:
+                    seq = -1
+                    dist = None
+                if (canon is not None and arr is not None and dep is not None and seq >= 0
+                        and pick is not None and drop is not None and tp is not None):
+                    cur.append((seq, canon, arr, dep, pick, drop, tp, dist,
+                                f[c_head].strip() if c_head >= 0 else "", line))
+                    continue
+            row = self._row(line, f, tid, trips, stops, cols, seen)
+            if row is not None:
+                cur.append(row)
+        if grouped and cur_tid is not None and cur:
+            built = self._trip_times(cur_tid, acc.pop(cur_tid), stops)
             if built is not None:
-                out[tid] = built
+                out[cur_tid] = built
+        for tid, rws in acc.items():
+            if rws:
+                built = self._trip_times(tid, rws, stops)
+                if built is not None:
+                    out[tid] = built
         return out
 
-    def _trip_times(self, tid: str, rws: list[tuple[int, str, int | None, int | None, int, int, int,
-                                                   float | None, str, int]],
-                    stops: dict[str, Stop]) -> _TripTimes | None:
-        rws.sort(key=lambda r: r[0])
+    def _row(self, line: int, f: list[str], tid: str, trips: dict[str, Trip], stops: dict[str, Stop],
+             cols: tuple[int, ...], seen: _Seen) -> _Row | None:
+        """One stop_times row the fast path did not take: checked rule by rule, every problem said."""
+        c_trip, c_stop, c_seq, c_arr, c_dep, c_pick, c_drop, c_tp, c_dist, c_head = cols
         p = self
-        for ra, rb in zip(rws, rws[1:], strict=False):
-            if ra[0] == rb[0]:
-                p.add("stop_times.txt", rb[9], "stop_sequence",
-                      f"trip {tid}: duplicate stop_sequence {rb[0]}")
-                return None
-        arr = [r[2] for r in rws]
-        dep = [r[3] for r in rws]
+        if tid not in trips:
+            # A trip refused in trips.txt (bad route/service) was reported there; an unknown trip
+            # is reported once, not once per row.
+            if tid not in seen.unknown_trips and tid not in self.rejected_trips:
+                p.add("stop_times.txt", line, "trip_id", f"unknown trip_id '{tid}'")
+                seen.unknown_trips.add(tid)
+            return None
+        sid = _s(f, c_stop)
+        if sid not in stops:
+            if sid in self.rejected_stops:
+                if sid not in seen.refused:  # once per stop: the cause is in stops.txt
+                    seen.refused.add(sid)
+                    p.add("stop_times.txt", line, "stop_id",
+                          f"trip {tid}: stop_id '{sid}' was refused in stops.txt (see there); "
+                          "its stop times are left out")
+            else:
+                p.add("stop_times.txt", line, "stop_id", f"trip {tid}: unknown stop_id '{sid}'")
+            return None
+        if stops[sid].location_type != 0:  # GTFS: stop_times reference stops/platforms only
+            p.add("stop_times.txt", line, "stop_id",
+                  f"trip {tid}: stop_id '{sid}' is not a stop or platform (location_type "
+                  f"{stops[sid].location_type})")
+            return None
+        try:
+            # Without the column the file order stands in, so the other rules still run.
+            seq = int(_s(f, c_seq)) if c_seq >= 0 else line
+            if seq < 0:
+                raise ValueError
+        except ValueError:
+            p.add("stop_times.txt", line, "stop_sequence",
+                  f"trip {tid}: stop_sequence '{_s(f, c_seq)}' is not a non-negative whole number")
+            return None
+        times: list[int | None] = []
+        bad = False
+        for col, ci in (("arrival_time", c_arr), ("departure_time", c_dep)):
+            v = _s(f, ci)
+            if not v:
+                times.append(None)
+                continue
+            try:
+                times.append(parse_gtfs_time(v))
+            except ValueError as exc:
+                p.add("stop_times.txt", line, col, f"trip {tid}: {exc}")
+                bad = True
+        if bad:
+            return None
+        arr, dep = times
+        if arr is None:
+            arr = dep
+        if dep is None:
+            dep = arr
+        try:
+            pick = parse_enum(_s(f, c_pick), range(0, 4), 0)
+            drop = parse_enum(_s(f, c_drop), range(0, 4), 0)
+            tp = parse_enum(_s(f, c_tp), (0, 1), 1 if arr is not None else 0)
+        except ValueError as exc:
+            p.add("stop_times.txt", line, "pickup_type", f"trip {tid}: {exc}")
+            return None
+        dist: float | None = None
+        if _s(f, c_dist):
+            try:
+                dist = float(_s(f, c_dist))
+            except ValueError:
+                p.add("stop_times.txt", line, "shape_dist_traveled",
+                      f"trip {tid}: '{_s(f, c_dist)}' is not a number")
+        return (seq, stops[sid].stop_id, arr, dep, pick, drop, tp, dist, _s(f, c_head), line)
+
+    def _trip_times(self, tid: str, rws: list[_Row], stops: dict[str, Stop]) -> _TripTimes | None:
+        cols = list(zip(*rws, strict=True))
+        seqs: tuple[int, ...] = cols[0]
+        if list(seqs) != sorted(seqs):
+            rws.sort(key=lambda r: r[0])
+            cols = list(zip(*rws, strict=True))
+            seqs = cols[0]
+        p = self
+        if len(set(seqs)) != len(seqs):
+            for ra, rb in zip(rws, rws[1:], strict=False):
+                if ra[0] == rb[0]:
+                    p.add("stop_times.txt", rb[9], "stop_sequence",
+                          f"trip {tid}: duplicate stop_sequence {rb[0]}")
+                    return None
+        arr: list[int | None] = list(cols[2])
+        dep: list[int | None] = list(cols[3])
         if arr[0] is None or arr[-1] is None:
             end_row = rws[0] if arr[0] is None else rws[-1]
             p.add("stop_times.txt", end_row[9], "arrival_time",
                   f"trip {tid}: the first and last stop need times")
             return None
-        self._interpolate(arr, dep, rws, stops)
-        prev = -1
-        for r, a, d in zip(rws, arr, dep, strict=True):
-            assert a is not None and d is not None
-            if a < prev:
-                p.add("stop_times.txt", r[9], "arrival_time",
-                      f"trip {tid}: time goes backwards at stop_sequence {r[0]} "
-                      f"({_fmt(a)} after {_fmt(prev)})")
-                return None
-            if d < a:
-                p.add("stop_times.txt", r[9], "departure_time",
-                      f"trip {tid}: departure {_fmt(d)} before arrival {_fmt(a)} at stop_sequence {r[0]}")
-                return None
-            prev = d
-        dists = [r[7] for r in rws]
-        heads = tuple(r[8] for r in rws)
+        if None in arr:
+            self._interpolate(arr, dep, rws, stops)
+        ai = cast(list[int], arr)
+        di = cast(list[int], dep)
+        # in C: departures not before arrivals, and each arrival not before the previous departure
+        if not (all(map(operator.ge, di, ai)) and all(map(operator.ge, ai[1:], di[:-1]))):
+            prev = -1
+            for r, a, d in zip(rws, ai, di, strict=True):
+                if a < prev:
+                    p.add("stop_times.txt", r[9], "arrival_time",
+                          f"trip {tid}: time goes backwards at stop_sequence {r[0]} "
+                          f"({_fmt(a)} after {_fmt(prev)})")
+                    return None
+                if d < a:
+                    p.add("stop_times.txt", r[9], "departure_time",
+                          f"trip {tid}: departure {_fmt(d)} before arrival {_fmt(a)} at stop_sequence {r[0]}")
+                    return None
+                prev = d
+        dists = cols[7]
+        heads: tuple[str, ...] = cols[8]
         return _TripTimes(
-            array("i", (r[0] for r in rws)), tuple(r[1] for r in rws),
-            array("i", (a for a in arr if a is not None)), array("i", (d for d in dep if d is not None)),
-            bytes(r[4] for r in rws), bytes(r[5] for r in rws), bytes(r[6] for r in rws),
-            array("d", (x for x in dists if x is not None)) if all(x is not None for x in dists) else None,
+            array("i", seqs), cols[1], array("i", ai), array("i", di),
+            bytes(cols[4]), bytes(cols[5]), bytes(cols[6]),
+            None if None in dists else array("d", dists),
             heads if any(heads) else None)
 
     @staticmethod
-    def _interpolate(arr: list[int | None], dep: list[int | None],
-                     rws: list[tuple[int, str, int | None, int | None, int, int, int, float | None, str,
-                                     int]],
+    def _interpolate(arr: list[int | None], dep: list[int | None], rws: list[_Row],
                      stops: dict[str, Stop]) -> None:
         """Fill untimed stops linearly by distance between the timed stops around them (GTFS advice)."""
         if all(a is not None for a in arr):
@@ -1113,5 +1267,5 @@ def _fmt(seconds: int) -> str:
     return format_gtfs_time(seconds)
 
 
-__all__ = ["Agency", "Departure", "FeedInfo", "FeedProblem", "Route", "ScheduledStop", "Stop", "StopTime",
+__all__ = ["Agency", "Departure", "FeedInfo", "FeedProblem", "FeedTables", "TripSelector", "Route", "ScheduledStop", "Stop", "StopTime",
            "Timetable", "Trip", "load_with_problems", "whole_feed_problems", "MAX_PLAUSIBLE_SPEED_MPS"]
