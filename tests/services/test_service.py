@@ -207,3 +207,27 @@ def test_first_frieze_frame_of_a_unit_in_service_is_its_trip(tmp_path: Path) -> 
         assert ImageChops.difference(first, parked).getbbox() is not None  # not the "Ikke i drift" frame
     finally:
         svc.stop()
+
+
+def test_replacement_transport_is_flagged_through_the_outbox(service: OnboardService, tmp_path: Path) -> None:
+    """An eta of the unit's trip more than the operator's 60 min late becomes a ``replacement`` record,
+    stored like every record that matters (events file, outbox), once."""
+    from transit.records import Eta, EtaStop
+    from transit.timetable import Timetable
+    from transit.timeutil import iso_utc_ms
+
+    tt = Timetable.load(REPO / "data" / "gtfs" / "lokaltog-sample")
+    trip = "920R_MT_0_0715"
+    sched = tt.trip_schedule(trip, T_FIX.date())
+    late = timedelta(minutes=70)
+    stops = [EtaStop(stop_id=s.stop_id, seq=s.stop_sequence, sched_arr=iso_utc_ms(s.arrival),
+                     sched_dep=iso_utc_ms(s.departure), eta_arr=iso_utc_ms(s.arrival + late),
+                     eta_dep=iso_utc_ms(s.departure + late)) for s in sched[2:]]
+    eta = Eta.build(iso_utc_ms(sched[1].departure + late), veh=service.cfg.vehicle_id, oper="lokaltog",
+                    oday=T_FIX.date().isoformat(), route="920R", dir=0, start="07:15", trip_id=trip,
+                    headsign="Hundested Havn St.", occu=None, dl=late.total_seconds(), stops=stops)
+    service._emit([eta])
+    service._emit([eta])
+    flags = [r for r in _records(tmp_path) if r["event"] == "replacement"]
+    assert len(flags) == 1 and flags[0]["reason"] == "delay" and flags[0]["threshold_min"] == 60
+    assert [d["stop_id"] for d in flags[0]["departures"]] == [s.stop_id for s in sched[2:]]
