@@ -6,8 +6,10 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 # System packages the tests and the demo use (real broker, real gpsd, fonts, speech, PostgreSQL for the
-# central record store's tests, headless Chromium for the month report's picture and the station web page).
-SYSPKGS = mosquitto mosquitto-clients gpsd gpsd-clients fonts-dejavu-core espeak-ng openssl postgresql chromium
+# central record store's tests, headless Chromium for the month report's picture and the station web page;
+# sox measures the spoken announcements, alsa-utils' aplay plays them on ALSA's null device).
+SYSPKGS = mosquitto mosquitto-clients gpsd gpsd-clients fonts-dejavu-core espeak-ng openssl postgresql chromium \
+	sox alsa-utils
 
 .PHONY: all venv sysdeps test lint layers typecheck pytest demo bench clean help sample-feed school-feed school-img frieze-img arm64-check docs-img
 

@@ -13,8 +13,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hw.audio.espeak import Espeak, EspeakConfig
 from hw.display.png import PngSink
-from onboard.passinfo.announce import Announcer, SpeechConfig, speak_to_wav
+from onboard.passinfo.announce import Announcer, route_modes, wav_name
 from onboard.passinfo.frieze import FriezePanel, FriezeTracker, render_frieze
 from transit.cli import instant
 from transit.errors import ConfigError, DeviceError
@@ -45,7 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--delay-threshold", type=int, help="seconds of delay before it is shown (default 120)")
     p.add_argument("--announce", action="store_true", help="print every announcement up to --at")
     p.add_argument("--wav-dir", help="also speak each announcement to a WAV file here (espeak-ng)")
-    p.add_argument("--voice", default="da", help="espeak-ng voice (default da)")
+    p.add_argument("--voice", help="espeak-ng voice (default: the configuration's announce.voice, else da)")
 
 
 def _panel(args: argparse.Namespace, cfg: Any) -> FriezePanel:
@@ -82,8 +83,13 @@ def run(args: argparse.Namespace) -> int:
 
         via = dict(load_operator(args.operator).registration_stations)
     tracker = FriezeTracker(tt, delay_threshold_s=threshold, stops_shown=panel.stops_shown, via_stations=via)
-    announcer = Announcer() if args.announce or args.wav_dir else None
-    speech = SpeechConfig(enabled=True, voice=args.voice, out_dir=Path(args.wav_dir)) if args.wav_dir else None
+    mode = cfg.mode if cfg is not None else "train"
+    announcer = Announcer(mode=mode, modes=route_modes(tt)) if args.announce or args.wav_dir else None
+    if cfg is not None and args.voice is None:
+        espeak = Espeak(cfg.announce.speech)
+    else:
+        espeak = Espeak(EspeakConfig(voice=args.voice or "da"))
+    wav_dir = Path(args.wav_dir) if args.wav_dir else None
     counts = JsonlCounts()
     bad = 0
     for rec in read_records(args.events, counts=counts):  # validated: tst is an ISO UTC ms time
@@ -92,12 +98,11 @@ def run(args: argparse.Namespace) -> int:
             break
         tracker.on_record(rec)
         if announcer is not None:
-            a = announcer.update(tracker.view(tst))
-            if a is not None:
+            for a in announcer.update(tracker.view(tst), trip=f"{tracker.trip_id}|{tracker.day}"):
                 print(f"{tst.astimezone(COPENHAGEN):%H:%M:%S} {a.kind}: {a.text}")
-                if speech is not None:
+                if wav_dir is not None:
                     try:
-                        print(f"  -> {speak_to_wav(a, speech)}")
+                        print(f"  -> {espeak.synthesize(a.speech, wav_dir / wav_name(a))}")
                     except DeviceError as exc:
                         log.error("announcement not spoken: %s", exc)
     bad += counts.bad

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from onboard.counting.passengers import CountingConfig
+from onboard.passinfo.speaker import AnnounceConfig
 from transit.config import MqttConfig, UnitConfig, backend_section, load_operator_for
 from transit.yamlconf import Node, load_yaml, resolve_path
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TOP_KEYS = frozenset({"unit", "feed", "vehicle", "assignment", "counting", "gnss", "can", "gpio", "displays",
-                      "mqtt", "frieze", "school"})
+                      "mqtt", "frieze", "school", "announce"})
 ASSIGNMENT_MODES = ("auto", "block", "trips")
 
 # Section -> "module:Class" whose ``from_node`` validates it. Imported only to check the section; a
@@ -74,7 +75,7 @@ class FriezeConfig:
     delay_threshold_s: int = 120  # show the delay from this (operator ``display.delay_threshold_s``)
     clock: bool = True
     language: str = "da"
-    announce: bool = False        # spoken next-stop announcement (espeak-ng)
+    announce: bool = False        # spoken announcements with the defaults (the short form of ``announce:``)
 
     KEYS = frozenset({"width", "height", "stops_shown", "page_s", "delay_threshold_s", "clock", "language", "announce"})
 
@@ -112,6 +113,7 @@ class OnboardConfig:
     mqtt: MqttConfig
     frieze: FriezeConfig
     school: Any = None  # onboard.school.stage.SchoolConfig: school runs and the driver's panel
+    announce: AnnounceConfig = AnnounceConfig(enabled=False)  # spoken announcements (onboard.passinfo.speaker)
 
     @property
     def operator_id(self) -> str:
@@ -173,13 +175,15 @@ class OnboardConfig:
         display_opts = getattr(operator, "display", None)
         threshold = int(getattr(display_opts, "delay_threshold_s", 120) or 120)
         frieze = FriezeConfig.from_node(root.opt("frieze"), delay_threshold_s=threshold)
+        announce = AnnounceConfig.from_node(root.opt("announce"), enabled=frieze.announce)
         for key, sec in (("gnss", gnss), ("can", can), ("gpio", gpio)):
             if sec is not None:
                 check_section(key, sec)
         from onboard.school.stage import SchoolConfig
         return cls(path=Path(root.file), unit=unit, operator=operator, feed=feed, vehicle=vehicle,
                    assignment=assignment, counting=counting, gnss=gnss, can=can, gpio=gpio, displays=displays,
-                   mqtt=mqtt, frieze=frieze, school=SchoolConfig.from_node(root.opt("school")))
+                   mqtt=mqtt, frieze=frieze, school=SchoolConfig.from_node(root.opt("school")),
+                   announce=announce)
 
 
 def check_section(key: str, node: Node) -> None:

@@ -1,15 +1,12 @@
-"""onboard.passinfo.frieze (view model and layouts) and onboard.passinfo.announce (Danish announcements, espeak-ng)."""
+"""onboard.passinfo.frieze (view model and layouts); the announcements are tested in tests/audio/."""
 
 from __future__ import annotations
 
-import wave
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from onboard.passinfo.announce import Announcer, SpeechConfig, announcement_text, speak_to_wav, speech_text
 from onboard.passinfo.frieze import (
     Connection,
     FriezePanel,
@@ -19,7 +16,7 @@ from onboard.passinfo.frieze import (
     not_in_service,
     render_frieze,
 )
-from tests.conftest import REPO, require_binary
+from tests.conftest import REPO
 from tests.display.golden import assert_golden
 from transit.yamlconf import parse_yaml
 
@@ -161,46 +158,6 @@ def test_build_view_from_sample_timetable(sample_tt) -> None:
         assert c.route != "920R"
         assert arrive + timedelta(minutes=2) <= c.departure < arrive + timedelta(minutes=30)
     assert back
-
-
-def test_announcements_on_change_only_and_at_terminus() -> None:
-    a = Announcer()
-    first = a.update(view())
-    assert first is not None and first.kind == "next_stop"
-    assert first.text.startswith("Næste stop: Skævinge St.")
-    assert "Skift til linje 950R mod Gilleleje St. klokken 10:35 fra spor 2" in first.text
-    assert first.speech.startswith("Næste stop: Skævinge Station.")
-    assert a.update(replace(view(), now=NOW + timedelta(seconds=1))) is None  # same next stop: silent
-    nxt = view(next_stop=_stop("grimstrup", "Grimstrup St.", 5), delay_s=300)
-    second = a.update(nxt)
-    assert second is not None and "Grimstrup St." in second.text and "5 minutter forsinket" in second.text
-    term = FriezeView(NOW, "terminus", "920R", "Hundested Havn St.", (),
-                      _stop("hundested_havn", "Hundested Havn St.", 0, terminus=True), (), True)
-    t = a.update(term)
-    assert t is not None and t.kind == "terminus" and "Endestation" in t.text and "Tak for rejsen" in t.text
-    assert a.update(term) is None
-    assert announcement_text(not_in_service(NOW)) is None
-    assert speech_text("Hillerød St., Skt. Hans") == "Hillerød Station, Sankt Hans"
-
-
-def test_espeak_ng_writes_a_wav(tmp_path: Path) -> None:
-    require_binary("espeak-ng")
-    ann = Announcer().update(view())
-    assert ann is not None
-    path = speak_to_wav(ann, SpeechConfig(enabled=True, out_dir=tmp_path))
-    assert path.name == "20261123T092630Z_next_stop_skaevinge.wav"
-    with wave.open(str(path)) as w:
-        seconds = w.getnframes() / w.getframerate()
-    assert 2.0 < seconds < 30.0
-
-
-def test_missing_speech_program_is_a_device_error(tmp_path: Path) -> None:
-    from transit.errors import DeviceError
-
-    ann = Announcer().update(view())
-    assert ann is not None
-    with pytest.raises(DeviceError, match="not found"):
-        speak_to_wav(ann, SpeechConfig(enabled=True, out_dir=tmp_path, program="no-such-espeak"))
 
 
 def test_panel_too_small_for_a_name_degrades_instead_of_crashing(caplog: pytest.LogCaptureFixture) -> None:
