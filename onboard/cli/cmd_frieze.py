@@ -15,7 +15,7 @@ from typing import Any
 
 from hw.audio.espeak import Espeak, EspeakConfig
 from hw.display.png import PngSink
-from onboard.passinfo.announce import Announcer, route_modes, wav_name
+from onboard.passinfo.announce import Announcer, wav_name
 from onboard.passinfo.frieze import FriezePanel, FriezeTracker, render_frieze
 from transit.cli import instant
 from transit.errors import ConfigError, DeviceError
@@ -83,8 +83,8 @@ def run(args: argparse.Namespace) -> int:
 
         via = dict(load_operator(args.operator).registration_stations)
     tracker = FriezeTracker(tt, delay_threshold_s=threshold, stops_shown=panel.stops_shown, via_stations=via)
-    mode = cfg.mode if cfg is not None else "train"
-    announcer = Announcer(mode=mode, modes=route_modes(tt)) if args.announce or args.wav_dir else None
+    announcer = Announcer(connections=cfg.announce.connections if cfg is not None else 2) \
+        if args.announce or args.wav_dir else None
     if cfg is not None and args.voice is None:
         espeak = Espeak(cfg.announce.speech)
     else:

@@ -161,6 +161,8 @@ class OnboardService:
         self._health_log = RateLimitedLog(log, 300.0, clock=time.monotonic)
         self._frieze: Any = None
         self._watched_trip: str | None = None  # the trip whose stations' predictions are subscribed
+        self._speaker: Any = None  # onboard.passinfo.speaker.Speaker when announce is enabled
+        self._announcer: Any = None
         self._replacement: Any = None  # onboard.passinfo.replacement.ReplacementWatch (with an operator file)
         self._panel: Any = None
         self._displays: dict[str, Any] = {}
@@ -215,6 +217,8 @@ class OnboardService:
                                      transfer=timedelta(minutes=op.punctuality.connection_transfer_min)
                                      if op is not None else MIN_TRANSFER)
         self._panel = FriezePanel.from_config(self.cfg.frieze)
+        if self.cfg.announce.enabled:
+            self._open_speaker()
         if op is not None:
             from onboard.passinfo.replacement import ReplacementWatch
 
@@ -406,6 +410,7 @@ class OnboardService:
         if now >= self._next_frame:
             self._next_frame = now + self.opts.frame_interval_s
             self._render(now)
+            self._announce(now)
         if now >= self._next_health:
             self._next_health = now + self.opts.health_interval_s
             self._health(now)
@@ -719,6 +724,34 @@ class OnboardService:
     def data_now(self, mono: float | None = None) -> float | None:
         return self.clock.to_utc(time.monotonic() if mono is None else mono)
 
+    def _open_speaker(self) -> None:
+        """Spoken announcements (``announce:``): the pure announcer on the frieze's view, the speaker's
+        worker thread saying them. A missing espeak-ng or voice is logged here and counted per
+        announcement; the service runs on without sound."""
+        from hw.audio.espeak import Espeak
+        from onboard.passinfo.announce import Announcer
+        from onboard.passinfo.speaker import Speaker
+
+        ac = self.cfg.announce
+        engine = Espeak(ac.speech)
+        for problem in engine.problems():
+            log.error("announcements: %s; the frieze still shows the text", problem)
+        self._announcer = Announcer(connections=ac.connections)
+        self._speaker = Speaker(engine, ac.open_sink, quiet=ac.quiet, max_delay_s=ac.max_delay_s,
+                                max_queue=ac.max_queue, clock=self.data_now)
+        self._speaker.start()
+
+    def _announce(self, now_mono: float) -> None:
+        """Offer what is newly due to the speaker (never blocks: the speaker has its own thread)."""
+        if self._speaker is None:
+            return
+        t = self.data_now(now_mono)
+        if t is None:
+            return
+        view = self._frieze_view(from_epoch(t))
+        for a in self._announcer.update(view, trip=f"{self._frieze.trip_id}|{self._frieze.day}"):
+            self._speaker.offer(a)
+
     def _render(self, now_mono: float) -> None:
         from onboard.passinfo.frieze import render_frieze
 
@@ -841,6 +874,8 @@ class OnboardService:
             h.outbox.update(connected=self._publisher.connected, published=c.published, acked=c.acked,
                             connect_failures=c.connect_failures)
         h.display = {"open": sorted(self._displays), "failed": sorted(self._display_failed), "frames": self._frames}
+        if self._speaker is not None:
+            h.display["announce"] = self._speaker.stats()
         core_diag: dict[str, Any] = dict(self.core.core.diagnostics) if self.core is not None else {}
         core_diag.update({f"records_{k}": v for k, v in self._records.items()})
         core_diag["bad_inputs"] = self._bad_inputs
@@ -924,6 +959,8 @@ class OnboardService:
             log.warning("cannot write health file: %s", exc)
         if self._publisher is not None:
             self._publisher.stop()
+        if self._speaker is not None:
+            self._speaker.close()
         self._park_displays()
         if self._outbox is not None:
             self._outbox.close()

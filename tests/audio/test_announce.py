@@ -9,31 +9,18 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from onboard.passinfo.announce import (
-    NO_FACTS,
     Announcer,
-    DeviationFacts,
     QuietHours,
     connections_text,
-    deviation_facts,
     deviation_text,
-    route_modes,
     speech_text,
     stop_text,
     wav_name,
 )
-from onboard.passinfo.frieze import Connection, FriezeStop, FriezeView, build_view, not_in_service
+from onboard.passinfo.connections import Connection
+from onboard.passinfo.frieze import FriezeStop, FriezeView, build_view, not_in_service
 from tests.conftest import REPO
-from transit.deviations import (
-    DeviationStore,
-    Notice,
-    PlannedDeviation,
-    Replacement,
-    StopSkip,
-    TrackChange,
-    TripCancellation,
-    deviation_topic,
-    encode_deviation,
-)
+from transit.deviations import StopSkip, TrackChange, TripCancellation
 from transit.errors import ConfigError
 from transit.yamlconf import parse_yaml
 
@@ -49,9 +36,10 @@ def tt():  # type: ignore[no-untyped-def]
     return Timetable.load(REPO / "data" / "gtfs" / "lokaltog-sample")
 
 
-def _stop(sid: str, name: str, minutes: int, platform: str | None = None, terminus: bool = False) -> FriezeStop:
+def _stop(sid: str, name: str, minutes: int, platform: str | None = None, terminus: bool = False,
+          changed: bool = False) -> FriezeStop:
     t = NOW + timedelta(minutes=minutes)
-    return FriezeStop(sid, name, t, t, platform, terminus)
+    return FriezeStop(sid, name, t, t, platform, terminus, platform_changed=changed)
 
 
 def view(**kw: object) -> FriezeView:
@@ -61,26 +49,23 @@ def view(**kw: object) -> FriezeView:
         following=(_stop("grimstrup", "Grimstrup St.", 5),
                    _stop("hundested_havn", "Hundested Havn St.", 32, terminus=True)),
         connections=(Connection("950R", "Gilleleje St.", NOW + timedelta(minutes=9), "2"),
-                     Connection("330R", "Frederikssund St.", NOW + timedelta(minutes=13, seconds=30), "A"),
+                     Connection("330R", "Frederikssund St.", NOW + timedelta(minutes=13, seconds=30), "A", mode="bus"),
                      Connection("960R", "Tisvildeleje St.", NOW + timedelta(minutes=33, seconds=30), "1",
-                                cancelled=True)))
+                                state="cancelled"),
+                     Connection("930R", "Helsingør St.", NOW + timedelta(minutes=1), "5", state="missed")))
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
-MODES = {"950R": "train", "330R": "bus", "960R": "train"}
-
-
 def test_stop_texts_use_the_words_of_the_mode() -> None:
-    assert stop_text(view()) == ("next_stop", "Næste station: Skævinge St.")
-    assert stop_text(view(), mode="bus") == ("next_stop", "Næste stop: Skævinge St.")
+    assert stop_text(view()) == ("next_stop", "Næste stop: Skævinge St.")
+    assert stop_text(view(mode="bus")) == ("next_stop", "Næste stoppested: Skævinge St.")
     late = view(delay_s=7 * 60 + 40, delay_threshold_s=120)
-    assert stop_text(late) == ("next_stop", "Næste station: Skævinge St. Vi er cirka 7 minutter forsinket.")
-    assert stop_text(view(delay_s=100)) == ("next_stop", "Næste station: Skævinge St.")  # under the threshold
-    moved = DeviationFacts(platform="3")
-    assert stop_text(view(), moved)[1] == "Næste station: Skævinge St. Ændret spor: toget ankommer til spor 3."
-    assert stop_text(view(), moved, "bus")[1] == \
-        "Næste stop: Skævinge St. Ændret stoppested: bussen holder ved stoppested 3."
-    assert stop_text(view(), DeviationFacts(next_skipped=True))[1] == "Toget standser ikke ved Skævinge St."
+    assert stop_text(late) == ("next_stop", "Næste stop: Skævinge St. Vi er cirka 7 minutter forsinket.")
+    assert stop_text(view(delay_s=100)) == ("next_stop", "Næste stop: Skævinge St.")  # under the threshold
+    moved = view(next_stop=_stop("skaevinge", "Skævinge St.", 2, "3", changed=True))
+    assert stop_text(moved)[1] == "Næste stop: Skævinge St. Ændret spor: toget ankommer til spor 3."  # type: ignore[index]
+    assert stop_text(replace(moved, mode="bus"))[1] == \
+        "Næste stoppested: Skævinge St. Ændret stoppested: bussen holder ved stoppested 3."  # type: ignore[index]
     origin = view(at_origin=True, at_stop=True, next_stop=_stop("hilleroed_8", "Hillerød St.", 0, "8"))
     assert stop_text(origin) == ("origin", "Velkommen. Linje 920R mod Hundested Havn St. via Frederiksværk.")
     term = FriezeView(NOW, "terminus", "920R", "Hundested Havn St.", (),
@@ -89,41 +74,32 @@ def test_stop_texts_use_the_words_of_the_mode() -> None:
     assert stop_text(not_in_service(NOW)) is None
 
 
-def test_connections_name_track_or_stand_by_the_connecting_line_and_say_cancelled() -> None:
-    text = connections_text(view(), MODES, limit=3)
+def test_connections_name_track_or_stand_by_the_connecting_line_and_say_their_state() -> None:
+    text = connections_text(view(), limit=4)
     assert text == ("Skift ved Skævinge St.: linje 950R mod Gilleleje St. klokken 10:35 fra spor 2; "
                     "linje 330R mod Frederikssund St. klokken 10:40 fra stoppested A; "
-                    "linje 960R mod Tisvildeleje St. klokken 11:00 er aflyst.")
+                    "linje 960R mod Tisvildeleje St. klokken 11:00 er aflyst; "
+                    "linje 930R mod Helsingør St. klokken 10:27 kører før vi ankommer.")
     assert speech_text(text).startswith("Skift ved Skævinge Station: linje 950R mod Gilleleje Station klokken "
                                         "10:35 fra spor 2;")
     assert "klokken 11 er aflyst" in speech_text(text)  # a full hour is said as one
-    assert connections_text(view(), MODES, limit=1).count("linje") == 1
-    assert connections_text(view(), MODES, limit=0) is None
-    assert connections_text(view(connections=()), MODES) is None
-    assert connections_text(view(at_origin=True), MODES) is None  # boarding: where we go, not where to change
+    assert connections_text(view(), limit=1).count("linje") == 1  # type: ignore[union-attr]
+    assert connections_text(view(), limit=0) is None
+    assert connections_text(view(connections=()), limit=2) is None
+    assert connections_text(view(at_origin=True)) is None  # boarding: where we go, not where to change
 
 
-def test_deviation_text_says_what_the_deviations_mean_for_this_trip() -> None:
-    assert deviation_text(view(), NO_FACTS) is None
-    short = DeviationFacts(ends_at="Frederiksværk St.", texts=("Toget vender i Frederiksværk",))
-    assert deviation_text(view(), short) == ("Vigtig meddelelse. Dette tog kører kun til Frederiksværk St. "
-                                             "Toget vender i Frederiksværk.")
-    gone = DeviationFacts(cancelled=True, texts=("Signalfejl.",))
-    assert deviation_text(view(), gone) == ("Vigtig meddelelse. Dette tog kører ikke videre. Resten af turen er "
-                                            "aflyst. Signalfejl.")
-    assert deviation_text(view(at_origin=True), gone, "bus") == "Vigtig meddelelse. Denne afgang er aflyst. Signalfejl."
-    skip = DeviationFacts(skipped=("Ølsted St.", "Kregme St.", "Melby St."), platform="1")
-    assert deviation_text(view(), skip, "bus") == ("Vigtig meddelelse. Bussen standser ikke ved Ølsted St., "
-                                                   "Kregme St. og Melby St. Ved Skævinge St. holder bussen ved "
-                                                   "stoppested 1.")
-
-
-def _devs(*ds: object) -> list:  # type: ignore[type-arg]
-    """Through the unit's real receiving path: encoded as the control room publishes, decoded by the store."""
-    store = DeviationStore(prefix="rettid/v1", oper="lokaltog")
-    for d in ds:
-        assert store.handle(deviation_topic("rettid/v1", "lokaltog", d.id), encode_deviation(d), NOW)  # type: ignore[attr-defined]
-    return store.current(NOW)
+def test_deviation_text_is_the_friezes_messages_the_new_track_and_the_rejsegaranti() -> None:
+    assert deviation_text(view()) is None
+    short = view(messages=("Toget kører kun til Frederiksværk St. Aflyst herfra til Hundested Havn.",
+                           "Signalfejl ved Kregme"))
+    assert deviation_text(short) == ("Vigtig meddelelse. Toget kører kun til Frederiksværk St. Aflyst herfra til "
+                                     "Hundested Havn. Signalfejl ved Kregme.")
+    moved = view(mode="bus", next_stop=_stop("skaevinge", "Skævinge St.", 2, "B", changed=True),
+                 rejsegaranti="Mere end 20 minutter forsinket: rejsegaranti, se dinoffentligetransport.dk")
+    assert deviation_text(moved) == ("Vigtig meddelelse. Ved Skævinge St. holder bussen ved stoppested B. "
+                                     "Mere end 20 minutter forsinket: rejsegaranti, se dinoffentligetransport.dk.")
+    assert deviation_text(not_in_service(NOW)) is None
 
 
 def _common(i: str, **kw: object) -> dict:  # type: ignore[type-arg]
@@ -131,77 +107,54 @@ def _common(i: str, **kw: object) -> dict:  # type: ignore[type-arg]
             "valid_to": NOW + timedelta(hours=3), **kw}
 
 
-def test_deviation_facts_from_the_control_rooms_messages(tt) -> None:  # type: ignore[no-untyped-def]
-    sched = tt.trip_schedule(TRIP, DAY)
-    seq = {s.stop_id: s.stop_sequence for s in sched}
-    # turned short: cancelled from Hanehoved (the station) on, with a text
-    f = deviation_facts(tt, TRIP, DAY, seq["skaevinge"], _devs(
-        TripCancellation(**_common("c1", text="Toget vender i Frederiksværk."), trip_id=TRIP, oday="2026-11-23",
-                         from_stop="hanehoved")))
-    assert (f.cancelled, f.ends_at, f.skipped, f.texts) == (False, "Frederiksværk St.", (),
-                                                            ("Toget vender i Frederiksværk.",))
-    # the same, seen from after Frederiksværk: the rest is cancelled
-    f = deviation_facts(tt, TRIP, DAY, seq["hanehoved"], _devs(
-        TripCancellation(**_common("c1"), trip_id=TRIP, oday="2026-11-23", from_stop="hanehoved")))
-    assert f.cancelled and f.ends_at is None
-    # a skipped stop ahead, a new track at the next stop, a severe notice for the line and an info for the stop
-    f = deviation_facts(tt, TRIP, DAY, seq["skaevinge"], _devs(
-        StopSkip(**_common("s1"), stop_id="kregme", trip_id=TRIP, oday="2026-11-23"),
-        TrackChange(**_common("t1"), trip_id=TRIP, oday="2026-11-23", stop_id="skaevinge", platform="2"),
-    ), notices=DeviationStore(prefix="rettid/v1").messages([], [], NOW))
-    assert (f.skipped, f.platform, f.next_skipped) == (("Kregme St.",), "2", False)
-    store = DeviationStore(prefix="rettid/v1", oper="lokaltog")
-    for d in (Notice(**_common("n1", text="Husk mundbind.", priority="info"), stops=("skaevinge",)),
-              Notice(**_common("n2", text="Stærk blæst: kør forsigtigt.", priority="severe"), routes=("920R",)),
-              PlannedDeviation(**_common("p1", text="Sporarbejde."), routes=("920R",), stops=("hundested_havn",),
-                               replacement=Replacement(mode="bus", route="920B", text="Fra busholdepladsen."))):
-        store.handle(deviation_topic("rettid/v1", "lokaltog", d.id), encode_deviation(d), NOW)
-    f = deviation_facts(tt, TRIP, DAY, seq["skaevinge"], store.current(NOW),
-                        store.messages(["skaevinge", tt.station_of("skaevinge")], ["920R"], NOW))
-    assert f.texts[0] == "Stærk blæst: kør forsigtigt." and "Husk mundbind." in f.texts
-    assert "Togbus 920B: Fra busholdepladsen." in f.texts
-    assert f.ends_at == "Hundested St."  # planned works close Hundested Havn: the trip ends one stop early
-    # nothing for this trip: nothing to say
-    assert deviation_facts(tt, TRIP, DAY, seq["skaevinge"], _devs(
-        TripCancellation(**_common("c2"), trip_id="920R_MT_0_0745", oday="2026-11-23"))) == NO_FACTS
-    assert deviation_facts(tt, TRIP, DAY, None, []) == NO_FACTS
-
-
 def test_announcer_says_each_stop_once_then_its_connections_and_each_change_of_deviations() -> None:
-    a = Announcer(modes=MODES)
+    a = Announcer(connections=2)
     first = a.update(view(), trip="t1")
     assert [x.kind for x in first] == ["next_stop", "connections"]
-    assert first[0].speech == "Næste station: Skævinge Station."
+    assert first[0].speech == "Næste stop: Skævinge Station."
     assert first[0].key == first[1].key and first[0].slot == first[1].slot == "stop"
     assert a.update(view(now=NOW + timedelta(seconds=1)), trip="t1") == []  # the same view a second later
-    facts = DeviationFacts(platform="3", texts=("Sporskift.",), ids=("t1",))
-    said = a.update(view(now=NOW + timedelta(seconds=2)), facts, trip="t1")
+    bad = view(now=NOW + timedelta(seconds=2), messages=("Sporskift.",))
+    said = a.update(bad, trip="t1")
     assert [x.kind for x in said] == ["deviation"] and said[0].priority < first[0].priority
-    assert a.update(view(now=NOW + timedelta(seconds=3)), facts, trip="t1") == []  # said once
-    nxt = view(next_stop=_stop("grimstrup", "Grimstrup St.", 5), now=NOW + timedelta(minutes=3))
-    said = a.update(nxt, facts, trip="t1")
+    assert a.update(replace(bad, now=NOW + timedelta(seconds=3)), trip="t1") == []  # said once
+    nxt = replace(bad, next_stop=_stop("grimstrup", "Grimstrup St.", 5), now=NOW + timedelta(minutes=3))
+    said = a.update(nxt, trip="t1")
     assert [x.kind for x in said] == ["next_stop", "connections"] and said[0].key != first[0].key
-    withdrawn = a.update(nxt, NO_FACTS, trip="t1")
-    assert withdrawn == []  # a withdrawn deviation is not announced
+    assert a.update(replace(nxt, messages=()), trip="t1") == []  # a withdrawn deviation is not announced
     assert a.update(not_in_service(NOW), trip="t1") == []
     again = a.update(view(), trip="t1")  # back in service: the stop is said again
     assert [x.kind for x in again] == ["next_stop", "connections"]
     assert wav_name(again[0]) == "20261123T092630Z_next_stop_skaevinge.wav"
 
 
-def test_announcer_on_the_sample_timetable(tt) -> None:  # type: ignore[no-untyped-def]
+def test_announcer_on_the_sample_timetable_with_the_control_rooms_deviations(tt) -> None:  # type: ignore[no-untyped-def]
     sched = tt.trip_schedule(TRIP, DAY)
-    a = Announcer(mode="train", modes=route_modes(tt), connections=4)
-    origin = a.update(build_view(tt, TRIP, DAY, 0, sched[0].departure - timedelta(minutes=1), at_stop=True), trip=TRIP)
+    a = Announcer(connections=4)
+    t0 = sched[0].departure - timedelta(minutes=1)
+    origin = a.update(build_view(tt, TRIP, DAY, 0, t0, at_stop=True), trip=TRIP)
     assert [x.text for x in origin] == ["Velkommen. Linje 920R mod Hundested Havn St."]
+    # on the way: turned short at Hanehoved, Kregme skipped, Skævinge on another track
+    devs = [TripCancellation(**_common("c1", text="Toget vender i Frederiksværk."), trip_id=TRIP, oday="2026-11-23",
+                             from_stop="hanehoved"),
+            StopSkip(**_common("s1"), stop_id="kregme", trip_id=TRIP, oday="2026-11-23"),
+            TrackChange(**_common("t1"), trip_id=TRIP, oday="2026-11-23", stop_id="skaevinge", platform="2")]
+    k = next(i for i, s in enumerate(sched) if s.stop_id == "skaevinge")
+    v = build_view(tt, TRIP, DAY, k, sched[k - 1].departure + timedelta(seconds=30), deviations=devs)
+    said = a.update(v, trip=TRIP)
+    assert [x.kind for x in said][:2] == ["deviation", "next_stop"]
+    dev = said[0].text
+    assert dev.startswith("Vigtig meddelelse. ") and "Frederiksværk St." in dev and "Kregme" in dev
+    assert "Toget vender i Frederiksværk." in dev and "ankommer toget til spor 2" in dev
+    assert said[1].text == "Næste stop: Skævinge St. Ændret spor: toget ankommer til spor 2."
     # arriving at Hillerød on a 920R back: the connections from there, 330R (a bus) from its stand
     back = sorted(t.trip_id for t in tt.trips_on(DAY) if t.route_id == "920R" and t.direction_id == 1)[3]
     s2 = tt.trip_schedule(back, DAY)
-    said = a.update(build_view(tt, back, DAY, len(s2) - 1, s2[-2].departure), trip=back)
-    assert said[0].text == "Næste station: Hillerød St."
+    said = Announcer(connections=4).update(build_view(tt, back, DAY, len(s2) - 1, s2[-2].departure), trip=back)
+    assert said[0].text == "Næste stop: Hillerød St."
     conn = said[1].text
     assert "920" not in conn.split(":", 1)[1]  # our own line, either direction, is no connection
-    assert "linje 330R mod" in conn and "fra stoppested A" in conn and "linje 930R mod Helsingør St." in conn
+    assert "fra stoppested" in conn and "fra spor" in conn
 
 
 def test_quiet_hours_in_copenhagen_local_time() -> None:

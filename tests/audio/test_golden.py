@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from hw.audio.espeak import Espeak
-from onboard.passinfo.announce import (
-    Announcer,
-    DeviationFacts,
-    connections_text,
-    deviation_text,
-    speech_text,
-    stop_text,
-)
-from onboard.passinfo.frieze import Connection, FriezeStop, FriezeView
+from onboard.passinfo.announce import Announcer, connections_text, deviation_text, speech_text, stop_text
+from onboard.passinfo.connections import Connection
+from onboard.passinfo.frieze import FriezeStop, FriezeView
 from tests.audio.sox import longest_pause, stat, trimmed_length
 from tests.conftest import require_binary
 
@@ -32,30 +27,32 @@ TOLERANCE = 0.12  # of the reference length
 NOW = datetime(2026, 11, 23, 6, 31, 0, tzinfo=UTC)  # 07:31 in Copenhagen
 
 
-def _stop(sid: str, name: str, minutes: int, platform: str | None = None) -> FriezeStop:
+def _stop(sid: str, name: str, minutes: int, platform: str | None = None, changed: bool = False) -> FriezeStop:
     t = NOW + timedelta(minutes=minutes)
-    return FriezeStop(sid, name, t, t, platform)
+    return FriezeStop(sid, name, t, t, platform, platform_changed=changed)
 
 
 BASE = FriezeView(NOW, "in_service", "920R", "Hundested Havn St.", ("Frederiksværk",),
                   _stop("hilleroed_8", "Hillerød St.", 3, "8"), (), delay_s=25 * 60, delay_threshold_s=120,
                   connections=(Connection("930R", "Helsingør St.", NOW + timedelta(minutes=9), "5"),
-                               Connection("330R", "Fredensborg St.", NOW + timedelta(minutes=14), "A"),
+                               Connection("330R", "Fredensborg St.", NOW + timedelta(minutes=14), "A", mode="bus"),
                                Connection("960R", "Tisvildeleje St.", NOW + timedelta(minutes=29), "10",
-                                          cancelled=True)))
-MODES = {"930R": "train", "330R": "bus", "960R": "train"}
+                                          state="cancelled")))
 
 
 def _texts() -> dict[str, str]:
     """Every golden case, made by the same functions the service uses."""
     made = stop_text(BASE)
     assert made is not None
-    conn = connections_text(BASE, MODES, limit=3)
+    conn = connections_text(BASE, limit=3)
     assert conn is not None
-    bus = stop_text(BASE, DeviationFacts(platform="B"), "bus")
+    bus = stop_text(replace(BASE, mode="bus", next_stop=_stop("hilleroed_b", "Hillerød St.", 3, "B", changed=True)))
     assert bus is not None
-    dev = deviation_text(BASE, DeviationFacts(ends_at="Frederiksværk St.", skipped=("Ølsted St.",), platform="9",
-                                              texts=("Signalfejl ved Kregme. Togbus 920B kører fra Frederiksværk.",)))
+    dev = deviation_text(replace(BASE, next_stop=_stop("hilleroed_9", "Hillerød St.", 3, "9", changed=True),
+                                 messages=("Toget kører kun til Frederiksværk St. Aflyst herfra til Hundested Havn.",
+                                           "Toget standser ikke ved Ølsted St.",
+                                           "Signalfejl ved Kregme. Togbus 920B kører fra Frederiksværk."),
+                                 rejsegaranti="Mere end 20 minutter forsinket: Du kan have ret til rejsegaranti."))
     assert dev is not None
     said = Announcer().update(FriezeView(NOW, "terminus", "920R", "Hundested Havn St.", (),
                                          _stop("hundested_havn", "Hundested Havn St.", 0), (), True))
