@@ -34,6 +34,7 @@ from transit.clock import ClockDiscipline, system_clock_synchronised
 from transit.errors import BackendError, ConfigError, DeviceError
 from transit.health import software_version, write_health
 from transit.messages import StopPrediction
+from transit.ratelimit import RateLimitedLog
 from transit.sdnotify import Notifier
 from transit.timeutil import from_epoch, iso_utc_ms
 
@@ -121,6 +122,9 @@ class StationService:
         self._scheduled_at: float | None = None
         self._t0 = time.monotonic()
         self._beat = time.monotonic()
+        self.frames_tried = 0  # loop turns (the first comes after start-up: no stall before it)
+        self.stalls = 0
+        self._stall_log = RateLimitedLog(log, 60.0, clock=time.monotonic)
         self._next_health = 0.0
         self._next_sys = 0.0
         self._sink_failed_at: float | None = None
@@ -235,7 +239,13 @@ class StationService:
 
     def step(self) -> None:
         mono = time.monotonic()
+        if self.frames_tried and mono - self._beat > STALL_S:
+            # the loop turns every frame_interval_s: this long without a turn is a stall (no watchdog ping)
+            self.stalls += 1
+            self._stall_log.warn("stall", "stall: the display loop did not come round for %.1f s (limit %.0f s)",
+                                 mono - self._beat, STALL_S)
         self._beat = mono
+        self.frames_tried += 1
         if mono >= self._next_sys:
             self._check_system(mono)
         if self.sink is None and self._sink_failed_at is not None and mono - self._sink_failed_at >= 30:
@@ -320,7 +330,7 @@ class StationService:
             "deviations": None if self.sub is None or self.sub.deviation_store is None
             else {"known": len(self.sub.deviation_store), **dataclasses.asdict(self.sub.deviation_store.counters)},
             "web": None if self.web is None else dataclasses.asdict(self.web.counters),
-            "frames": self.frames, "sink_open": self.sink is not None,
+            "frames": self.frames, "sink_open": self.sink is not None, "stalls": self.stalls,
             "ok": now is not None and self.sink is not None,
         }
         try:

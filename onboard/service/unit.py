@@ -91,10 +91,16 @@ class _Item(NamedTuple):
 
 
 class _Loop:
-    """An input thread with a heartbeat, so the watchdog can tell a live loop from a hung one."""
+    """An input thread with a heartbeat, so the watchdog can tell a live loop from a hung one.
 
-    def __init__(self, name: str, body: Callable[[threading.Event], None], stop: threading.Event) -> None:
+    ``waits_for_input``: the loop blocks reading a source that is silent for as long as nothing happens
+    (the recorded door edges of a replay or the simulator's FIFO: no edge while the doors stay shut), so
+    a long wait there is idleness, not a stall; such a loop counts as alive while its thread runs."""
+
+    def __init__(self, name: str, body: Callable[[threading.Event], None], stop: threading.Event, *,
+                 waits_for_input: bool = False) -> None:
         self.name = name
+        self.waits_for_input = waits_for_input
         self.beat = time.monotonic()
         self.finished = False
         self._body = body
@@ -110,7 +116,7 @@ class _Loop:
             self.finished = True
 
     def alive(self, now: float) -> bool:
-        return self.finished or (self.thread.is_alive() and now - self.beat < STALL_S)
+        return self.finished or (self.thread.is_alive() and (self.waits_for_input or now - self.beat < STALL_S))
 
 
 class OnboardService:
@@ -174,6 +180,9 @@ class OnboardService:
         self._next_health_pub = 0.0
         self._next_sys_check = 0.0
         self._main_beat = time.monotonic()
+        self._main_turned = False  # the first turn comes after start-up (loading the timetable): no stall
+        self._stalls = 0
+        self._stall_log = RateLimitedLog(log, 60.0, clock=time.monotonic)
         self._feed_requested = False
         self._next_feed_poll = 0.0
         self.feeds: Any = None  # transit.feedupdate.FeedStore, opened in start()
@@ -343,12 +352,12 @@ class OnboardService:
                         return
                     self.q.put(("edge_utc", t, (pin, level)))
                     self._beat("gpio")
-            self._add_loop("gpio", replay_loop)
+            self._add_loop("gpio", replay_loop, waits_for_input=True)
         else:
             self._gpio.start(lambda t, pin, level: self.q.put(("edge", t, (pin, level))))
 
-    def _add_loop(self, name: str, body: Callable[[threading.Event], None]) -> None:
-        lp = _Loop(name, body, self.stop_event)
+    def _add_loop(self, name: str, body: Callable[[threading.Event], None], *, waits_for_input: bool = False) -> None:
+        lp = _Loop(name, body, self.stop_event, waits_for_input=waits_for_input)
         self.loops.append(lp)
         lp.thread.start()
 
@@ -399,7 +408,9 @@ class OnboardService:
     def step(self, timeout: float) -> None:
         """One turn: take queued inputs, feed what is due, do the periodic work."""
         now = time.monotonic()
-        self._main_beat = now
+        if self._main_turned and now - self._main_beat > STALL_S:
+            self._stalled("main", now - self._main_beat)
+        self._main_beat, self._main_turned = now, True
         self._take(timeout)
         self._drain_inputs(final=False)
         if self._store is not None:
@@ -422,7 +433,19 @@ class OnboardService:
             if self._feed_requested or self.feeds.has_incoming():
                 self._feed_requested = False
                 self.update_timetable()
-        self.notifier.watchdog(self.loops_alive(now))
+        alive = self.loops_alive(now)
+        if not alive:
+            for lp in self.loops:
+                if not lp.alive(now):
+                    self._stalled(lp.name, now - lp.beat)
+        self.notifier.watchdog(alive)
+
+    def _stalled(self, loop: str, for_s: float) -> None:
+        """A loop that did not come round within :data:`STALL_S`: counted, logged (rate-limited) — the
+        watchdog goes unpinged meanwhile, and systemd restarts a unit that stays so for WatchdogSec."""
+        self._stalls += 1
+        self._stall_log.warn(loop, "stall: the %s loop did not come round for %.1f s (limit %.0f s)", loop, for_s,
+                             STALL_S)
 
     def request_timetable_update(self) -> None:
         """SIGHUP (``systemctl reload``): look for a staged timetable at the next turn."""
@@ -888,6 +911,7 @@ class OnboardService:
             h.trip = {"trip_id": ref.trip_id, "route": ref.route, "oday": ref.oday, "start": ref.start}
         h.loops = {lp.name: lp.alive(now) for lp in self.loops}
         h.loops["main"] = now - self._main_beat < STALL_S
+        core_diag["stalls"] = self._stalls
         h.storage = self._store.state() if self._store is not None else {}
         if self._outbox is not None and self._outbox.quarantined is not None:
             h.storage.update(outbox_quarantined=str(self._outbox.quarantined), salvaged=self._outbox.salvaged)
