@@ -73,19 +73,16 @@ def _health(state: Path) -> dict[str, Any]:
         return {}
 
 
-def vehicle_predictions(feed: Path | str, stop: str, at: datetime, n: int, *,
-                        oper: str = "lokaltog") -> list[Any]:
+def vehicle_predictions(tt: Any, stop: str, at: datetime, n: int, *, oper: str = "lokaltog") -> list[Any]:
     """``n`` vehicles' predictions for trips that leave ``stop`` (or its platforms) within two hours of
-    ``at``: one vehicle per departure, round-robin when there are fewer departures than vehicles (then
-    several vehicles report the same trip, as a double-headed train's two units do)."""
+    ``at`` in the timetable ``tt``: one vehicle per departure, round-robin when there are fewer departures
+    than vehicles (then several vehicles report the same trip, as a double-headed train's two units do)."""
     from station.departures import scheduled_for, stops_watched
     from transit.messages import StopPrediction
-    from transit.timetable import Timetable
 
-    tt = Timetable.load(feed)
     sched = scheduled_for(tt, [stop], at, timedelta(hours=2))
     if not sched:
-        raise RuntimeError(f"no departures from {stop} within two hours of {at.isoformat()} in {feed}")
+        raise RuntimeError(f"no departures from {stop} within two hours of {at.isoformat()} in {tt.source}")
     watched = stops_watched(tt, [stop])
     out = []
     for i in range(n):
@@ -237,8 +234,10 @@ def bench_station_fanin() -> list[Metric]:
             stop = doc["stops"]["ids"][0]
             cfg = write_yaml(doc, work / "station.yaml")
             feed = StationConfig.load(cfg).feed
-            preds = vehicle_predictions(feed, stop, T0, VEHICLES)
-            watched = sorted(stops_watched(Timetable.load(feed), [stop]))
+            tt = Timetable.load(feed)
+            preds = vehicle_predictions(tt, stop, T0, VEHICLES)
+            watched = sorted(stops_watched(tt, [stop]))
+            del tt
             store_us, plain_us = _per_message_us(preds, watched)
 
             state = work / "state"
