@@ -17,6 +17,7 @@ COMMANDS: list[Subcommand] = [
                "check the collector's configuration, record store, operator files and certificates"),
     Subcommand("export-routes", "central.cmd_export_routes",
                "each run's recorded track and stop times as GPX 1.1 and CSV (for the authority)"),
+    Subcommand("slice", "central.cmd_slice", "one unit's timetable slice from the whole feed: slice FEED --for KIND CONFIG -o FILE"),
     Subcommand("validate-apc", "central.validate_apc", "VDV 457-style check of counted vs reference passenger counts"),
 ]
 

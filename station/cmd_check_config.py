@@ -30,7 +30,7 @@ def check_station(path: Path, *, state_dir: Path | None = None, devices: bool = 
     from hw.devices import display_problems
     from station.config import StationConfig
     from transit.operator import load_operator
-    from transit.timetable import Timetable
+    from transit.slice import open_timetable
 
     rep = CheckReport(out if out is not None else sys.stdout)
     cfg = rep.check(f"configuration {path}", lambda: StationConfig.load(path),
@@ -38,7 +38,7 @@ def check_station(path: Path, *, state_dir: Path | None = None, devices: bool = 
     if cfg is None:
         rep.note("configuration", "the other checks need a configuration that loads")
         return rep.finish("check-config")
-    tt = rep.check(f"feed {cfg.feed}", lambda: Timetable.load(cfg.feed, strict=True),
+    tt = rep.check(f"feed {cfg.feed}", lambda: open_timetable(cfg.feed, strict=True),
                    lambda t: f"{len(t.routes)} lines, {len(t.trips)} trips")
     if tt is not None:
         rep.check(f"operator file {cfg.unit.operator_file}", lambda: load_operator(cfg.unit.operator_file, tt),

@@ -159,10 +159,13 @@ class StationService:
     def start(self) -> None:
         from station.departures import stops_watched
         from transit.config import MqttConfig
-        from transit.timetable import Timetable
+        from transit.slice import check_horizon, open_timetable
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.tt = Timetable.load(self.cfg.feed)
+        self.tt = open_timetable(self.cfg.feed)  # the feed, or the display's slice (transit.slice)
+        if self.tt.slice is not None and (self.opts.clock == "system" or (
+                self.opts.clock == "auto" and system_clock_synchronised())):
+            check_horizon(self.tt, datetime.now(self.cfg.unit.tz).date())
         for sid in self.cfg.stops.ids:
             if sid not in self.tt.stops:
                 raise ConfigError(f"stop_id '{sid}' is not in the timetable {self.cfg.feed}",

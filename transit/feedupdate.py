@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from transit.errors import FeedError, RettidError
+from transit.slice import open_timetable
 from transit.timetable import Timetable
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ class FeedStore:
         if not src.exists():
             return FeedUpdate(False, None, None, None, (f"{src}: nothing staged",))
         try:
-            tt = Timetable.load(src, strict=True)  # exactly feed-check's verdict
+            tt = open_timetable(src, strict=True)  # a feed: exactly feed-check's verdict; a slice: validated
             if check is not None:
                 check(tt)
         except FeedError as exc:

@@ -152,6 +152,19 @@ class FeedInfo:
     contact_url: str = ""
 
 
+@dataclass(frozen=True)
+class SliceInfo:
+    """What a unit's timetable slice (:mod:`transit.slice`) was cut from and for."""
+
+    kind: str  # onboard | station
+    unit: str
+    first: date  # first and last service day the slice answers for
+    last: date
+    feed_hash: str
+    feed_version: str
+    trips: int
+
+
 @dataclass(frozen=True, slots=True)
 class _Service:
     days: tuple[bool, bool, bool, bool, bool, bool, bool]  # Monday .. Sunday
@@ -222,6 +235,8 @@ class Timetable:
         self._services_cache: dict[date, frozenset[str]] = {}
         self._stop_index: dict[str, tuple[list[int], list[tuple[str, int]]]] | None = None
         self._polylines: dict[str, Polyline] = {}
+        #: set when loaded from a unit's slice (transit.slice): its horizon, feed hash and version
+        self.slice: SliceInfo | None = None
 
     # -- loading --------------------------------------------------------------------------------------
     @classmethod
@@ -235,7 +250,8 @@ class Timetable:
         and kept in :attr:`problems`.
 
         ``select`` loads only some trips (see :data:`TripSelector`): the stop times of the others are
-        skipped unread, which is how a unit's slice is cut from a national feed.
+        skipped unread, which is how a unit's slice is cut from a national feed
+        (:func:`transit.slice.open_timetable` opens either a feed or a slice).
         """
         tt, problems = load_with_problems(path, whole_feed=strict, select=select)
         errors = [p for p in problems if p.severity != WARNING]
@@ -1267,5 +1283,5 @@ def _fmt(seconds: int) -> str:
     return format_gtfs_time(seconds)
 
 
-__all__ = ["Agency", "Departure", "FeedInfo", "FeedProblem", "FeedTables", "TripSelector", "Route", "ScheduledStop", "Stop", "StopTime",
+__all__ = ["Agency", "Departure", "FeedInfo", "FeedProblem", "FeedTables", "SliceInfo", "TripSelector", "Route", "ScheduledStop", "Stop", "StopTime",
            "Timetable", "Trip", "load_with_problems", "whole_feed_problems", "MAX_PLAUSIBLE_SPEED_MPS"]

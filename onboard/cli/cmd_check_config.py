@@ -32,7 +32,7 @@ def check_onboard(path: Path, *, state_dir: Path | None = None, devices: bool = 
     from hw import devices as dev
     from onboard.service.config import OnboardConfig
     from transit.operator import load_operator
-    from transit.timetable import Timetable
+    from transit.slice import open_timetable
 
     rep = CheckReport(out if out is not None else sys.stdout)
     cfg = rep.check(f"configuration {path}", lambda: OnboardConfig.load(path),
@@ -40,7 +40,7 @@ def check_onboard(path: Path, *, state_dir: Path | None = None, devices: bool = 
     if cfg is None:
         rep.note("configuration", "the other checks need a configuration that loads")
         return rep.finish("check-config")
-    tt = rep.check(f"feed {cfg.feed}", lambda: Timetable.load(cfg.feed, strict=True),
+    tt = rep.check(f"feed {cfg.feed}", lambda: open_timetable(cfg.feed, strict=True),
                    lambda t: f"{len(t.routes)} lines, {len(t.trips)} trips")
     if tt is not None:
         rep.check(f"operator file {cfg.unit.operator_file}", lambda: load_operator(cfg.unit.operator_file, tt),

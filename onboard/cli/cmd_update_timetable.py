@@ -1,6 +1,6 @@
 """``rettid-onboard update-timetable FEED --config CFG``: roll a new timetable onto this unit.
 
-The feed (GTFS zip or folder) is checked here first — as feed-check does, then against the unit's
+The feed (GTFS zip or folder, or this unit's timetable slice from ``rettid-central slice``) is checked here first — as feed-check does, then against the unit's
 operator file and assignment — and, when it passes, staged in ``<state_dir>/timetable/incoming``. The
 running service installs it within ``feed_poll_s`` (10 s) or at once on SIGHUP (``systemctl reload
 rettid-onboard``): validated again, switched atomically, the trip being driven kept, rolled back if the
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from transit.cli import add_unit_arguments
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from transit.errors import ConfigError, FeedError
     from transit.feedupdate import FeedStore
     from transit.operator import load_operator
-    from transit.timetable import Timetable
+    from transit.slice import check_horizon, open_timetable
 
     cfg = OnboardConfig.load(args.config)
     store = FeedStore((args.state_dir or cfg.unit.state_dir) / "timetable")
@@ -46,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
     if args.feed is None:
         raise ConfigError("give the new feed (a GTFS zip or folder)", key="FEED")
     try:
-        tt = Timetable.load(args.feed, strict=True)
+        tt = open_timetable(args.feed, strict=True)  # a GTFS feed or this unit's slice
+        # the system date of the unit (the operator runs this command): a slice must cover today
+        check_horizon(tt, datetime.now(cfg.unit.tz).date())
         load_operator(cfg.unit.operator_file, tt)
         OnboardConfig.load(args.config, timetable=tt)
     except FeedError as exc:

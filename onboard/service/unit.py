@@ -197,14 +197,16 @@ class OnboardService:
         from onboard.service.bootstrap import check_assigned_trips
         from onboard.service.replay import load_setup
         from transit.feedupdate import FeedStore
-        from transit.timetable import Timetable
+        from transit.slice import open_timetable
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.feeds = FeedStore(self.state_dir / "timetable")
         rolled_out = self.feeds.current()
         if rolled_out is not None:  # a timetable rolled out to this unit wins over the configured one
             log.info("timetable %s (rolled out; configured: %s)", rolled_out.name, self.cfg.feed)
-        self.tt = Timetable.load(rolled_out or self.cfg.feed)
+        # a rolled-out or configured slice (transit.slice) opens in a fraction of a second
+        self.tt = open_timetable(rolled_out or self.cfg.feed)
+        self._check_slice_horizon(self.tt)
         self.setup = load_setup(self.cfg.path)
         check_assigned_trips(self.setup, self.tt)
         self.mode = self.cfg.mode  # the vehicle's, for status, records and health alike
@@ -447,6 +449,19 @@ class OnboardService:
         self._stall_log.warn(loop, "stall: the %s loop did not come round for %.1f s (limit %.0f s)", loop, for_s,
                              STALL_S)
 
+    def _check_slice_horizon(self, tt: Any) -> None:
+        """A timetable slice must cover today's service day; checked when the system clock can be trusted
+        (NTP, or ``--clock system``), else the trip follower finds no trip and says so."""
+        from transit.slice import check_horizon
+
+        if tt.slice is None:
+            return
+        if self.opts.clock == "system" or (self.opts.clock == "auto" and system_clock_synchronised()):
+            check_horizon(tt, datetime.now(self.cfg.unit.tz).date())
+        else:
+            log.info("timetable slice covers service days %s .. %s (not checked: clock not synchronised yet)",
+                     tt.slice.first, tt.slice.last)
+
     def request_timetable_update(self) -> None:
         """SIGHUP (``systemctl reload``): look for a staged timetable at the next turn."""
         self._feed_requested = True
@@ -463,6 +478,7 @@ class OnboardService:
             return False
 
         def fits_this_unit(tt: Any) -> None:
+            self._check_slice_horizon(tt)  # a slice must cover today's service day
             load_operator(self.cfg.unit.operator_file, tt)  # lines and registration stations still there
             OnboardConfig.load(self.cfg.path, timetable=tt)  # the assigned block/trips still there
 
