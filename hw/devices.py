@@ -122,4 +122,42 @@ def display_problems(node: Node) -> list[str]:
     return []
 
 
-__all__ = ["can_problems", "display_problems", "gnss_problems", "gpio_problems"]
+def audio_problems(node: Node | None) -> list[str]:
+    """The announcements' sound device (``announce.sink``; None: ALSA's ``default``): the player program
+    installed, the ALSA card present and accessible, a file sink's directory writable."""
+    import re
+    import shutil
+
+    backend = "alsa" if node is None else node.child("backend").as_str()
+    if backend in ("alsa", "pulse"):
+        prog = "aplay" if backend == "alsa" else "paplay"
+        prog = prog if node is None else node.get_str("program", prog)
+        if shutil.which(prog) is None:
+            pkg = "alsa-utils" if backend == "alsa" else "pulseaudio-utils"
+            msg = f"audio player '{prog}' not found (apt-get install {pkg})"
+            return [msg if node is None else _where(node, "backend", msg)]
+    if backend == "alsa":
+        device = "default" if node is None else node.get_str("device", "default")
+        if device == "null":
+            return []
+        m = re.search(r"hw:(?:CARD=)?(\d+)", device)
+        ctl = Path("/dev/snd") / (f"controlC{m.group(1)}" if m else "")
+        if not ctl.exists():
+            msg = (f"ALSA device '{device}': {ctl} does not exist (sound card not connected, or no sound "
+                   "driver loaded; the service retries every 30 s)")
+            return [msg if node is None else _where(node, "device", msg)]
+        if not os.access(ctl, os.R_OK | os.W_OK):
+            msg = f"ALSA device '{device}': {ctl} is not accessible (group audio?)"
+            return [msg if node is None else _where(node, "device", msg)]
+    elif backend == "file" and node is not None:
+        from transit.yamlconf import resolve_path
+
+        parent = resolve_path(node.child("dir"))
+        while not parent.exists():
+            parent = parent.parent
+        if not os.access(parent, os.W_OK):
+            return [_where(node, "dir", f"{parent} is not writable")]
+    return []
+
+
+__all__ = ["audio_problems", "can_problems", "display_problems", "gnss_problems", "gpio_problems"]

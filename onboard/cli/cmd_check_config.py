@@ -71,4 +71,18 @@ def check_onboard(path: Path, *, state_dir: Path | None = None, devices: bool = 
                 rep.problem(f"device {name}", p)
             if not problems:
                 rep.ok(f"device {name}", node.child("backend").as_str())
+        if cfg.announce.enabled:
+            from hw.audio.espeak import Espeak
+
+            ac = cfg.announce
+            speech = Espeak(ac.speech).problems()
+            for p in speech:
+                rep.problem("speech", p)
+            if not speech:
+                rep.ok("speech", f"espeak-ng voice {ac.speech.voice}")
+            sound = dev.audio_problems(ac.sink)
+            for p in sound:
+                rep.problem("device announce.sink", p)
+            if not sound:
+                rep.ok("device announce.sink", "alsa default" if ac.sink is None else ac.sink.child("backend").as_str())
     return rep.finish("check-config")

@@ -124,3 +124,23 @@ def test_unknown_audio_backend_names_the_choices() -> None:
         open_audio(parse_yaml("backend: jack\n", "a.yaml"))
     with pytest.raises(ConfigError, match="unknown key"):
         open_audio(parse_yaml("backend: alsa\ndevise: hw:1\n", "a.yaml"))
+
+
+def test_check_config_asks_espeak_for_the_voice_and_looks_for_the_sound_card(tmp_path: Path) -> None:
+    import io
+
+    from onboard.cli.cmd_check_config import check_onboard
+    from tests.cli.test_check_config import _onboard
+
+    require_binary("espeak-ng")
+    good = _onboard(tmp_path / "good", announce={"voice": "da+f3", "sink": {"backend": "file", "dir": str(tmp_path)}})
+    out = io.StringIO()
+    assert check_onboard(good, out=out) == 0, out.getvalue()
+    assert "espeak-ng voice da+f3" in out.getvalue()
+    bad = _onboard(tmp_path / "bad", announce={"voice": "xx-nowhere",
+                                               "sink": {"backend": "alsa", "device": "plughw:7,0"}})
+    out = io.StringIO()
+    assert check_onboard(bad, out=out) == 2
+    text = out.getvalue()
+    assert "espeak-ng has no voice 'xx-nowhere'" in text, text
+    assert "announce.sink.device" in text and "/dev/snd/controlC7 does not exist" in text, text
