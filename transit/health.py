@@ -14,7 +14,6 @@ import dataclasses
 import json
 import logging
 import os
-import sqlite3
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -97,6 +96,9 @@ def build_health(h: HealthInputs) -> dict[str, Any]:
     if h.storage.get("outbox_quarantined"):
         problems.append(f"outbox was corrupt: moved to {h.storage['outbox_quarantined']}, "
                         f"{h.storage.get('salvaged', 0)} message(s) salvaged")
+    if h.outbox.get("at_budget"):
+        problems.append(f"outbox at its disk budget of {h.outbox.get('budget_mb')} MB: positions thinned "
+                        f"and refused, records kept")
     dead = sorted(k for k, v in h.loops.items() if not v)
     if dead:
         problems.append("loops stalled: " + ", ".join(dead))
@@ -125,23 +127,6 @@ def _nonzero(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in sorted(d.items()) if v}
 
 
-def outbox_oldest_ms(path: Path) -> int | None:
-    """Data time (epoch ms) of the oldest message still in the outbox, read on a separate read-only
-    connection (WAL lets readers run beside the publisher's writes)."""
-    if not path.exists():
-        return None
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.5)
-        try:
-            row = db.execute("SELECT MIN(tst_ms) FROM outbox").fetchone()
-        finally:
-            db.close()
-    except sqlite3.Error as exc:
-        log.debug("outbox age unreadable: %s", exc)
-        return None
-    return None if row is None or row[0] is None else int(row[0])
-
-
 def write_health(state_dir: Path, payload: dict[str, Any], name: str = HEALTH_FILE) -> Path:
     """Write atomically: a reader sees the old or the new file, never half of one."""
     path = state_dir / name
@@ -168,5 +153,5 @@ def health_delivery(payload: dict[str, Any], t: float, *, prefix: str, mode: str
     return dataclasses.replace(d, retain=True, coalesce=d.topic)
 
 
-__all__ = ["HEALTH_FILE", "HealthInputs", "build_health", "health_delivery", "outbox_oldest_ms", "read_health",
+__all__ = ["HEALTH_FILE", "HealthInputs", "build_health", "health_delivery", "read_health",
            "software_version", "write_health"]

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from onboard.counting.passengers import CountingConfig
 from onboard.passinfo.speaker import AnnounceConfig
+from onboard.records.outbox import DEFAULT_BUDGET_BYTES, MIN_BUDGET_BYTES
 from transit.config import MqttConfig, UnitConfig, backend_section, load_operator_for
 from transit.yamlconf import Node, load_yaml, resolve_path
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TOP_KEYS = frozenset({"unit", "feed", "vehicle", "assignment", "counting", "gnss", "can", "gpio", "displays",
-                      "mqtt", "frieze", "school", "announce"})
+                      "mqtt", "frieze", "school", "announce", "outbox"})
 ASSIGNMENT_MODES = ("auto", "block", "trips")
 
 # Section -> "module:Class" whose ``from_node`` validates it. Imported only to check the section; a
@@ -97,6 +98,37 @@ class FriezeConfig:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxConfig:
+    """The store-and-forward outbox on the unit's card (``onboard.records.outbox``): how much disk it may
+    take and how long position samples may wait to share a commit."""
+
+    budget_mb: int = DEFAULT_BUDGET_BYTES >> 20  # a week of 1 Hz positions plus margin (docs/scaling.md)
+    group_commit_s: float = 1.0  # positions wait at most this long; records commit at once
+
+    KEYS = frozenset({"budget_mb", "group_commit_s"})
+
+    @property
+    def budget_bytes(self) -> int:
+        return self.budget_mb << 20
+
+    @classmethod
+    def from_node(cls, node: Node | None) -> OutboxConfig:
+        if node is None:
+            return cls()
+        node.reject_unknown(cls.KEYS)
+        bnode = node.opt("budget_mb")
+        budget = DEFAULT_BUDGET_BYTES >> 20
+        if bnode is not None:
+            budget = bnode.as_int()
+            if budget < MIN_BUDGET_BYTES >> 20:
+                raise bnode.error(f"outbox budget of {budget} MB is too small: at least {MIN_BUDGET_BYTES >> 20} "
+                                  f"MB (a week of 1 Hz positions needs about {DEFAULT_BUDGET_BYTES >> 20} MB)")
+            if budget > 1 << 20:
+                raise bnode.error(f"outbox budget of {budget} MB is more than a terabyte: give it in MB")
+        return cls(budget_mb=budget, group_commit_s=node.get_float("group_commit_s", 1.0, min=0.0, max=10.0))
+
+
 @dataclass(frozen=True)
 class OnboardConfig:
     path: Path
@@ -114,6 +146,7 @@ class OnboardConfig:
     frieze: FriezeConfig
     school: Any = None  # onboard.school.stage.SchoolConfig: school runs and the driver's panel
     announce: AnnounceConfig = AnnounceConfig(enabled=False)  # spoken announcements (onboard.passinfo.speaker)
+    outbox: OutboxConfig = OutboxConfig()
 
     @property
     def operator_id(self) -> str:
@@ -183,7 +216,7 @@ class OnboardConfig:
         return cls(path=Path(root.file), unit=unit, operator=operator, feed=feed, vehicle=vehicle,
                    assignment=assignment, counting=counting, gnss=gnss, can=can, gpio=gpio, displays=displays,
                    mqtt=mqtt, frieze=frieze, school=SchoolConfig.from_node(root.opt("school")),
-                   announce=announce)
+                   announce=announce, outbox=OutboxConfig.from_node(root.opt("outbox")))
 
 
 def check_section(key: str, node: Node) -> None:

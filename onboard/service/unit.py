@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import logging
+import os
 import queue
 import threading
 import time
@@ -40,7 +41,7 @@ from hw.gnss.fix import Fix
 from onboard.service.config import OnboardConfig
 from transit.clock import ClockDiscipline, system_clock_synchronised
 from transit.errors import BackendError, DeviceError, OutboxError, RettidError
-from transit.health import HealthInputs, build_health, health_delivery, outbox_oldest_ms, write_health
+from transit.health import HealthInputs, build_health, health_delivery, write_health
 from transit.ratelimit import RateLimitedLog
 from transit.records import Encoded, Record
 from transit.sdnotify import Notifier
@@ -250,7 +251,10 @@ class OnboardService:
         from onboard.records.outbox import Outbox
         from onboard.records.publisher import MqttSettings, Publisher, RecordSink
 
-        self._outbox = Outbox.in_state_dir(self.state_dir)
+        ocfg = self.cfg.outbox
+        self._outbox = Outbox.in_state_dir(self.state_dir, budget_bytes=ocfg.budget_bytes,
+                                           group_s=ocfg.group_commit_s)
+        _check_room(self.state_dir, self._outbox)
         settings = MqttSettings.from_config(self.cfg.mqtt)
         if self.opts.mqtt_url:
             settings = dataclasses.replace(settings, url=self.opts.mqtt_url)
@@ -417,6 +421,11 @@ class OnboardService:
         self._drain_inputs(final=False)
         if self._store is not None:
             self._store.retry()
+        if self._outbox is not None:
+            try:  # bounded: a group commit, one thinning step, a checkpoint (onboard.records.outbox)
+                self._outbox.maintain()
+            except OutboxError as exc:
+                self._health_log.warn("maintain", "outbox upkeep failed: %s", exc)
         now = time.monotonic()
         if self.opts.clock in ("auto", "system") and now >= self._next_sys_check:
             self._check_system_clock(now)
@@ -904,10 +913,13 @@ class OnboardService:
             counter = counters[0] if counters else None
             h.doors = {"edges": self._edges, "levels": levels,
                        "counting": counter.diagnostics() if counter is not None else None}
-        oldest = outbox_oldest_ms(self._outbox.path) if self._outbox is not None else None
-        h.outbox = {"depth": len(self._outbox) if self._outbox is not None else 0,
-                    "oldest_age_s": None if oldest is None or t is None else round(t - oldest / 1000, 1),
-                    "dead": self._outbox.counters.dead if self._outbox is not None else 0}
+        if self._outbox is not None:  # kept counters and the queue's head: no table scan (issue 17)
+            oldest = self._outbox.oldest_tst_ms()
+            h.outbox = self._outbox.stats()
+            h.outbox.update(oldest_age_s=None if oldest is None or t is None else round(t - oldest / 1000, 1),
+                            dead=self._outbox.counters.dead)
+        else:
+            h.outbox = {"depth": 0, "oldest_age_s": None, "dead": 0}
         if self._publisher is not None:
             c = self._publisher.counters
             h.outbox.update(connected=self._publisher.connected, published=c.published, acked=c.acked,
@@ -986,6 +998,12 @@ class OnboardService:
         if self._gnss is not None:
             self._gnss.close()
         drained = True
+        if self._outbox is not None:
+            try:  # positions waiting for a group commit
+                self._outbox.flush()
+            except OutboxError as exc:
+                log.error("outbox: %d position sample(s) waiting for a commit not stored: %s",
+                          self._outbox.pending, exc)
         if self._publisher is not None:
             drained = self._publisher.wait_drained(self.opts.drain_timeout_s)
             if not drained:
@@ -1023,6 +1041,21 @@ class OnboardService:
                 sink.close()
             except (DeviceError, OSError) as exc:
                 log.debug("closing display: %s", exc)
+
+
+def _check_room(state_dir: Path, outbox: Any) -> None:
+    """Warn at start-up when the file system cannot give the outbox its budget (other files share the
+    card); the outbox still runs, thinning within its budget, and the disk-full path takes over."""
+    try:
+        st = os.statvfs(state_dir)
+    except OSError as exc:
+        log.debug("cannot stat %s: %s", state_dir, exc)
+        return
+    have = st.f_bavail * st.f_frsize + sum(outbox.disk_bytes().values())
+    if have < outbox.budget_bytes:
+        log.warning("outbox budget is %d MB, but only %d MB are free for it in %s: the outbox can fill the "
+                    "disk before it thins positions (lower outbox.budget_mb, docs/config.md)",
+                    outbox.budget_bytes >> 20, have >> 20, state_dir)
 
 
 def _mono_stamp() -> float:

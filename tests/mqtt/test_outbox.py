@@ -59,7 +59,7 @@ def test_predictions_coalesce_latest_wins(tmp_path: Path) -> None:
 
 
 def test_pressure_thins_positions_never_records(tmp_path: Path) -> None:
-    ob = Outbox(tmp_path / "o.sqlite", max_rows=1000, high_water=0.9)
+    ob = Outbox(tmp_path / "o.sqlite", max_rows=1000)
     # 2000 s of 1 Hz positions and a record every 10 s
     for start in range(0, 2000, 100):
         batch = []
@@ -79,9 +79,11 @@ def test_pressure_thins_positions_never_records(tmp_path: Path) -> None:
 def test_records_are_kept_past_the_bound(tmp_path: Path) -> None:
     ob = Outbox(tmp_path / "o.sqlite", max_rows=100)
     ob.put([d("record", i) for i in range(150)])
-    ob.put([d("vp", 1000)])
-    assert ob.count_kind("record") == 150 and ob.count_kind("vp") == 0
+    # at the bound with nothing left to thin: one position per 300 s still goes in, the rest is refused
+    assert ob.put([d("vp", 1000), d("vp", 1001), d("vp", 1300)]) == 2
+    assert ob.count_kind("record") == 150 and ob.count_kind("vp") == 2
     assert ob.counters.over_bound >= 1 and ob.counters.vp_refused == 1
+    assert ob.at_budget and ob.stats()["at_budget"]
     ob.close()
 
 

@@ -150,7 +150,13 @@ CASES = [
     (("+", "mqtt: {url: 'tcp://broker:1883'}\n"), "mqtt:", "mqtt.url",
      "MQTT url must start with mqtt:// or mqtts://, got 'tcp://broker:1883'"),
     (("+", "gps: {backend: serial}\n"), "gps:", "gps",
-     "unknown key (allowed: announce, assignment, can, counting, displays, feed, frieze, gnss, gpio, mqtt, school, unit, vehicle)"),
+     "unknown key (allowed: announce, assignment, can, counting, displays, feed, frieze, gnss, gpio, mqtt, outbox, "
+     "school, unit, vehicle)"),
+    (("+", "outbox: {budget_mb: 2}\n"), "outbox:", "outbox.budget_mb",
+     "outbox budget of 2 MB is too small: at least 4 MB (a week of 1 Hz positions needs about 364 MB)"),
+    (("+", "outbox: {budget_mb: 400mb}\n"), "outbox:", "outbox.budget_mb", "expected a whole number, got text '400mb'"),
+    (("+", "outbox: {group_commit_s: 30}\n"), "outbox:", "outbox.group_commit_s", "must be at most 10.0, got 30.0"),
+    (("+", "outbox: {budget: 400}\n"), "outbox:", "outbox.budget", "unknown key (allowed: budget_mb, group_commit_s)"),
     (("assignment: auto", "assignment: {block: b1, service_day: '2026-02-30'}"), "assignment", "assignment.service_day",
      "expected a date YYYY-MM-DD (day is out of range for month)"),
     (("assignment: auto", "assignment: {trips: [t1], route: 920R}"), "assignment", "assignment.route",
@@ -207,3 +213,11 @@ def test_operator_errors_name_the_operator_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as ei:
         load(tmp_path, BASE.replace(str(OPERATOR), str(op)))
     assert ei.value.file == str(op) and ei.value.key == "punctuality.late_threshold_s"
+
+
+def test_outbox_section(tmp_path: Path) -> None:
+    from onboard.records.outbox import DEFAULT_BUDGET_BYTES
+
+    assert load(tmp_path, BASE).outbox.budget_bytes == DEFAULT_BUDGET_BYTES
+    cfg = load(tmp_path, BASE + "outbox: {budget_mb: 200, group_commit_s: 0}\n")
+    assert cfg.outbox.budget_bytes == 200 << 20 and cfg.outbox.group_commit_s == 0.0
