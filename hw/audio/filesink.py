@@ -29,7 +29,7 @@ class FileSink(AudioSink):
         self.dir = Path(directory)
         self.pace = max(0.0, float(pace))
         self.keep = max(1, int(keep))
-        self.written: deque[Path] = deque()
+        self.written: deque[Path] | None = None  # oldest first; read from the directory at the first play
         self.log: deque[Played] = deque(maxlen=1000)
 
     @classmethod
@@ -49,6 +49,9 @@ class FileSink(AudioSink):
             os.replace(tmp, target)
         except OSError as exc:
             raise DeviceError(f"cannot write announcement {target}: {exc.strerror or exc}") from exc
+        if self.written is None:  # what an earlier run left counts towards ``keep`` too
+            self.written = deque(sorted((p for p in self.dir.glob("*.wav") if p != target),
+                                        key=lambda p: (p.stat().st_mtime, p.name)))
         if target in self.written:
             self.written.remove(target)  # a replay writes the same name again: still one file
         self.written.append(target)

@@ -81,6 +81,9 @@ def test_file_sink_keeps_the_wavs_bounded_and_paces_like_a_device(speech: Path, 
     for k in range(3):
         sink.play(speech, f"a{k}.wav")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a1.wav", "a2.wav"]  # the oldest went
+    again = FileSink(tmp_path / "out", keep=2)  # a restarted unit counts what the last run left
+    again.play(speech, "b0.wav")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a2.wav", "b0.wav"]
     dur = wav_duration(speech)
     for p in sink.log:  # "played" for duration / pace, one after the other
         assert p.end - p.start >= dur / 20 - 0.01
