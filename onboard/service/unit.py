@@ -431,8 +431,8 @@ class OnboardService:
             self._check_system_clock(now)
         if now >= self._next_frame:
             self._next_frame = now + self.opts.frame_interval_s
-            self._render(now)
-            self._announce(now)
+            view = self._render(now)
+            self._announce(now, view)  # the same view: the loudspeaker says what the frieze shows
         if now >= self._next_health:
             self._next_health = now + self.opts.health_interval_s
             self._health(now)
@@ -789,18 +789,22 @@ class OnboardService:
                                 max_queue=ac.max_queue, clock=self.data_now)
         self._speaker.start()
 
-    def _announce(self, now_mono: float) -> None:
-        """Offer what is newly due to the speaker (never blocks: the speaker has its own thread)."""
+    def _announce(self, now_mono: float, view: Any = None) -> None:
+        """Offer what is newly due to the speaker (never blocks: the speaker has its own thread); ``view``:
+        the frieze's view of this turn when it was built for the displays."""
         if self._speaker is None:
             return
-        t = self.data_now(now_mono)
-        if t is None:
-            return
-        view = self._frieze_view(from_epoch(t))
+        if view is None:
+            t = self.data_now(now_mono)
+            if t is None:
+                return
+            view = self._frieze_view(from_epoch(t))
         for a in self._announcer.update(view, trip=f"{self._frieze.trip_id}|{self._frieze.day}"):
             self._speaker.offer(a)
 
-    def _render(self, now_mono: float) -> None:
+    def _render(self, now_mono: float) -> Any:
+        """Draw the frieze when its picture changed; returns the view it was drawn from (None when there is
+        no clock or no display)."""
         from onboard.passinfo.frieze import render_frieze
 
         for name, ts in list(self._display_failed.items()):
@@ -808,17 +812,18 @@ class OnboardService:
                 self._open_display(name, self.cfg.displays[name])
         t = self.data_now(now_mono)
         if t is None or not self._displays:
-            return
+            return None
         now = from_epoch(t)
         view = self._frieze_view(now)
         # the picture changes with the clock's minute and the page shown, not with every second
         key = (dataclasses.replace(view, now=now.replace(second=0, microsecond=0)),
                int(t / max(self._panel.page_s, 1.0)))
         if key == self._last_frame_key:
-            return
+            return view
         self._last_frame_key = key
         img = render_frieze(view, self._panel)
         self._show(img)
+        return view
 
     def _frieze_view(self, now: datetime) -> Any:
         """What the frieze shows at ``now``: the trip trip following is on from its first second (before its

@@ -40,6 +40,7 @@ vehicle: {{type: lint41}}
 assignment: {{trips: [920R_MT_0_0715], service_day: '2026-11-23'}}
 gnss: {{backend: file, path: gnss.nmea, speed: {RATE}}}
 can: {{backend: replay, channel: can0, bitrate: 250000, file: can.log, speed: {RATE}, doors: 4}}
+displays: {{frieze: {{backend: png, path: {tmp_path / 'frieze.png'}}}}}
 announce:
   voice: da
   speed: 160
@@ -86,6 +87,7 @@ def test_a_replayed_drive_speaks_into_the_state_directory(tmp_path: Path) -> Non
         th.join(30)
         svc.stop()
     got = names()
+    assert (tmp_path / "frieze.png").exists()  # the frieze drawn from the same view the speaker is fed
     assert any("_origin_hilleroed" in n for n in got), got
     assert any("_next_stop_overdrevsvejen" in n for n in got), got
     assert any("_deviation_" in n for n in got), got
