@@ -17,6 +17,7 @@ import math
 import zipfile
 import zlib
 from collections.abc import Iterator
+from itertools import repeat
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -202,8 +203,40 @@ class DecodedLines:
         self.offset = 0
         self.bad: list[tuple[int, int, str]] = []
 
+    #: Bytes decoded at once: a block of whole lines that is valid UTF-8 (nearly always) is decoded in
+    #: one call and split in C; only a block with a bad byte is decoded line by line (national feed:
+    #: 1.7 M lines, the per-line decode and generator cost a third of reading stop_times.txt).
+    BLOCK = 1 << 20
+
     def __iter__(self) -> Iterator[str]:
-        for chunk in self._raw:
+        raw = self._raw
+        while True:
+            block = raw.read(self.BLOCK)
+            if not block:
+                return
+            if not block.endswith(b"\n"):
+                block += raw.readline()
+            if self.line == 0 and block.startswith(b"\xef\xbb\xbf"):
+                block = block[3:]
+                self.offset += 3
+            try:
+                text = block.decode("utf-8")
+            except UnicodeDecodeError:
+                pieces = block.split(b"\n")  # lines end at \n only, as a file's lines do
+                tail = pieces.pop()
+                yield from self._lines([p + b"\n" for p in pieces] + ([tail] if tail else []))
+                continue
+            parts = text.split("\n")
+            last = parts.pop()  # "" after a final newline, else the file's last line without one
+            self.line += len(parts)
+            self.offset += len(block)
+            yield from map(str.__add__, parts, repeat("\n"))
+            if last:
+                self.line += 1
+                yield last
+
+    def _lines(self, chunks: list[bytes]) -> Iterator[str]:
+        for chunk in chunks:
             self.line += 1
             start = self.offset
             self.offset += len(chunk)
