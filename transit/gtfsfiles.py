@@ -17,9 +17,9 @@ import math
 import zipfile
 import zlib
 from collections.abc import Iterator
-from itertools import repeat
 from dataclasses import dataclass
 from datetime import date
+from itertools import repeat
 from pathlib import Path
 from typing import IO, Any, TextIO
 
