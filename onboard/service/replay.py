@@ -197,8 +197,10 @@ def read_gpio(path: Path) -> Iterator[tuple[float, int, int]]:
 # -- the run ---------------------------------------------------------------------------------------------
 def replay(setup: Setup, nmea: Path, can_log: Path | None, gpio: Path | None,
            emit: Callable[[Record], None], *, vp_interval_s: float = 1.0,
-           progress: Callable[[float], None] | None = None) -> dict[str, Any]:
-    """Run the core over the recorded inputs; ``emit`` gets every record in order. Returns diagnostics."""
+           progress: Callable[[float], None] | None = None,
+           on_core: Callable[[Pipeline], None] | None = None) -> dict[str, Any]:
+    """Run the core over the recorded inputs; ``emit`` gets every record in order. Returns diagnostics.
+    ``on_core`` gets the pipeline once it is built (a benchmark reads the core's state as records come)."""
     tt = Timetable.load(setup.feed)
     can_in = CanInput(can_log) if can_log is not None else None
     sanity: TimeSanity[Fix] = TimeSanity()
@@ -215,6 +217,8 @@ def replay(setup: Setup, nmea: Path, can_log: Path | None, gpio: Path | None,
     for item in merged:
         if core is None:
             core = bootstrap(setup, tt, item[0], with_counting=gpio is not None, vp_interval_s=vp_interval_s)
+            if on_core is not None:
+                on_core(core)
             pending.append(item)
             for it in pending:
                 _feed(core, it, emit)

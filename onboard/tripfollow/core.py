@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from hw.can.state import VehicleState
 from hw.gnss.fix import Fix
 from onboard.tripfollow.assign import AutoAssigner
-from onboard.tripfollow.eta import EtaConfig, SectionTimes, delay_now, predict
+from onboard.tripfollow.eta import EtaConfig, Running, SectionTimes, delay_now, learn, predict
 from onboard.tripfollow.events import CoreOutput, StopEvent, TripCancelled, TripEnded, TripStarted
 from onboard.tripfollow.gnssmotion import fix_sigma
 from onboard.tripfollow.plan import TripPlan, build_plan
@@ -90,6 +90,8 @@ class Core:
         self.auto: AutoAssigner | None = None
         #: recent running times of other vehicles per section (the central side feeds it; None: own trip only)
         self.section_times: SectionTimes | None = None
+        #: the day's running of this vehicle from its completed trips (service day, what they said)
+        self.day_running: tuple[str, Running] | None = None
         if not plans and timetable is not None:
             self.auto = AutoAssigner(timetable, mode=cfg.mode)
         self.doors_open = False
@@ -362,7 +364,7 @@ class Core:
             return []
         seen = t if pos.observing(t) else (pos.obs[0] if pos.obs is not None else None)
         stops = predict(f, t, pos.s, cfg=self.cfg.eta, sections=self.section_times,
-                        observed_t=seen if seen is not None else f.t_active)
+                        observed_t=seen if seen is not None else f.t_active, day=self._day(f.plan))
         if not stops and not clear:
             return []
         return [self._rec(Eta, t, loc=pos.loc(t), headsign=f.plan.headsign, occu=None, dl=round(d, 1),
@@ -397,6 +399,8 @@ class Core:
         if reason is not None and not f.complete and (term is None or term.ars is None):
             self.stats["trips_cut_short"] += 1
         loc = self.pos.loc(t) if self.pos is not None else "N/A"
+        # what this trip said about the vehicle's running carries to its next trip today
+        self.day_running = (f.plan.ref.oday, learn(f, t, None, self.cfg.eta, self._day(f.plan)))
         why = {k: UNOBSERVED for k, state in f.done.items() if state == "unobserved"}
         out.append(TripEnded(f.plan, t, reason, loc, why))
         left = [f.plan.stops[k].stop_id for k in range(len(f.plan.stops))
@@ -410,6 +414,10 @@ class Core:
         self.follower = None
         self.pos = None
         return out
+
+    def _day(self, plan: TripPlan) -> Running | None:
+        d = self.day_running
+        return d[1] if d is not None and d[0] == plan.ref.oday else None
 
     def _cancel(self, plan: TripPlan, t: float) -> list[CoreOutput]:
         self.stats["trips_cancelled"] += 1

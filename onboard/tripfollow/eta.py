@@ -65,13 +65,18 @@ class EtaConfig:
     #: the learned ratio stays inside this range
     ratio_range: tuple[float, float] = (0.7, 1.5)
     #: the minimum dwell counts as this many observed dwells (median prior)
-    prior_dwells: int = 1
+    prior_dwells: int = 2
     #: standing with the doors closed: this long until moving; doors open (or not yet opened): this long
     #: to close them and pull away
     leave_closed_s: float = 3.0
     leave_open_s: float = 8.0
     #: a sched/observed comparison shorter than this says nothing (whole-minute timetables)
     min_section_s: float = 30.0
+    #: the vehicle's earlier trips today: their running counts at this weight (at most this many seconds)
+    day_weight: float = 1.0
+    day_max_run_s: float = 3600.0
+    #: the latest observed dwells kept (today's, across trips)
+    dwells_kept: int = 30
     #: no observation of the vehicle for this long: the stops carry ``NO_DATA`` (GTFS-Realtime), no times
     no_data_after_s: float = 180.0
 
@@ -89,18 +94,29 @@ class SectionTimes(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Running:
-    """What this trip so far says about its running: achieved/scheduled running time ``ratio`` (shrunk
-    towards 1), typical ``dwell_s`` at a stop, and how many sections/dwells were seen."""
+    """What the day's running so far says: achieved/scheduled running time ``ratio`` of this trip (shrunk
+    towards the prior), typical ``dwell_s`` at a stop, how many sections/dwells were seen; and what carries
+    to the vehicle's next trip: ``pace`` (the ratio against this timetable's own prior, so a trip with
+    another timetable starts from its own), the scheduled running seconds it rests on (``run_s``), and
+    the latest observed dwells."""
 
     ratio: float = 1.0
     dwell_s: float = 20.0
     sections: int = 0
     dwells: int = 0
+    pace: float = 1.0
+    run_s: float = 0.0
+    dwell_obs: tuple[float, ...] = ()
 
 
-def learn(f: TripFollower, t: float, s: float | None, cfg: EtaConfig = EtaConfig()) -> Running:
+def learn(f: TripFollower, t: float, s: float | None, cfg: EtaConfig = EtaConfig(),
+          day: Running | None = None) -> Running:
     """Running ratio and typical dwell of the trip so far, from its departures and arrivals (and the run
-    in progress: the time since the last departure against the scheduled time to where it is now)."""
+    in progress: the time since the last departure against the scheduled time to where it is now).
+
+    ``day``: what the vehicle's earlier trips today said (:meth:`onboard.tripfollow.core.Core` keeps it):
+    the prior starts from their pace, weighted by ``cfg.day_weight`` of their running (at most
+    ``cfg.day_max_run_s``), and their dwells count before this trip's own."""
     plan = f.plan
     achieved = 0.0
     scheduled = 0.0
@@ -143,12 +159,21 @@ def learn(f: TripFollower, t: float, s: float | None, cfg: EtaConfig = EtaConfig
         pv = f.visits[prev]
         if pv.dep is not None and p.sched_dep is not None:
             add(t - pv.dep, plan.sched_time_at(s - f.cfg.halt_offset_m) - p.sched_dep)
+    base = _prior_ratio(f)
     prior = cfg.prior_run_s
-    ratio = (achieved + prior * _prior_ratio(f)) / (scheduled + prior)
+    mean = base
+    if day is not None and day.run_s > 0.0:
+        w = cfg.day_weight * min(day.run_s, cfg.day_max_run_s)
+        mean = base * (prior + w * day.pace) / (prior + w)
+        prior += w
+    ratio = (achieved + prior * mean) / (scheduled + prior)
     ratio = min(max(ratio, cfg.ratio_range[0]), cfg.ratio_range[1])
     least = f.cfg.min_dwell_s
-    dwell = statistics.median(dwells + [least] * cfg.prior_dwells) if dwells else least
-    return Running(ratio, max(dwell, least), n_sec, len(dwells))
+    seen = (list(day.dwell_obs) if day is not None else []) + dwells
+    seen = seen[-cfg.dwells_kept:]
+    dwell = statistics.median(seen + [least] * cfg.prior_dwells) if seen else least
+    run_s = scheduled + (cfg.day_weight * min(day.run_s, cfg.day_max_run_s) if day is not None else 0.0)
+    return Running(ratio, max(dwell, least), n_sec, len(dwells), ratio / base, run_s, tuple(seen))
 
 
 def _prior_ratio(f: TripFollower) -> float:
@@ -167,15 +192,16 @@ def _prior_ratio(f: TripFollower) -> float:
 
 def predict(f: TripFollower, t: float, s: float | None, run: Running | None = None, *,
             cfg: EtaConfig = EtaConfig(), sections: SectionTimes | None = None,
-            observed_t: float | None = None) -> list[EtaStop]:
+            observed_t: float | None = None, day: Running | None = None) -> list[EtaStop]:
     """Per remaining served stop: the ``eta`` record's stop entry (times ISO UTC ms).
 
-    ``s``: the antenna's chainage now; ``run``: what the trip so far says (default: :func:`learn`);
+    ``s``: the antenna's chainage now; ``run``: what the trip so far says (default: :func:`learn` with the
+    vehicle's earlier trips today, ``day``);
     ``observed_t``: when the unit last observed the vehicle (None: now) — longer ago than
     ``cfg.no_data_after_s`` the stops carry ``NO_DATA`` and no times (the display keeps the timetable)."""
     plan = f.plan
     if run is None:
-        run = learn(f, t, s, cfg)
+        run = learn(f, t, s, cfg, day)
     no_data = s is None or (observed_t is not None and t - observed_t > cfg.no_data_after_s)
     vmax = f.cfg.est_vmax_mps
     out: list[EtaStop] = []
@@ -227,6 +253,28 @@ def predict(f: TripFollower, t: float, s: float | None, run: Running | None = No
     return out
 
 
+def predict_carried_delay(f: TripFollower, t: float, delay: float) -> list[EtaStop]:
+    """The model before predictions learned the trip's running, kept as the named reference of
+    ``python -m bench eta``: the timetable plus the delay now, carried stop by stop (the scheduled dwell
+    beyond the minimum dwell is slack a late vehicle recovers; where held an early vehicle waits)."""
+    out: list[EtaStop] = []
+    d = delay
+    cur = f.current_visit()
+    for k in range(f.i, len(f.plan.stops)):
+        st = f.plan.stops[k]
+        if not st.served or k in f.done or st.sched_arr is None or st.sched_dep is None:
+            continue
+        eta_arr = f.visits[k].ars if k == cur else max(st.sched_arr + d, t)
+        last = k == f.terminus
+        if k != cur and d > 0:
+            d = max(0.0, d - max(0.0, (st.sched_dep - st.sched_arr) - f.cfg.min_dwell_s))
+        if f.held(st) and d < 0:
+            d = 0.0
+        eta_dep = None if last else max(st.sched_dep + d, eta_arr or t)
+        out.append(_entry(st, last, eta_arr, eta_dep))
+    return out
+
+
 def _entry(st: PlanStop, last: bool, arr: float | None, dep: float | None,
            status: Literal["SCHEDULED", "NO_DATA"] = "SCHEDULED") -> EtaStop:
     """One stop's prediction: ``SCHEDULED`` (GTFS-Realtime: the vehicle serves it as timetabled, at the
@@ -236,4 +284,4 @@ def _entry(st: PlanStop, last: bool, arr: float | None, dep: float | None,
                    eta_dep=None if last else iso(dep), status=status, platform=st.platform)
 
 
-__all__ = ["EtaConfig", "Running", "SectionTimes", "delay_now", "learn", "predict"]
+__all__ = ["EtaConfig", "Running", "SectionTimes", "delay_now", "learn", "predict", "predict_carried_delay"]

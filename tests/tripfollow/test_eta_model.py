@@ -59,13 +59,14 @@ def test_slow_trip_learns_its_ratio_and_is_predicted_late() -> None:
     run = learn(f, T0 + 730, 6000.0)
     assert run.ratio == pytest.approx(SLOW)
     assert run.sections == 2 and run.dwells == 2
-    assert run.dwell_s == pytest.approx(35.0)  # median of 35, 35 and the 20 s prior
+    assert run.dwell_s == pytest.approx(27.5)  # median of 35, 35 and the 20 s prior (counted twice)
     d, e = predict(f, T0 + 730, 6000.0)
     assert at(d, "eta_arr") == pytest.approx(730 + 300 * SLOW)
-    assert at(d, "eta_dep") == pytest.approx(730 + 300 * SLOW + 35)  # later than the scheduled 1080
-    assert at(e, "eta_arr") == pytest.approx(730 + 300 * SLOW + 35 + 300 * SLOW)
+    # arrival + 27.5 s dwell = 1078.9: a train is held to its scheduled 1080
+    assert at(d, "eta_dep") == pytest.approx(1080)
+    assert at(e, "eta_arr") == pytest.approx(1080 + 300 * SLOW)
     assert e.eta_dep is None and d.status == e.status == "SCHEDULED"
-    # the old model (timetable + delay now, 10 s) had D at 1030 and E at 1390: 31 s and 53 s early
+    # the old model (timetable + delay now, 10 s, the slack at D absorbing it) had D at 1030 and E at 1380
     assert delay_now(f, T0 + 730, 6000.0) == pytest.approx(10.0)
 
 
@@ -75,7 +76,7 @@ def test_fast_bus_leaves_early_between_timepoints_and_waits_at_one() -> None:
     f = follower(stops, "bus", {0: (T0 - 60, T0), 1: (T0 + 270, T0 + 285), 2: (T0 + 555, T0 + 570)}, i=3)
     run = learn(f, T0 + 570, 6000.0)
     assert run.ratio == pytest.approx(FAST)  # (540 + 240) / (600 + 240)
-    assert run.dwell_s == pytest.approx(15.0)
+    assert run.dwell_s == pytest.approx(12.5)  # median of 15, 15, 10, 10
     d, e = predict(f, T0 + 570, 6000.0)
     # from C's scheduled departure point: 300 s scheduled to D, run at 13/14
     assert at(d, "eta_arr") == pytest.approx(570 + 300 * FAST)
@@ -89,11 +90,11 @@ def test_late_vehicle_recovers_scheduled_dwell() -> None:
                  i=3)
     run = learn(f, T0 + 920, 6000.0)
     assert run.ratio == pytest.approx(1.0)
-    # dwells: B 25 s, C 125 s (an unscheduled hold), prior 20 s: the median is not moved by the hold
-    assert run.dwell_s == pytest.approx(25.0)
+    # dwells: B 25 s, C 125 s (an unscheduled hold), prior 20 s twice: the median is not moved by the hold
+    assert run.dwell_s == pytest.approx(22.5)
     d, e = predict(f, T0 + 920, 6000.0)
-    assert at(d, "eta_dep") - at(d, "eta_arr") == pytest.approx(25.0)
-    assert at(e, "eta_arr") - 1380 == pytest.approx(200 + 300 - 300 - 35)  # 165 s late at E, not 200
+    assert at(d, "eta_dep") - at(d, "eta_arr") == pytest.approx(22.5)
+    assert at(e, "eta_arr") - 1380 == pytest.approx(200 - (60 - 22.5))  # 162.5 s late at E, not 200
 
 
 def test_held_vehicle_pushes_the_predictions_on_with_the_hold() -> None:
@@ -109,12 +110,12 @@ def test_held_vehicle_pushes_the_predictions_on_with_the_hold() -> None:
     closed = follower(trip(), "train", {0: (T0 - 60, T0), 1: (T0 + 330, T0 + 365), 2: (T0 + 695, None)}, i=2,
                       doors_closed=True)
     assert at(predict(closed, T0 + 900, 6000.0)[0], "eta_dep") == pytest.approx(903)
-    # a standing vehicle that has not yet dwelt its typical time: arrival + the typical dwell (27.5 s: the
-    # median of B's 35 s and the 20 s prior), later than the scheduled 720 it is held to
-    assert at(predict(f, T0 + 700, 6000.0)[0], "eta_dep") == pytest.approx(722.5)
+    # a standing vehicle that has not yet dwelt its typical time: arrival + the typical dwell (20 s: the
+    # median of B's 35 s and the 20 s prior twice), here earlier than the scheduled 720 it is held to
+    assert at(predict(f, T0 + 700, 6000.0)[0], "eta_dep") == pytest.approx(720)
     bus = follower(trip(timepoints=(True, False, False, False, True)), "bus",
                    {0: (T0 - 60, T0), 1: (T0 + 330, T0 + 365), 2: (T0 + 695, None)}, i=2)
-    assert at(predict(bus, T0 + 700, 6000.0)[0], "eta_dep") == pytest.approx(695 + (35 + 10) / 2)
+    assert at(predict(bus, T0 + 700, 6000.0)[0], "eta_dep") == pytest.approx(708)  # now + 8: 695 + 10 is sooner
 
 
 def test_vehicle_kilometres_away_is_never_due_now() -> None:
@@ -153,3 +154,16 @@ def test_one_signal_stop_is_clipped_not_trusted() -> None:
     assert run.ratio == pytest.approx((540 + 240) / (300 + 240))
     wide = learn(f, T0 + 930, 3000.0, replace(EtaConfig(), section_clip=(0.5, 4.0)))
     assert wide.ratio == pytest.approx(1.5)  # the ratio's own bound
+
+
+def test_the_vehicles_earlier_trip_today_is_the_prior_of_the_next() -> None:
+    # the first trip ran at 15/14 over 600 s of scheduled running; the next trip has seen nothing yet
+    first = follower(trip(), "train", {0: (T0 - 60, T0), 1: (T0 + 330, T0 + 365), 2: (T0 + 695, T0 + 730)}, i=3)
+    day = learn(first, T0 + 730, None)
+    assert day.pace == pytest.approx(SLOW) and day.run_s == pytest.approx(600.0)
+    nxt = follower(trip(), "train", {0: (T0 - 60, None)}, i=0)
+    run = learn(nxt, T0 - 30, 0.0, day=day)
+    # prior: 240 s at the timetable's pace (1.0) + 600 s at 15/14
+    assert run.ratio == pytest.approx((240 + 600 * SLOW) / 840)
+    assert run.dwell_s == pytest.approx(27.5)  # the day's dwells 35, 35 with the prior twice
+    assert learn(nxt, T0 - 30, 0.0).ratio == pytest.approx(1.0)
