@@ -455,8 +455,13 @@ def _note(n: Node) -> str:
 
 # -- cross-check with the timetable ---------------------------------------------------------------------
 def check_against_timetable(op: Operator, root: Node, timetable: Timetable) -> None:
-    """Lines must be route_short_names of the feed; stop ids must exist and be served by the line."""
+    """Lines must be route_short_names of the feed; stop ids must exist and be served by the line.
+
+    A stop display's timetable slice (:mod:`transit.slice`) holds only the lines calling at its stops:
+    the operator's other lines are rightly absent there, so only the lines it has are checked."""
     lines = {r.short_name for r in timetable.routes.values() if r.short_name}
+    sl = getattr(timetable, "slice", None)
+    partial = sl is not None and sl.kind == "station"
     served: dict[str, set[str]] = {}
     route_line = {r.route_id: r.short_name for r in timetable.routes.values()}
     for trip in timetable.trips.values():
@@ -469,6 +474,8 @@ def check_against_timetable(op: Operator, root: Node, timetable: Timetable) -> N
             s.add(timetable.station_of(st.stop_id))
     reg = root.child("registration_stations")
     for line, stops_node in reg.items():
+        if line not in lines and partial:
+            continue
         if line not in lines:
             raise stops_node.error(f"line '{line}' is not in the timetable (lines: {', '.join(sorted(lines))})")
         for sn in stops_node.as_list():
@@ -480,12 +487,12 @@ def check_against_timetable(op: Operator, root: Node, timetable: Timetable) -> N
     lvt = root.opt("line_vehicle_types")
     if lvt is not None:
         for line, n in lvt.items():
-            if line not in lines:
+            if line not in lines and not partial:
                 raise n.error(f"line '{line}' is not in the timetable")
     sk = root.opt("straekninger")
     if sk is not None:
         for _sid, v in sk.items():
             for ln in v.child("lines").as_list():
-                if ln.as_str() not in lines:
+                if ln.as_str() not in lines and not partial:
                     raise ln.error(f"line '{ln.as_str()}' is not in the timetable (lines: {', '.join(sorted(lines))})")
     log.debug("operator %s checked against %s", op.operator_id, timetable.source)

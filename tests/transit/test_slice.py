@@ -172,3 +172,20 @@ def test_central_slice_command(tmp_path: Path) -> None:
     assert "station slice for station-hilleroed-1" in r.stdout and is_slice(out)
     r = subprocess.run(cmd[:-2] + ["--days", "0"], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert r.returncode == 2 and "--days" in r.stderr
+
+
+def test_operator_file_checks_only_the_lines_a_station_slice_holds(tmp_path: Path) -> None:
+    from transit.operator import load_operator
+
+    ops = REPO / "data" / "operators" / "lokaltog.yaml"
+    out = tmp_path / "naerum.slice"
+    build_slice(SAMPLE, out, kind="station", unit="s", select=station_selector(["naerum"]),
+                first=date(2026, 12, 1), days=7)
+    sl = load_slice(out)
+    assert {r.short_name for r in sl.routes.values()} == {"910"}  # Nærumbanen only
+    load_operator(ops, sl)  # 920R etc. are rightly absent from this display's slice
+    onboard = tmp_path / "910.slice"
+    build_slice(SAMPLE, onboard, kind="onboard", unit="o", select=onboard_selector(["910"]),
+                first=date(2026, 12, 1), days=7)
+    with pytest.raises(Exception, match="is not in the timetable"):
+        load_operator(ops, load_slice(onboard))  # an onboard slice must hold its operator's lines
