@@ -143,3 +143,23 @@ def test_the_command_stages_and_sighup_installs(tmp_path: Path) -> None:
         out, _ = unit.communicate(timeout=60)
     assert unit.returncode == 0, out[-3000:]
     assert "now following timetable" in out
+
+
+def test_running_unit_installs_its_slice(service: OnboardService, tmp_path: Path) -> None:
+    """Issue 17: a slice cut at the office rolls out like a feed; the unit then runs on it."""
+    from datetime import date
+
+    from transit.slice import build_slice, is_slice, selector_for
+
+    unit, select = selector_for("onboard", service.cfg.path)
+    out = tmp_path / "unit.slice"
+    build_slice(SAMPLE, out, kind="onboard", unit=unit, select=select, first=date(2026, 11, 20), days=14)
+    service.feeds.stage(out)
+    assert service.update_timetable()
+    assert service.tt.slice is not None and service.tt.slice.unit == unit
+    cur = service.feeds.current()
+    assert cur is not None and is_slice(cur)
+    bad = tmp_path / "torn.slice"
+    bad.write_bytes(out.read_bytes()[:30000])
+    service.feeds.stage(bad)
+    assert not service.update_timetable() and service.feeds.current() == cur  # refused, nothing changed
