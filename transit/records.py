@@ -8,7 +8,12 @@ records of a kind carry (``origin`` on the first arrival, ``defect`` on a defect
 and left out, a field that is always there but may be unknown is ``null``.
 
 Ids are deterministic (:func:`record_id`) so a replay run twice yields the same ids and a receiver can
-drop duplicates. New fields get defaults and go at the end of their record, so older files still load.
+drop duplicates. A record that happens at most once per stop visit of a trip (``due``, ``arr``, ``ars``,
+``dep``, ``pas``, ``not_observed``, ``punctuality``, ``apc``, ``occupancy``, ``alarm``: :attr:`Record.once`)
+takes its id from what it is — vehicle, operating day, trip, stop and sequence, kind (and door/class) — not
+from its time, so the same fact re-emitted by a restarted unit (its moment measured a little differently)
+carries the same id and de-duplication removes it (issue 12). Records that repeat (positions, predictions,
+door events, ``pde``/``wait`` at a door cycle) add their data time. New fields get defaults and go at the end of their record, so older files still load.
 
 The field tables of ``docs/messages.md`` are generated from these Structs (``python -m transit.msgdoc``),
 so the descriptions below are the documentation.
@@ -19,7 +24,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal, NamedTuple, Self, get_args
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple, Self, get_args
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType, field
@@ -60,7 +65,9 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, tag_field="event"):
     """The envelope every record carries (HSL HFP v2 naming). ``event`` (the tag) names the kind."""
 
     id: Annotated[Name, _d("deterministic record id: 16 hex of SHA-1 over vehicle, event, trip, day, stop, "
-                           "sequence, time (+ a kind's extra); receivers drop duplicates by it")]
+                           "sequence (+ a kind's extra: door, class) and, for kinds that repeat (vp, eta, doo, "
+                           "doc, pde, wait, health, deviation) or a record without trip, time; receivers drop "
+                           "duplicates by it")]
     tst: Annotated[Tst, _d("data time of the event (GNSS/CAN/GPIO), never the unit's wall clock")]
     veh: Annotated[Name, _d("vehicle id from the unit's configuration")]
     oper: Annotated[Name, _d("operator id")]
@@ -73,6 +80,9 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, tag_field="event"):
     seq: Annotated[Seq | None, _d("GTFS stop_sequence of that stop")]
     loc: Annotated[Loc, _d("location source: GPS, ODO (odometer along the shape), DR (dead reckoning), EST "
                            "(a stop event estimated across a blind gap, see unc_s), N/A")]
+
+    #: at most one per stop visit of a trip: the id leaves the time out (see the module's docstring)
+    once: ClassVar[bool] = False
 
     @property
     def event(self) -> str:
@@ -88,7 +98,9 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, tag_field="event"):
         if loc not in LOC_SOURCES:
             raise ValueError(f"loc must be one of {LOC_SOURCES}, not {loc!r}")
         event = str(cls.__struct_config__.tag)
-        rid = record_id(veh, event, trip_id, oday, stop_id, seq, tst, id_extra)
+        # a fact about one stop of one trip is the same fact whenever it is (re-)emitted: no time in its id
+        when = "" if cls.once and trip_id is not None and oday is not None else tst
+        rid = record_id(veh, event, trip_id, oday, stop_id, seq, when, id_extra)
         return cls(id=rid, tst=tst, veh=veh, oper=oper, oday=oday, route=route, dir=dir, start=start,
                    trip_id=trip_id, stop_id=stop_id, seq=seq, loc=loc, **fields)  # type: ignore[arg-type]
 
@@ -135,13 +147,19 @@ class StopRecord(Record, frozen=True, kw_only=True):
 class Due(StopRecord, tag="due", frozen=True, kw_only=True):
     """Within the due distance of a stop the vehicle is to serve."""
 
+    once = True
+
 
 class Arrival(StopRecord, tag="arr", frozen=True, kw_only=True):
     """Entered the stop zone."""
 
+    once = True
+
 
 class ArrivalStopped(StopRecord, tag="ars", frozen=True, kw_only=True):
     """Came to a standstill in the stop zone (time: the interpolated moment speed reached zero)."""
+
+    once = True
 
     origin: Annotated[bool | UnsetType, _d("true at the trip's first stop")] = UNSET
     terminus: Annotated[bool | UnsetType, _d("true at the trip's last stop")] = UNSET
@@ -160,9 +178,13 @@ class Wait(StopRecord, tag="wait", frozen=True, kw_only=True):
 class Departure(StopRecord, tag="dep", frozen=True, kw_only=True):
     """Left the stop zone after an arrival (time: the moment it started moving)."""
 
+    once = True
+
 
 class Pass(StopRecord, tag="pas", frozen=True, kw_only=True):
     """Left the stop zone without an arrival (time: the antenna passing the stop)."""
+
+    once = True
 
     skipped: Annotated[bool, _d("true when the stop was to be served (a skipped stop), false for a station "
                                 "the trip runs through")]
@@ -171,6 +193,8 @@ class Pass(StopRecord, tag="pas", frozen=True, kw_only=True):
 class NotObserved(StopRecord, tag="not_observed", frozen=True, kw_only=True):
     """The vehicle was at this stop while the unit was blind (no position, no odometer) and the moment
     cannot be estimated well enough: neither an arrival nor a pass (time: where it was, interpolated)."""
+
+    once = True
 
     what: Annotated[Literal["visit", "arrival"], _d("visit (arrival and departure), or the arrival only")]
     blind_from: Annotated[Tst, _d("last observation before the blind gap")]
@@ -226,6 +250,8 @@ class Punctuality(Record, tag="punctuality", frozen=True, kw_only=True):
     """The measurement at a registration station (DOMAIN.md): ``measured``, or ``missing`` /
     ``not_observed`` with a reason."""
 
+    once = True
+
     status: Annotated[Literal["measured", "missing", "not_observed"],
                       _d("measured; missing (passed, not driven, cut short); not_observed (the unit was blind "
                          "there: never 'passed')")]
@@ -255,6 +281,8 @@ CountQuality = Annotated[Literal["regular", "defect"], _d("regular, or defect (s
 class Apc(Record, tag="apc", frozen=True, kw_only=True):
     """Passenger count delta of one door and class at one stop visit (never cumulative)."""
 
+    once = True
+
     door: Annotated[int, Meta(ge=1, le=64, description="door number, 1 = front")]
     class_: Annotated[Literal["adult", "bulky"], _d("adult, or bulky (pram, wheelchair, bicycle)")] = \
         field(name="class")
@@ -268,6 +296,8 @@ class Apc(Record, tag="apc", frozen=True, kw_only=True):
 
 class Occupancy(Record, tag="occupancy", frozen=True, kw_only=True):
     """Vehicle load after a stop; at the terminus the load is reconciled (``residual``) and reset."""
+
+    once = True
 
     vehicleload: Annotated[Count, _d("persons on board after the stop")]
     in_: Annotated[Count | UnsetType, _d("boardings at the stop")] = field(name="in", default=UNSET)
@@ -284,6 +314,8 @@ class Occupancy(Record, tag="occupancy", frozen=True, kw_only=True):
 
 class Alarm(Record, tag="alarm", frozen=True, kw_only=True):
     """The load exceeds the vehicle's approved capacity."""
+
+    once = True
 
     alarm: Annotated[Literal["capacity"], _d("what: capacity")]
     vehicleload: Annotated[Count, _d("persons on board at the peak of the stop visit")]
@@ -433,7 +465,8 @@ class TripRef:
 
 def record_id(veh: str, event: str, trip_id: str | None, oday: str | None, stop_id: str | None,
               seq: int | None, tst: str, extra: str = "") -> str:
-    """16 hex of SHA-1 over vehicle, event, trip, operating day, stop, sequence and time (+ extra)."""
+    """16 hex of SHA-1 over vehicle, event, trip, operating day, stop, sequence and time (+ extra);
+    ``tst`` is empty for a record identified by what it is (:attr:`Record.once`)."""
     parts = [veh, event, trip_id, oday, stop_id, seq, tst, extra]
     text = "|".join("" if p is None else str(p) for p in parts)
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]

@@ -30,10 +30,13 @@ from __future__ import annotations
 
 import bisect
 import logging
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+
+import msgspec
 
 from firmware_py.doorcount import ADULT, BULKY, IN, OUT, Crossing, DoorCounter
 from hw.can.state import VehicleState
@@ -51,6 +54,8 @@ REGULAR = "regular"
 DEFECT = "defect"
 _OPEN_EVENTS = frozenset({"arr", "ars", "doo", "pde", "wait"})
 _GATES = ("can", "gpio", "none")
+#: the key of the visit that takes crossings after the last stop visit (on that stop's context)
+AFTER_LAST_VISIT = ("<after-last-visit>",)
 #: the trip context a visit copies from its stop events into its records
 _CTX = ("oday", "route", "dir", "start", "trip_id", "stop_id", "seq", "loc")
 R = TypeVar("R", bound=Record)
@@ -145,6 +150,59 @@ class _Visit:
     t_last: float
     doors: dict[int, _DoorVisit]
     crossings: list[tuple[float, int, str, str, bool]] = field(default_factory=list)  # t, door, cls, dir
+
+    def snapshot(self) -> VisitState:
+        return VisitState(dict(self.ctx), list(self.key), self.t_last,
+                          {d: DoorVisitState([(c, di, n) for (c, di), n in dv.counts.items()], sorted(dv.defect))
+                           for d, dv in self.doors.items()}, list(self.crossings))
+
+    @classmethod
+    def restored(cls, st: VisitState) -> _Visit:
+        return cls(dict(st.ctx), tuple(st.key), st.t_last,
+                   {d: _DoorVisit({(c, di): n for c, di, n in dv.counts}, set(dv.defect)) for d, dv in st.doors.items()},
+                   list(st.crossings))
+
+
+#: a counted crossing waiting for its stop visit to close: (time, door, class, direction, gate unknown)
+CrossingItem = tuple[float, int, str, str, bool]
+#: a visit's key: (oday, trip_id, start, seq, stop_id)
+VisitKey = list[str | int | None]
+
+
+class DoorVisitState(msgspec.Struct, frozen=True):
+    """One door's counts so far at an open stop visit: (class, direction, n) and why it is defect."""
+
+    counts: list[tuple[str, str, int]]
+    defect: list[str]
+
+
+class VisitState(msgspec.Struct, frozen=True):
+    """A stop visit not yet reported (its crossings and counts), as data."""
+
+    ctx: dict[str, str | int]
+    key: VisitKey
+    t_last: float
+    doors: dict[int, DoorVisitState]
+    crossings: list[CrossingItem]
+
+
+class CounterState(msgspec.Struct, frozen=True):
+    """What passenger counting must not forget across a restart (:meth:`PassengerCounter.snapshot`):
+    the vehicle load, the stop visit being counted and crossings not yet given to a stop, the last known
+    door gate states. Beam trackers are not in it: a body half through the beams when the unit went down
+    is lost with the edges the unit did not see."""
+
+    t: float | None
+    load: int
+    clamp_events: int
+    visit: VisitState | None
+    turnback: VisitState | None
+    last_closed: VisitState | None
+    trip_key: VisitKey | None
+    orphans: list[CrossingItem]
+    gates: dict[int, tuple[float | None, bool | None]]  # door -> (since, released/open)
+    door_defect: dict[int, list[str]]
+    stats: dict[str, int]
 
 
 class PassengerCounter(Consumer):
@@ -294,7 +352,7 @@ class PassengerCounter(Consumer):
             # Crossings after the last visit and no stop to give them to: report them on the last
             # stop's context (or none), marked defect, rather than dropping them.
             ctx = dict(self.last_closed.ctx) if self.last_closed is not None else {}
-            key = ("<after-last-visit>",)
+            key = AFTER_LAST_VISIT
             self.visit = _Visit(ctx, key, max(t for t, *_r in self.orphans),
                                 {d: _DoorVisit() for d in self.doors})
             self.visit.crossings.extend(self.orphans)
@@ -307,6 +365,42 @@ class PassengerCounter(Consumer):
         """Load and occupancy as of the last closed stop, for position records and predictions
         (``occu``): ``occupancy_status`` is NO_DATA_AVAILABLE without vehicle data, never EMPTY."""
         return {"vehicleload": self.load.load, **self._occ_fields(self.load.load, REGULAR)}
+
+    def snapshot(self) -> CounterState:
+        """The state a restarted unit continues from (pure data; the service stores it)."""
+        def vs(v: _Visit | None) -> VisitState | None:
+            return None if v is None else v.snapshot()
+
+        gates: dict[int, tuple[float | None, bool | None]] = {}
+        for door, (times, states) in self.gate_hist.items():
+            gates[door] = (times[-1] if math.isfinite(times[-1]) else None, states[-1])
+        return CounterState(self._t if math.isfinite(self._t) else None, self.load.load, self.load.clamp_events,
+                            vs(self.visit), vs(self.turnback), vs(self.last_closed),
+                            None if self.trip_key is None else list(self.trip_key), list(self.orphans), gates,
+                            {d: sorted(w) for d, w in self.door_defect.items() if w}, dict(self.stats))
+
+    def restore(self, st: CounterState) -> None:
+        """Continue from :meth:`snapshot` (same doors configured; others are ignored)."""
+        def rv(v: VisitState | None) -> _Visit | None:
+            if v is None:
+                return None
+            vis = _Visit.restored(v)
+            vis.doors = {d: vis.doors.get(d, _DoorVisit()) for d in self.doors}
+            vis.crossings = [c for c in vis.crossings if c[1] in self.doors]
+            return vis
+
+        self._t = st.t if st.t is not None else float("-inf")
+        self.load.load, self.load.clamp_events = st.load, st.clamp_events
+        self.visit, self.turnback, self.last_closed = rv(st.visit), rv(st.turnback), rv(st.last_closed)
+        self.trip_key = None if st.trip_key is None else tuple(st.trip_key)
+        self.orphans = [c for c in st.orphans if c[1] in self.doors]
+        for door, (since, state) in st.gates.items():
+            if door in self.gate_hist and since is not None:
+                self.gate_hist[door] = ([float("-inf"), since], [self.gate_hist[door][1][0], state])
+        for door, why in st.door_defect.items():
+            if door in self.door_defect:
+                self.door_defect[door] = set(why)
+        self.stats.update({k: v for k, v in st.stats.items() if k in self.stats})
 
     def diagnostics(self) -> dict[str, int]:
         """Totals for health records and logs."""
@@ -389,8 +483,8 @@ class PassengerCounter(Consumer):
             # The terminus visit was already closed by a dep: reconcile on its context.
             rec = self.load.reconcile()
             v = self.last_closed
-            out.append(self._record(Occupancy, v.t_last, v.ctx, vehicleload=0, residual=rec.residual,
-                                    terminus=True, **self._occ_fields(0, REGULAR)))
+            out.append(self._record(Occupancy, v.t_last, v.ctx, "//terminus", vehicleload=0,
+                                    residual=rec.residual, terminus=True, **self._occ_fields(0, REGULAR)))
         self.trip_key = None
         self.last_closed = None
         return out
@@ -440,6 +534,9 @@ class PassengerCounter(Consumer):
             load_after = 0
         out: list[Record] = []
         any_defect = False
+        # the ids of a visit's records come from its stop (Record.once); the visit after the last one
+        # shares that stop's context, so its records say so in their ids
+        sfx = "after" if v.key == AFTER_LAST_VISIT else ""
         for door in sorted(v.doors):
             dv = v.doors[door]
             quality = DEFECT if dv.defect else REGULAR
@@ -452,7 +549,7 @@ class PassengerCounter(Consumer):
                 extra: dict[str, Any] = {}
                 if dv.defect:
                     extra["defect"] = sorted(dv.defect)
-                out.append(self._record(Apc, t_end, v.ctx, f"{door}/{cls}/", door=door, class_=cls, in_=n_in,
+                out.append(self._record(Apc, t_end, v.ctx, f"{door}/{cls}/{sfx}", door=door, class_=cls, in_=n_in,
                                         out=n_out, countquality=quality, vehicleload=load_after, **extra))
         occ = self._occ_fields(load_after, DEFECT if any_defect else REGULAR)
         extra2: dict[str, Any] = {}
@@ -461,12 +558,12 @@ class PassengerCounter(Consumer):
         if terminus:
             extra2["terminus"] = True
             extra2["residual"] = residual
-        out.append(self._record(Occupancy, t_end, v.ctx, vehicleload=load_after, in_=boarded,
+        out.append(self._record(Occupancy, t_end, v.ctx, f"//{sfx}", vehicleload=load_after, in_=boarded,
                                 out=alighted, **occ, **extra2))
         cap = self.capacity
         peak = step.load
         if cap is not None and cap.approved is not None and peak > cap.approved:
-            out.append(self._record(Alarm, t_end, v.ctx, "//capacity", alarm="capacity", vehicleload=peak,
+            out.append(self._record(Alarm, t_end, v.ctx, f"//capacity{sfx}", alarm="capacity", vehicleload=peak,
                                     capacity=cap.approved, excess=peak - cap.approved))
             self._warn("capacity", "load %d above approved capacity %d", peak, cap.approved)
         if carried:

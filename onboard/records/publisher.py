@@ -505,9 +505,10 @@ class RecordSink:
         self.bad = 0
         self._ratelog = RateLimitedLog(log, 60.0, clock=time.monotonic)
 
-    def write(self, records: Sequence[Record | Encoded]) -> int:
-        """Store ``records`` (an :class:`Encoded` record's bytes become the payload as they are); returns
-        how many messages were committed."""
+    def write(self, records: Sequence[Record | Encoded], meta: dict[str, str] | None = None) -> int:
+        """Store ``records`` (an :class:`Encoded` record's bytes become the payload as they are) and
+        ``meta`` (the trip state they leave behind, ``onboard.service.checkpoint``) in one transaction;
+        returns how many messages were committed."""
         deliveries = []
         for r in records:
             try:
@@ -515,7 +516,7 @@ class RecordSink:
             except DecodeError as exc:
                 self.bad += 1
                 self._ratelog.warn("bad_record", "not publishing a malformed record: %s", exc)
-        n = self.outbox.put(deliveries)
-        if self.publisher is not None:
+        n = self.outbox.put(deliveries, meta=meta)
+        if self.publisher is not None and deliveries:
             self.publisher.notify()
         return n

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from onboard.tripfollow.events import Consumer, CoreEvent, StopEvent, TripEnded, TripStarted
 from transit.jsonl import RotatingAppendFile
 from transit.records import Encoded, Punctuality, Record, iso
@@ -33,6 +35,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LOG_NAME = "punctuality.jsonl"
+
+
+class OpenTrip(msgspec.Struct, frozen=True):
+    """A trip's registrations not yet recorded: stop indexes into its plan."""
+
+    oday: str
+    trip_id: str
+    pending: list[int]
+    first: int
+    last: int
+
+
+class PunctualityState(msgspec.Struct, frozen=True):
+    """What punctuality must not forget across a restart (:meth:`PunctualityRecorder.snapshot`): which
+    registrations of the trips under way are still open — a registration already recorded must never
+    become ``missing`` after a restart."""
+
+    trips: list[OpenTrip]
 
 
 class PunctualityRecorder(Consumer):
@@ -55,6 +75,35 @@ class PunctualityRecorder(Consumer):
         self._ends[key] = (served[0], served[-1])
         self._open[key] = {k: s for k, s in enumerate(plan.stops)
                            if s.served and self.is_registration(plan.ref.route, s.stop_id, s.station)}
+
+    def snapshot(self) -> PunctualityState:
+        return PunctualityState([OpenTrip(oday, tid, sorted(pending), *self._ends[(oday, tid)])
+                                 for (oday, tid), pending in sorted(self._open.items())])
+
+    def restore(self, st: PunctualityState, plans: Callable[[str, str], TripPlan | None]) -> None:
+        """Continue from :meth:`snapshot`; ``plans(oday, trip_id)`` gives the plan of a trip (None: the trip
+        is not followed any more, its open registrations are left to whoever ends it)."""
+        self._open.clear()
+        self._ends.clear()
+        for ot in st.trips:
+            plan = plans(ot.oday, ot.trip_id)
+            if plan is None:
+                continue
+            key = (ot.oday, ot.trip_id)
+            self._ends[key] = (ot.first, ot.last)
+            self._open[key] = {k: plan.stops[k] for k in ot.pending if 0 <= k < len(plan.stops)}
+
+    def recorded(self, rec: Punctuality, plan: TripPlan) -> bool:
+        """A registration of ``plan`` found recorded elsewhere (the punctuality log after a restart) is
+        closed here; True when it was still open."""
+        pending = self._open.get((plan.ref.oday, plan.ref.trip_id))
+        if pending is None:
+            return False
+        for k, st in list(pending.items()):
+            if st.stop_id == rec.stop_id and st.seq == rec.seq:
+                del pending[k]
+                return True
+        return False
 
     def on_event(self, ev: CoreEvent) -> list[Record]:
         if isinstance(ev, StopEvent):
@@ -190,4 +239,4 @@ class PunctualityLog:
 
 
 
-__all__ = ["LOG_NAME", "PunctualityLog", "PunctualityRecorder"]
+__all__ = ["LOG_NAME", "OpenTrip", "PunctualityLog", "PunctualityRecorder", "PunctualityState"]

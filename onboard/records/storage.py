@@ -14,6 +14,9 @@ events file, then the SQLite outbox in one group commit — and when a write fai
   60 s of data time and predictions (``eta``, replaced every 30 s anyway) are not held; the outbox's
   stored positions are thinned to one per 300 s to free pages for records;
 - a failed append is **cut back** to where it started, so a full disk never leaves half a line;
+- the trip state that goes with the records (``meta``: the checkpoint, ``onboard.service.checkpoint``)
+  is committed with them, never ahead of them: while records are held, the newest state waits with them
+  and is stored with the last of them;
 - log lines are rate-limited (:class:`transit.ratelimit.RateLimitedLog`) and :meth:`RecordStore.state`
   feeds the health report (``storage.full``, ``held``), which the service also publishes as a retained
   message without the outbox (``Publisher.publish_volatile``) when the outbox itself cannot store it.
@@ -167,15 +170,28 @@ class RecordStore:
         self._backoff = BACKOFF_MIN_S
         self._next_try = 0.0
         self._ratelog = RateLimitedLog(log, 60.0, clock=clock)
+        self._meta: dict[str, str] | None = None  # state not yet stored (goes with the next records)
         if reserve is not None:
             reserve.ensure()
 
     # ------------------------------------------------------------------------------------ writing
-    def write(self, recs: list[Encoded]) -> None:
-        """Store ``recs`` now, or hold them (in order, behind anything already held)."""
+    def write(self, recs: list[Encoded], meta: dict[str, str] | None = None, *, logged: bool = False) -> None:
+        """Store ``recs`` now, or hold them (in order, behind anything already held); ``meta`` (the state
+        after them) is stored in the same transaction as the last of them. ``logged``: the records are
+        in the punctuality log already (found there after a restart), only the outbox lacks them."""
+        if meta is not None:
+            self._meta = meta
         if not recs:
+            if self._meta is not None and not self.held:
+                try:
+                    self.sink.write([], meta=self._meta)
+                    self._meta = None
+                except (OSError, OutboxError) as exc:
+                    self._ratelog.warn("meta", "storage: cannot store the trip state (%s); kept for the next "
+                                       "write", exc)
             return
-        items = [_Held(r, r.record.event != "punctuality", self.events_fd is None) for r in recs]
+        items = [_Held(r, logged or r.record.event != "punctuality", logged or self.events_fd is None)
+                 for r in recs]
         if self.full:  # positions first: while space is short they are thinned before they are stored
             items = self._thin(items)
         if self.held:
@@ -201,7 +217,7 @@ class RecordStore:
             try:
                 while self.held:
                     chunk = [self.held[i] for i in range(min(500, len(self.held)))]
-                    self._store(chunk)
+                    self._store(chunk, last=len(chunk) == len(self.held))
                     for _ in chunk:
                         self.held.popleft()
                     self.counters["stored_after_full"] += len(chunk)
@@ -226,7 +242,8 @@ class RecordStore:
         return out
 
     # ------------------------------------------------------------------------------------ internals
-    def _store(self, items: list[_Held]) -> None:
+    def _store(self, items: list[_Held], last: bool = True) -> None:
+        """Every stage for ``items``; with ``last`` the pending state goes into the same commit."""
         for it in items:
             if not it.logged:
                 self.plog.append_line(it.rec.line)
@@ -241,7 +258,10 @@ class RecordStore:
                 self.events_fd.append_line(data)
             for it in pending:
                 it.copied = True
-        self.sink.write([it.rec for it in items])
+        meta = self._meta if last else None
+        self.sink.write([it.rec for it in items], meta=meta)
+        if meta is not None:
+            self._meta = None
 
     def _failed(self, exc: BaseException, items: list[_Held]) -> None:
         self.counters["write_failures"] += 1

@@ -77,6 +77,8 @@ class ServiceOptions:
     rotate_bytes: int | None = 64 * 1024 * 1024  # JSON Lines files (punctuality log, --events) rotate at this
     rotate_age_s: float | None = None  # ... or this long after they were started (None: by size only)
     feed_poll_s: float = 10.0  # how often <state_dir>/timetable/incoming is looked for (also on SIGHUP)
+    checkpoint_max_age_s: float = 3600.0  # trip state older than this (data time) is not restored
+    checkpoint_interval_s: float = 2.0  # trip state stored at least this often (monotonic s) without records
 
 
 class _Item(NamedTuple):
@@ -187,6 +189,10 @@ class OnboardService:
         self._feed_requested = False
         self._next_feed_poll = 0.0
         self.feeds: Any = None  # transit.feedupdate.FeedStore, opened in start()
+        self._resume_text: str | None = None  # the checkpoint found at start-up (onboard.service.checkpoint)
+        self._ckpt_mono = 0.0  # when the trip state was last handed to storage (monotonic)
+        self._ckpt_t = float("-inf")  # ... and the core's data time then
+        self._ckpt_counts = {"checkpoint_restored": 0, "checkpoint_discarded": 0, "checkpoint_relogged": 0}
 
     # ---------------------------------------------------------------------------------------- start-up
     def start(self) -> None:
@@ -221,6 +227,9 @@ class OnboardService:
             self._events = RotatingAppendFile(self.opts.events, max_bytes=self.opts.rotate_bytes,
                                               max_age_s=self.opts.rotate_age_s)
         self._open_outputs()
+        from onboard.service.checkpoint import CHECKPOINT_KEY
+
+        self._resume_text = self._outbox.get_meta(CHECKPOINT_KEY)  # restored at the first input (_build_core)
         reserve = SpaceReserve(self.state_dir / RESERVE_FILE, self.opts.reserve_bytes)
         self._store = RecordStore(self._plog, self._sink, events_fd=self._events, reserve=reserve)
         op = self.cfg.operator
@@ -427,6 +436,9 @@ class OnboardService:
             except OutboxError as exc:
                 self._health_log.warn("maintain", "outbox upkeep failed: %s", exc)
         now = time.monotonic()
+        if self._store is not None and self.core is not None and now - self._ckpt_mono >= \
+                self.opts.checkpoint_interval_s and self.core.core.t != self._ckpt_t:
+            self._store.write([], meta=self._checkpoint())  # state changed without records (counting, doors)
         if self.opts.clock in ("auto", "system") and now >= self._next_sys_check:
             self._check_system_clock(now)
         if now >= self._next_frame:
@@ -637,9 +649,43 @@ class OnboardService:
                                vp_interval_s=self.opts.vp_interval_s)
         log.info("core ready at %s (%s, %d trip(s) assigned)", iso_utc_ms(from_epoch(t_first)), self.mode,
                  len(self.core.core.queue))
+        self._resume(t_first)
         for a in self._assignments:
             self._emit(self.core.on_assignment(a))
         self._assignments.clear()
+
+    def _resume(self, t_first: float) -> None:
+        """The trip state stored before this process started (a restart, a power cut), restored when it
+        is still valid at the first input's data time; otherwise discarded, logged and counted."""
+        from onboard.service.checkpoint import resume
+
+        text, self._resume_text = self._resume_text, None
+        if text is None:
+            return
+        outcome, again = resume(self.core, text, t_now=t_first, max_age_s=self.opts.checkpoint_max_age_s,
+                                punctuality_log=self._plog.path if self._plog is not None else None)
+        if outcome.discarded is not None:
+            self._ckpt_counts["checkpoint_discarded"] += 1
+            log.warning("trip state stored before the restart not used: %s", outcome.discarded)
+            return
+        self._ckpt_counts["checkpoint_restored"] += 1
+        f = self.core.core.follower
+        log.info("trip state restored: %s", "no trip" if f is None else
+                 f"trip {f.plan.ref.trip_id} ({f.plan.ref.oday}), next stop {f.i + 1} of {len(f.plan.stops)}")
+        if again:
+            self._ckpt_counts["checkpoint_relogged"] += len(again)
+            log.warning("%d punctuality record(s) were in the log but not in the outbox (stopped in between): "
+                        "stored again", len(again))
+            self._store.write([Encoded.of(r) for r in again], logged=True)
+
+    def _checkpoint(self) -> dict[str, str] | None:
+        """The trip state now, to be stored with the records that led to it."""
+        from onboard.service.checkpoint import CHECKPOINT_KEY, encode, take
+
+        if self.core is None:
+            return None
+        self._ckpt_mono, self._ckpt_t = time.monotonic(), self.core.core.t
+        return {CHECKPOINT_KEY: encode(take(self.core))}
 
     def _feed_assignment(self, a: Any) -> None:
         if self.core is None:  # no input yet: applied when the core is built
@@ -765,9 +811,9 @@ class OnboardService:
             self._records[ev] = self._records.get(ev, 0) + 1
             if self._frieze is not None:
                 self._frieze.on_record(enc.record)
-        # punctuality log (fsync'd) first, then the events file and the outbox; held in memory and
-        # retried when the disk is full (onboard.records.storage)
-        self._store.write(encoded)
+        # punctuality log (fsync'd) first, then the events file and the outbox with the trip state they
+        # leave behind (one transaction); held in memory and retried when the disk is full
+        self._store.write(encoded, meta=self._checkpoint())
 
     def data_now(self, mono: float | None = None) -> float | None:
         return self.clock.to_utc(time.monotonic() if mono is None else mono)
@@ -937,6 +983,7 @@ class OnboardService:
         core_diag["bad_inputs"] = self._bad_inputs
         core_diag["time_quarantined"] = self.sanity.quarantined
         core_diag["time_steps"] = self.sanity.steps
+        core_diag.update(self._ckpt_counts)
         h.core = core_diag
         f = self.core.core.follower if self.core is not None else None
         if f is not None:
@@ -988,6 +1035,8 @@ class OnboardService:
         self.notifier.stopping()
         self.stop_event.set()
         self._drain_inputs(final=True)
+        if self._store is not None and self.core is not None:
+            self._store.write([], meta=self._checkpoint())
         if self._store is not None and not self._store.retry(force=True):
             log.error("storage full at shutdown: %d record(s) held in memory could not be stored and are "
                       "lost with this process", len(self._store.held))

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import msgspec
+
 from hw.can.state import VehicleState
 from hw.gnss.fix import Fix
 from onboard.tripfollow.assign import AutoAssigner
@@ -24,8 +26,14 @@ from onboard.tripfollow.eta import EtaConfig, Running, SectionTimes, delay_now, 
 from onboard.tripfollow.events import CoreOutput, StopEvent, TripCancelled, TripEnded, TripStarted
 from onboard.tripfollow.gnssmotion import fix_sigma
 from onboard.tripfollow.plan import TripPlan, build_plan
-from onboard.tripfollow.position import PositionConfig, PositionTracker, SpeedConfig, StandstillDetector
-from onboard.tripfollow.stops import Event, FollowConfig, TripFollower
+from onboard.tripfollow.position import (
+    PositionConfig,
+    PositionSnapshot,
+    PositionTracker,
+    SpeedConfig,
+    StandstillDetector,
+)
+from onboard.tripfollow.stops import Event, FollowConfig, FollowerSnapshot, TripFollower
 from transit.records import (
     Arrival,
     ArrivalStopped,
@@ -74,6 +82,40 @@ class CoreConfig:
     cancel_after_s: float = 1800.0  # an assigned trip not started this long after its scheduled end
     join_assume_s: float = 120.0  # standing this soon after the first departure: assumed at the first stop
     activate_before_s: float = 1200.0  # an assigned trip begins at most this long before its departure
+
+
+class PlanKey(msgspec.Struct, frozen=True):
+    """A trip by its id and operating day, with the stops it had (to tell a timetable that changed)."""
+
+    trip_id: str
+    oday: str
+    stops: list[str]  # stop_id of every stop of the plan, in driving order
+
+
+class CoreSnapshot(msgspec.Struct, frozen=True):
+    """What trip following must not forget across a restart (:meth:`Core.snapshot`): the trips still
+    to drive, the trip being followed with its stop progress and open dwell, where the vehicle was, the
+    last odometer, standstill and doors. Plans are keys: they are built again from the timetable."""
+
+    t: float  # data time of the newest input
+    queue: list[PlanKey]
+    auto: bool  # automatic assignment (no trips assigned)
+    trip: PlanKey | None
+    follower: FollowerSnapshot | None
+    position: PositionSnapshot | None
+    stopped: bool | None
+    still_since: float | None
+    doors_open: bool
+    last_odo: float | None
+    stats: dict[str, int]
+
+
+class RestoreError(ValueError):
+    """A snapshot that does not fit this core (another timetable, a trip it no longer has)."""
+
+
+def plan_key(plan: TripPlan) -> PlanKey:
+    return PlanKey(plan.ref.trip_id, plan.ref.oday, [s.stop_id for s in plan.stops])
 
 
 class Core:
@@ -158,6 +200,55 @@ class Core:
             out += self._end_current(t, "replaced by assignment")
         return out
 
+    # -- restart ---------------------------------------------------------------------------------------
+    def snapshot(self) -> CoreSnapshot:
+        """The state to continue from after a restart, as data (the service stores it with the records
+        it explains)."""
+        f, pos = self.follower, self.pos
+        return CoreSnapshot(self.t, [plan_key(p) for p in self.queue], self.auto is not None,
+                            None if f is None else plan_key(f.plan), None if f is None else f.snapshot(),
+                            None if pos is None else pos.snapshot(self.last_odo), self.still.stopped,
+                            self.still.since, self.doors_open, self.last_odo, dict(self.stats))
+
+    def restore(self, snap: CoreSnapshot) -> None:
+        """Continue from :meth:`snapshot`: the same trips (planned again from the timetable), the stop
+        progress, what each stop already had, where the vehicle was. Raises :class:`RestoreError` when
+        the snapshot does not fit the timetable (a trip gone or changed); the core is then unchanged."""
+        queue = [self._plan_of(k) for k in snap.queue]
+        follower = pos = None
+        if snap.trip is not None and snap.follower is not None:
+            plan = self._plan_of(snap.trip)
+            try:
+                follower = TripFollower.restored(plan, self.cfg.follow, snap.follower)
+            except ValueError as exc:
+                raise RestoreError(str(exc)) from None
+            pos = PositionTracker(plan.shape, self.cfg.position)
+            if snap.position is not None:
+                pos.resume(snap.position)
+        self.queue, self.follower, self.pos = queue, follower, pos
+        if not snap.auto:
+            self.auto = None
+        elif self.auto is None and self.tt is not None:
+            self.auto = AutoAssigner(self.tt, mode=self.cfg.mode)
+        self.t = max(self.t, snap.t)
+        self.still.stopped, self.still.since = snap.stopped, snap.still_since
+        self.doors_open = snap.doors_open
+        self.last_odo = snap.last_odo
+        self.stats.update({k: v for k, v in snap.stats.items() if k in self.stats})
+
+    def _plan_of(self, key: PlanKey) -> TripPlan:
+        if self.tt is None:
+            raise RestoreError("no timetable to plan the snapshot's trips")
+        if key.trip_id not in self.tt.trips:
+            raise RestoreError(f"trip {key.trip_id} is not in the timetable")
+        try:
+            plan = build_plan(self.tt, key.trip_id, date.fromisoformat(key.oday))
+        except (ValueError, KeyError) as exc:
+            raise RestoreError(f"trip {key.trip_id} ({key.oday}) cannot be planned: {exc}") from None
+        if [s.stop_id for s in plan.stops] != key.stops:
+            raise RestoreError(f"trip {key.trip_id} has other stops in this timetable")
+        return plan
+
     # -- inputs ----------------------------------------------------------------------------------------
     def on_fix(self, fix: Fix) -> list[CoreOutput]:
         t = fix.time.timestamp()
@@ -200,7 +291,9 @@ class Core:
                 self._note_still(self.still.on_can(t, st.speed_mps))
                 if self.pos is not None:
                     self.pos.on_speed(t, st.speed_mps)
-        if st.odometer_m is not None and st.odometer_m != self.last_odo:
+        if st.odometer_m is not None and (st.odometer_m != self.last_odo or (
+                self.pos is not None and self.pos.resume_from is not None)):
+            # after a restart the first reading places the vehicle again, changed or not
             self.last_odo = st.odometer_m
             if self.pos is not None:
                 self.pos.on_odometer(t, st.odometer_m)
@@ -447,4 +540,4 @@ def _r6(x: float | None) -> float | None:
     return None if x is None else round(x, 6)
 
 
-__all__ = ["Core", "CoreConfig", "STOP_EVENTS"]
+__all__ = ["Core", "CoreConfig", "CoreSnapshot", "PlanKey", "RestoreError", "STOP_EVENTS", "plan_key"]

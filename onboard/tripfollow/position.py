@@ -29,6 +29,8 @@ import logging
 import math
 from dataclasses import dataclass, field
 
+import msgspec
+
 from onboard.tripfollow.gnssmotion import GnssMotionConfig, GnssTrack, PositionMotion, signed_offset
 from transit.geo import Polyline
 
@@ -49,6 +51,9 @@ class PositionConfig:
     # the unit is blind: a few lost or rejected epochs are not blindness (the motion model bridges them;
     # a vehicle cannot stop and go again in 6 s)
     blind_s: float = 6.0
+    # the fastest a vehicle goes (m/s): after a restart the first fix or odometer reading is looked for
+    # no farther on than this
+    gnss_vmax_mps: float = 45.0
     gnss: GnssMotionConfig = field(default_factory=GnssMotionConfig)
 
 
@@ -65,6 +70,21 @@ class Gap:
     s1: float
     v1: float
     assumed: bool = False
+
+
+class PositionSnapshot(msgspec.Struct, frozen=True):
+    """Where the tracker was (:meth:`PositionTracker.snapshot`): the estimate, the last observation, the
+    odometer reading that went with it and the recent knots for crossing times."""
+
+    s: float
+    t: float
+    obs: tuple[float, float, float] | None  # (t, s, v) of the last observation
+    odo: float | None  # vehicle odometer (m) at the estimate
+    history: list[tuple[float, float]]
+
+
+#: how many recent (t, s) knots a snapshot keeps (crossing times of stops the vehicle is near)
+SNAPSHOT_KNOTS = 64
 
 
 class PositionTracker:
@@ -95,6 +115,27 @@ class PositionTracker:
         self.assumed_at: tuple[float, float] | None = None
         self.gaps: list[Gap] = []  # blind intervals, in time order
         self.driven_t: float | None = None  # last time the odometer / wheel speed moved the estimate
+        #: restored after a restart: (t, s, odometer) of the snapshot. Until an odometer reading or a fix
+        #: places the vehicle again the unit is blind (it does not know how far it went while down).
+        self.resume_from: tuple[float, float, float | None] | None = None
+
+    # -- restart ------------------------------------------------------------------------------------
+    def snapshot(self, odo: float | None) -> PositionSnapshot | None:
+        """The estimate as data (None before the first one); ``odo``: the vehicle odometer now."""
+        if self.s is None or self.t is None:
+            return None
+        if self.resume_from is not None:  # not placed again since the last restart: keep that anchor
+            t0, s0, odo0 = self.resume_from
+            return PositionSnapshot(s0, t0, self.obs, odo0, self.history[-SNAPSHOT_KNOTS:])
+        return PositionSnapshot(self.s, self.t, self.obs, odo, self.history[-SNAPSHOT_KNOTS:])
+
+    def resume(self, st: PositionSnapshot) -> None:
+        """Continue from a snapshot taken before a restart. The vehicle may have moved meanwhile: the
+        estimate waits for the odometer (distance since the snapshot) or a fix, and the time since the
+        last observation becomes a blind :class:`Gap` when it is longer than ``blind_s``."""
+        self.s, self.t, self.obs = st.s, st.t, st.obs
+        self.history = [(t, s) for t, s in st.history]
+        self.resume_from = (st.t, st.s, st.odo)
 
     # -- inputs -------------------------------------------------------------------------------------
     def assume(self, t: float, s: float) -> None:
@@ -105,6 +146,9 @@ class PositionTracker:
 
     def on_speed(self, t: float, v: float) -> None:
         """CAN wheel speed sample: integrate distance (trapezoid) since the previous sample."""
+        if self.resume_from is not None:  # where from is not known yet: no distance to add to it
+            self.can_speed_t, self.can_speed = t, v
+            return
         if self.can_speed_t is not None and t > self.can_speed_t and t - self.can_speed_t < 2.0:
             self._advance(t, (self.can_speed + v) / 2.0 * (t - self.can_speed_t))
             self.driven_t = t
@@ -116,6 +160,10 @@ class PositionTracker:
 
     def on_odometer(self, t: float, odo_m: float) -> None:
         """VDHR total distance: used only when CAN speed is not current (coarse, 5 m steps)."""
+        if self.resume_from is not None:
+            self._resume_odometer(t, odo_m)
+            self.odo_t, self.odo = t, odo_m
+            return
         if self.odo is not None and self.odo_t is not None and not self._can_current(t):
             d = odo_m - self.odo
             if 0 <= d < 500:
@@ -135,6 +183,8 @@ class PositionTracker:
         if speed is not None:
             self.last_fix_speed = speed
         sig = sigma if sigma is not None else cfg.gnss.sigma_default_m
+        if self.resume_from is not None:
+            return self._resume_fix(t, lat, lon, speed, sig)
         if not self._odo_driven(t):
             return self._gnss_fix(t, lat, lon, speed, sig)
         if self.s is None or (self.assumed and self.last_fix_t is None):
@@ -225,7 +275,7 @@ class PositionTracker:
     def dead_reckon(self, t: float) -> None:
         """No fix and no CAN: carry on at the last speed for at most ``dr_max_s`` (for positions and
         predictions only: it is not an observation, stop events wait for one)."""
-        if (self.s is None or self.t is None or self._can_current(t) or self.last_fix_t is None
+        if (self.resume_from is not None or self.s is None or self.t is None or self._can_current(t) or self.last_fix_t is None
                 or t <= self.t or t - self.last_fix_t > self.cfg.dr_max_s):
             return
         v = self.gnss.v if self.gnss.ready else self.last_fix_speed
@@ -234,9 +284,54 @@ class PositionTracker:
         self._advance(t, v * (t - self.t))
         self.dr = True
 
+    def _resume_odometer(self, t: float, odo_m: float) -> None:
+        """First odometer reading after a restart: the snapshot's place plus the distance since."""
+        assert self.resume_from is not None
+        t0, s0, odo0 = self.resume_from
+        if odo0 is None or t <= t0:
+            return
+        d = odo_m - odo0
+        # the odometer only counts up; farther than the fastest vehicle could go is another odometer
+        if not 0.0 <= d <= self.cfg.gnss_vmax_mps * (t - t0) + 50.0:
+            log.info("odometer after the restart %.0f m from the snapshot's: waiting for a fix", d)
+            return
+        self.resume_from = None
+        self._set(t, s0 + d, correction=True)
+        self.driven_t = t
+        self._observed(t, self.can_speed if self._can_current(t) else self._speed_guess(t))
+
+    def _resume_fix(self, t: float, lat: float, lon: float, speed: float | None, sigma: float) -> bool:
+        """First fix after a restart: placed on the shape no farther on than the vehicle can have gone."""
+        assert self.resume_from is not None
+        cfg = self.cfg
+        t0, s0, _odo0 = self.resume_from
+        reach = cfg.gnss_vmax_mps * max(t - t0, 0.0)
+        pr = self.shape.project(lat, lon, lo_m=max(0.0, s0 - cfg.window_m), hi_m=s0 + reach + cfg.window_m)
+        if pr.offset_m > cfg.max_offset_m:
+            self.stats["off_shape"] += 1
+            return False
+        self.resume_from = None
+        self.assumed = False
+        self._set(t, max(pr.distance_m, s0 - cfg.gate_m), correction=True)
+        assert self.s is not None
+        v = speed if speed is not None and speed > cfg.gnss.rest_mps else 0.0
+        self.gnss.reset(t, self.s, v, sigma, offset=signed_offset(self.shape, pr.segment, lat, lon, pr.offset_m))
+        self.last_verdict = "resumed"
+        self._accept(t)
+        self._observed(t, self.can_speed if self._can_current(t) else v)
+        return True
+
+    def _speed_guess(self, t: float) -> float:
+        """Speed for an observation without a current wheel speed: the receiver's, if recent."""
+        if self.last_fix_t is not None and t - self.last_fix_t <= self.cfg.gps_fresh_s and self.last_fix_speed:
+            return self.last_fix_speed
+        return 0.0
+
     # -- what the unit saw --------------------------------------------------------------------------
     def observing(self, t: float) -> bool:
         """The estimate at ``t`` rests on an observation at most ``blind_s`` old (or on the odometer)."""
+        if self.resume_from is not None:
+            return False
         return (self.obs is not None and t - self.obs[0] <= self.cfg.blind_s) or (
             self.s is not None and self._odo_driven(t))
 
@@ -495,4 +590,4 @@ class StandstillDetector:
         return out
 
 
-__all__ = ["Gap", "PositionConfig", "PositionTracker", "SpeedConfig", "StandstillDetector"]
+__all__ = ["Gap", "PositionConfig", "PositionSnapshot", "PositionTracker", "SpeedConfig", "StandstillDetector"]

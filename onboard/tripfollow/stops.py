@@ -44,6 +44,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import msgspec
+
 from onboard.tripfollow.plan import PlanStop, TripPlan
 from onboard.tripfollow.position import Gap
 from transit.records import iso
@@ -110,6 +112,32 @@ class _Visit:
     dep_est: tuple[float, float] | None = None  # it left while the unit was blind: (time, uncertainty)
 
 
+class VisitSnapshot(msgspec.Struct, frozen=True):
+    """One stop's visit as data: what was already seen and emitted there."""
+
+    k: int
+    arr: float | None
+    ars: float | None
+    due: bool
+    doors_opened: bool
+    pde: float | None
+    s_stand: float | None
+    dep_est: tuple[float, float] | None
+
+
+class FollowerSnapshot(msgspec.Struct, frozen=True):
+    """The stop progress of one trip (:meth:`TripFollower.snapshot`): next stop, open dwell, the events
+    each stop already had. The plan is not in it: it is built again from the timetable."""
+
+    t_active: float
+    i: int
+    visits: list[VisitSnapshot]
+    done: dict[int, str]
+    complete: bool
+    s_first: float | None
+    unplanned_stops: int
+
+
 @dataclass
 class TripFollower:
     """The stop-event state machine of one trip; ``step`` after each input, in time order."""
@@ -127,6 +155,24 @@ class TripFollower:
 
     def halt(self, k: int) -> float:
         return self.plan.stops[k].chainage_m + self.cfg.halt_offset_m
+
+    def snapshot(self) -> FollowerSnapshot:
+        return FollowerSnapshot(self.t_active, self.i,
+                                [VisitSnapshot(k, v.arr, v.ars, v.due, v.doors_opened, v.pde, v.s_stand, v.dep_est)
+                                 for k, v in sorted(self.visits.items())],
+                                dict(self.done), self.complete, self.s_first, self.unplanned_stops)
+
+    @classmethod
+    def restored(cls, plan: TripPlan, cfg: FollowConfig, st: FollowerSnapshot) -> TripFollower:
+        """The follower of ``plan`` as :meth:`snapshot` left it. The tracker's blind gaps start anew with
+        the restored tracker (``gaps_done`` 0): the time the unit was down is the first of them."""
+        n = len(plan.stops)
+        if not 0 <= st.i <= n or any(not 0 <= v.k < n for v in st.visits) or any(not 0 <= k < n for k in st.done):
+            raise ValueError(f"snapshot does not fit trip {plan.ref.trip_id} ({n} stops)")
+        visits = {v.k: _Visit(v.arr, v.ars, v.due, v.doors_opened, v.pde, v.s_stand,
+                              None if v.dep_est is None else (v.dep_est[0], v.dep_est[1])) for v in st.visits}
+        return cls(plan, cfg, st.t_active, st.i, visits, dict(st.done), st.complete, st.s_first,
+                   st.unplanned_stops, 0)
 
     @property
     def terminus(self) -> int:
@@ -469,4 +515,4 @@ def _from_rest(d: float, w: float, cruise: float, a: float, b: float) -> float:
     return vmax / a + (d - d_acc - d_brk) / vmax + (vmax - w) / b
 
 
-__all__ = ["Event", "FollowConfig", "Sight", "TripFollower"]
+__all__ = ["Event", "FollowConfig", "FollowerSnapshot", "Sight", "TripFollower", "VisitSnapshot"]
