@@ -123,6 +123,7 @@ class VisitSnapshot(msgspec.Struct, frozen=True):
     pde: float | None
     s_stand: float | None
     dep_est: tuple[float, float] | None
+    dep: float | None = None
 
 
 class FollowerSnapshot(msgspec.Struct, frozen=True):
@@ -158,7 +159,7 @@ class TripFollower:
 
     def snapshot(self) -> FollowerSnapshot:
         return FollowerSnapshot(self.t_active, self.i,
-                                [VisitSnapshot(k, v.arr, v.ars, v.due, v.doors_opened, v.pde, v.s_stand, v.dep_est)
+                                [VisitSnapshot(k, v.arr, v.ars, v.due, v.doors_opened, v.pde, v.s_stand, v.dep_est, v.dep)
                                  for k, v in sorted(self.visits.items())],
                                 dict(self.done), self.complete, self.s_first, self.unplanned_stops)
 
@@ -169,8 +170,10 @@ class TripFollower:
         n = len(plan.stops)
         if not 0 <= st.i <= n or any(not 0 <= v.k < n for v in st.visits) or any(not 0 <= k < n for k in st.done):
             raise ValueError(f"snapshot does not fit trip {plan.ref.trip_id} ({n} stops)")
-        visits = {v.k: _Visit(v.arr, v.ars, v.due, v.doors_opened, v.pde, v.s_stand,
-                              None if v.dep_est is None else (v.dep_est[0], v.dep_est[1])) for v in st.visits}
+        visits = {v.k: _Visit(arr=v.arr, ars=v.ars, due=v.due, doors_opened=v.doors_opened, pde=v.pde,
+                              s_stand=v.s_stand, dep=v.dep,
+                              dep_est=None if v.dep_est is None else (v.dep_est[0], v.dep_est[1]))
+                  for v in st.visits}
         return cls(plan, cfg, st.t_active, st.i, visits, dict(st.done), st.complete, st.s_first,
                    st.unplanned_stops, 0)
 
