@@ -163,3 +163,29 @@ def test_running_unit_installs_its_slice(service: OnboardService, tmp_path: Path
     bad.write_bytes(out.read_bytes()[:30000])
     service.feeds.stage(bad)
     assert not service.update_timetable() and service.feeds.current() == cur  # refused, nothing changed
+
+
+def test_the_command_cuts_and_stages_the_units_slice(tmp_path: Path) -> None:
+    from transit.slice import is_slice, load_slice
+
+    scenario = derive_scenario("920R-weekday", tmp_path / "scenario.yaml")
+    cfg = write_yaml(live_onboard_config(scenario, gnss_url="loop://", can_channel=None, gpio_file=None,
+                                         state_dir=tmp_path / "state"), tmp_path / "onboard.yaml")
+    r = subprocess.run([sys.executable, "-m", "onboard", "update-timetable", str(SAMPLE), "--slice-days", "7",
+                        "--config", str(cfg)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    # the recording's assignment is for 2026-11-23: a slice from today does not hold it, and says so
+    assert r.returncode == 2 and "does not run on 2026-11-23" in r.stderr
+    assert not (tmp_path / "state" / "timetable" / "slice.built").exists()
+    import yaml
+
+    doc = yaml.safe_load(cfg.read_text(encoding="utf-8"))
+    doc["assignment"] = "auto"
+    cfg.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "onboard", "update-timetable", str(SAMPLE), "--slice-days", "7",
+                        "--config", str(cfg)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    incoming = tmp_path / "state" / "timetable" / "incoming"
+    assert is_slice(incoming) and "cut " in r.stdout
+    tt = load_slice(incoming)
+    assert tt.slice is not None and (tt.slice.last - tt.slice.first).days == 6
+    assert not (tmp_path / "state" / "timetable" / "slice.built").exists()
