@@ -2,7 +2,7 @@
 
 A unit keeps its rolled-out timetables under one directory (``<state_dir>/timetable``)::
 
-    incoming            the next feed, a GTFS zip or folder (``stage`` puts it there atomically)
+    incoming            the next feed, a GTFS zip or folder or the unit's slice (``stage`` puts it there atomically)
     versions/<id>/      installed feeds, ``<id>`` from their content (the same feed twice is one version)
     current -> versions/<id>     the one in use (a symlink, replaced with one rename: never half a feed)
     previous -> versions/<id>    the one before (what ``rollback`` returns to)
@@ -13,7 +13,8 @@ strict=True)``: any error refuses it), runs the caller's own check on the new ti
 file's lines and stops, the unit's assignment), and only then switches ``current``. The service swaps the
 timetable in memory at a safe point and keeps the trip it is driving; if that fails it calls
 :meth:`FeedStore.rollback`. Nothing here knows about a service, so the same piece serves a stop display
-and, later, per-unit timetable slices rolled out from the office.
+and per-unit timetable slices rolled out from the office (:mod:`transit.slice`: validated by their schema
+version and checksum instead of feed-check; the caller's check adds the horizon).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class FeedStore:
         return cur.name if cur is not None else None
 
     def stage(self, source: str | Path) -> Path:
-        """Copy a feed (zip or folder) to ``incoming`` (a copy first, then one rename)."""
+        """Copy a feed (zip or folder) or a slice file to ``incoming`` (a copy first, then one rename)."""
         src = Path(source)
         if not src.exists():
             raise FeedError([f"{src}: no such GTFS folder or zip file"])
