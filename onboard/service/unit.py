@@ -483,6 +483,21 @@ class OnboardService:
             log.info("timetable slice covers service days %s .. %s (not checked: clock not synchronised yet)",
                      tt.slice.first, tt.slice.last)
 
+    def _slice_ending(self, now: float) -> None:
+        """Say (rate-limited) when the data time's service day nears or passes the end of the timetable
+        slice: past it the unit finds no trip, so a new slice must be rolled out before then."""
+        sl = getattr(self.tt, "slice", None)
+        t = self.data_now(now)
+        if sl is None or t is None:
+            return
+        day = datetime.fromtimestamp(t, self.cfg.unit.tz).date()
+        if day > sl.last:
+            self._health_log.warn("slice", "timetable slice ended on %s (today %s): no trips to follow; roll "
+                                  "out a new slice (rettid-central slice, rettid-onboard update-timetable)",
+                                  sl.last, day)
+        elif day >= sl.last - timedelta(days=1):
+            self._health_log.warn("slice", "timetable slice ends on %s: roll out a new one", sl.last)
+
     def request_timetable_update(self) -> None:
         """SIGHUP (``systemctl reload``): look for a staged timetable at the next turn."""
         self._feed_requested = True
@@ -1000,6 +1015,7 @@ class OnboardService:
         return build_health(h)
 
     def _health(self, now: float) -> None:
+        self._slice_ending(now)
         payload = self.health(now)
         try:
             write_health(self.state_dir, payload)

@@ -189,3 +189,22 @@ def test_the_command_cuts_and_stages_the_units_slice(tmp_path: Path) -> None:
     tt = load_slice(incoming)
     assert tt.slice is not None and (tt.slice.last - tt.slice.first).days == 6
     assert not (tmp_path / "state" / "timetable" / "slice.built").exists()
+
+
+def test_unit_says_when_its_slice_has_ended(service: OnboardService, tmp_path: Path,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    from datetime import date
+
+    from transit.slice import build_slice, load_slice, selector_for
+
+    unit, select = selector_for("onboard", service.cfg.path)
+    out = tmp_path / "old.slice"
+    build_slice(SAMPLE, out, kind="onboard", unit=unit, select=select, first=date(2026, 11, 10), days=7)
+    service.tt = load_slice(out)
+    service.data_now = lambda mono=None: T_FIX.timestamp()  # type: ignore[method-assign]
+    with caplog.at_level("WARNING"):
+        service._slice_ending(time.monotonic())
+        service._slice_ending(time.monotonic())  # rate-limited: said once
+    said = [r.getMessage() for r in caplog.records if "slice ended" in r.getMessage()]
+    assert said == ["timetable slice ended on 2026-11-16 (today 2026-11-23): no trips to follow; roll out a new "
+                    "slice (rettid-central slice, rettid-onboard update-timetable)"]
