@@ -210,6 +210,7 @@ class Outbox:
         self._vp_refusing = False
         self._over_budget = False
         self._pending: list[Delivery] = []
+        self._pending_meta: dict[str, str] = {}  # meta put with the pending positions
         self._pending_since = 0.0
         self._dirty = False  # committed since the last checkpoint
         self._next_checkpoint = 0.0
@@ -357,17 +358,20 @@ class Outbox:
 
         ``meta`` is written in the same transaction, so progress markers (e.g. how many lines of an
         events file are stored) can never disagree with the stored rows after a crash. With ``group_s``
-        set, a batch of positions only may wait in memory (in order) for the next commit; anything else
-        commits at once, with the positions waiting before it.
+        set, a batch of positions only may wait in memory (in order) for the next commit, and the ``meta``
+        that goes with it waits with it (the trip state after those positions is never stored ahead of
+        them, nor lost apart from them); anything else commits at once, with what waits before it.
         """
         if not deliveries and not meta:
             return 0
         with self._lock:
-            if (self.group_s > 0 and not meta and all(d.kind in DEFERRABLE_KINDS for d in deliveries)
+            if (self.group_s > 0 and deliveries and all(d.kind in DEFERRABLE_KINDS for d in deliveries)
                     and len(self._pending) + len(deliveries) < MAX_PENDING):
                 if not self._pending:
                     self._pending_since = self._clock()
                 self._pending.extend(deliveries)
+                if meta:
+                    self._pending_meta.update(meta)
                 if self._clock() - self._pending_since < self.group_s:
                     return len(deliveries)
                 return self._commit([], None, mine=len(deliveries))
@@ -405,7 +409,7 @@ class Outbox:
                 stored += 1
                 if i >= first_mine:
                     stored_mine += 1
-            for k, v in (meta or {}).items():
+            for k, v in ({**self._pending_meta, **meta} if meta else self._pending_meta).items():
                 self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (k, v))
             thinned = self._thin_step_in_tx() if self._thin.active else None
             self._db.execute("COMMIT")
@@ -414,6 +418,7 @@ class Outbox:
             self._thin_rolled_back()
             raise OutboxError(f"{self.path}: cannot store {len(batch)} message(s): {exc}") from exc
         self._pending = []
+        self._pending_meta = {}
         self._refuse_bucket = last_bucket
         self._dirty = True
         if thinned is not None:

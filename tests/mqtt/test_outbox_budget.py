@@ -212,9 +212,16 @@ def test_group_commit_holds_positions_only(tmp_path: Path) -> None:
     clock.t += 1.5
     ob.maintain()  # the window has passed: the service loop commits them
     assert ob.pending == 0 and table_counts(path)["vp"] == 4
-    ob.put([vp(5)])
+    # the trip state put with positions waits with them: never stored ahead of them, nor lost apart
+    ob.put([vp(5)], meta={"checkpoint": "after vp5"})
+    assert ob.pending == 1 and ob.get_meta("checkpoint") is None
+    ob.put([vp(6)], meta={"checkpoint": "after vp6"})
+    ob.put([], meta={"progress": "7"})  # meta alone commits at once, with what waits
+    assert ob.pending == 0 and table_counts(path)["vp"] == 6
+    assert ob.get_meta("checkpoint") == "after vp6" and ob.get_meta("progress") == "7"
+    ob.put([vp(7)])
     ob.close()  # and closing commits what waits
-    assert table_counts(path)["vp"] == 5
+    assert table_counts(path)["vp"] == 7
 
 
 OLD_SCHEMA = """
