@@ -210,17 +210,58 @@ class MockPinSink:
 
 
 class FileGpioSink:
-    """Appends ``t,pin,level`` lines (like ``gpio.csv``) to a file or FIFO, flushed per edge."""
+    """Appends ``t,pin,level`` lines (like ``gpio.csv``) to a file or FIFO, flushed per edge.
+
+    A FIFO whose reader went away (the unit was killed) loses the edges until a reader opens it again, as
+    a real GPIO line's edges are lost while nobody watches them; they are counted in :attr:`lost`."""
 
     def __init__(self, path: Path) -> None:
-        self.f = open(path, "w", encoding="ascii", buffering=1)  # noqa: SIM115 - closed in close()
+        self.path = path
+        self.f: Any = open(path, "w", encoding="ascii", buffering=1)  # noqa: SIM115 - closed in close()
         self.f.write("t,pin,level\n")
+        self.lost = 0
 
     def edge(self, t: float, pin: int, level: int) -> None:
-        self.f.write(f"{t:.3f},{pin},{level}\n")
+        line = f"{t:.3f},{pin},{level}\n"
+        if self.f is None and not self._reopen():
+            self.lost += 1
+            return
+        try:
+            self.f.write(line)
+        except BrokenPipeError:
+            self._drop()
+            self.lost += 1
+
+    def _reopen(self) -> bool:
+        """Open the FIFO again if a reader is there now (never blocks)."""
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno in (errno.ENXIO, errno.ENOENT):  # no reader yet
+                return False
+            raise
+        os.set_blocking(fd, True)
+        self.f = open(fd, "w", encoding="ascii", buffering=1)  # noqa: SIM115 - closed in close()
+        try:
+            self.f.write("t,pin,level\n")
+        except BrokenPipeError:
+            self._drop()
+            return False
+        return True
+
+    def _drop(self) -> None:
+        try:
+            self.f.close()
+        except OSError:
+            pass
+        self.f = None
 
     def close(self) -> None:
-        self.f.close()
+        if self.f is not None:
+            try:
+                self.f.close()
+            except BrokenPipeError:
+                pass
 
 
 # -- the player -----------------------------------------------------------------------------------------
