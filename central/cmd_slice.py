@@ -28,7 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--for", dest="kind", choices=("onboard", "station"), required=True,
                    help="the kind of unit the slice is for")
     p.add_argument("config", type=Path, help="the unit's onboard.yaml or station.yaml")
-    p.add_argument("-o", "--output", type=Path, required=True, help="the slice file to write")
+    p.add_argument("-o", "--out", dest="output", metavar="FILE", type=Path, required=True,
+                   help="the slice file to write")
     p.add_argument("--from", dest="first", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
                    help="first service day (default: today in Europe/Copenhagen)")
     p.add_argument("--days", type=int, default=14, help="service days covered (default 14)")
