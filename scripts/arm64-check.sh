@@ -47,7 +47,13 @@ echo "arm64-check: native run"
 (cd "$HERE" && run_case "$PY" "$HERE" "$OUT/native")
 
 echo "arm64-check: installing into the arm64 root and running there"
-chroot "$ROOT" /bin/sh -euc '
+# a clean environment: this machine's PIP_*/SSL_* settings name paths that do not exist in the root (and
+# send pip's build-isolation subprocess to a CA bundle without the site's CA)
+CHROOT_ENV=(env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8)
+if [ -f "$ROOT/etc/rettid-pip-ca.crt" ]; then
+    CHROOT_ENV+=(SSL_CERT_FILE=/etc/rettid-pip-ca.crt REQUESTS_CA_BUNDLE=/etc/rettid-pip-ca.crt)
+fi
+chroot "$ROOT" "${CHROOT_ENV[@]}" /bin/sh -euc '
     cd /src
     uname -m
     [ -x /venv/bin/python ] || python3 -m venv /venv
@@ -55,7 +61,7 @@ chroot "$ROOT" /bin/sh -euc '
     /venv/bin/pip install --quiet --disable-pip-version-check --index-url https://pypi.org/simple .
 '
 start=$(date +%s)
-chroot "$ROOT" /bin/bash -euc "cd /src && SCENARIO='$SCENARIO' && $(declare -f run_case); run_case /venv/bin/python /src /out"
+chroot "$ROOT" "${CHROOT_ENV[@]}" /bin/bash -euc "cd /src && SCENARIO='$SCENARIO' && $(declare -f run_case); run_case /venv/bin/python /src /out"
 echo "arm64-check: arm64 record + replay took $(( $(date +%s) - start )) s under qemu"
 cp -r "$ROOT/out" "$OUT/arm64"
 
