@@ -7,10 +7,11 @@ scheduled time where it is held).
 Predictions learn the day's running from this trip so far (:func:`learn`) instead of carrying the
 current delay forward: "timetable + delay now" predicts a vehicle that runs slower than the timetable,
 or is held, early at every later stop. The forward walk (:func:`predict`) starts where the vehicle is
-and when it is, and adds per section the scheduled running time times the running ratio this trip is
-achieving (shrunk towards 1 while few sections are known, each section clipped so one signal stop does
-not make the whole trip look slow), and per stop the dwell this trip typically takes there (the median
-of its observed dwells, with the minimum dwell as prior). Where the vehicle is held (timing points;
+and when it is, and adds per section its baseline running (the timetable's minutes blended with the
+time the section's length takes, in the share that explains this trip's running best) times the running
+ratio this trip is achieving (shrunk towards 1 while few sections are known, each section clipped so one
+signal stop does not make the whole trip look slow), and per stop the dwell this trip is expected to take
+(the mean of its observed dwells, each clipped at 3x their median, with the minimum dwell as prior). Where the vehicle is held (timing points;
 every stop for trains) it does not leave before the scheduled departure, so an early vehicle waits and
 a late one recovers the scheduled slack. A vehicle standing at a stop leaves no earlier than now plus
 the time to close its doors and pull away, so an unscheduled hold pushes every later stop on with it. No
@@ -20,11 +21,12 @@ that is still minutes away is never shown as "Nu".
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from onboard.tripfollow.plan import PlanStop
+from onboard.tripfollow.plan import RUN_ACCEL_MPS2, PlanStop, TripPlan, run_time
 from onboard.tripfollow.stops import TripFollower
 from transit.records import EtaStop, iso
 
@@ -79,6 +81,12 @@ class EtaConfig:
     dwells_kept: int = 30
     #: no observation of the vehicle for this long: the stops carry ``NO_DATA`` (GTFS-Realtime), no times
     no_data_after_s: float = 180.0
+    #: the share of a section's baseline running taken from the timetable's own section time (the rest from
+    #: its length, :func:`distance_runs`) before the trip has shown which explains its running better, and
+    #: the shares tried once it has (at least ``blend_min_sections`` sections)
+    blend_prior: float = 0.5
+    blend_grid: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+    blend_min_sections: int = 3
 
 
 class SectionTimes(Protocol):
@@ -107,29 +115,32 @@ class Running:
     pace: float = 1.0
     run_s: float = 0.0
     dwell_obs: tuple[float, ...] = ()
+    #: the share of each section's baseline running from the timetable's section time (1: the timetable's
+    #: own times, 0: the section's length, :func:`baseline`)
+    blend: float = 0.5
 
 
 def learn(f: TripFollower, t: float, s: float | None, cfg: EtaConfig = EtaConfig(),
           day: Running | None = None) -> Running:
-    """Running ratio and typical dwell of the trip so far, from its departures and arrivals (and the run
-    in progress: the time since the last departure against the scheduled time to where it is now).
+    """Running ratio, baseline blend and typical dwell of the trip so far, from its departures and arrivals
+    (and the run in progress: the time since the last departure against the baseline time to where it is
+    now).
+
+    Each section's baseline running is a blend of the timetable's section time and the time its length
+    takes (:func:`baseline`); the ratio is achieved over baseline running. Timetables are written in whole
+    minutes, with slack put where the planner chose: a ratio learned on sections whose minutes were tight
+    overshoots slack ones (and the reverse), while the length of a section says how long a vehicle needs
+    for it. Which explains this trip's running better is chosen from its own sections (the share with the
+    smallest error once ``cfg.blend_min_sections`` are known; before that the day's, or the prior).
 
     ``day``: what the vehicle's earlier trips today said (:meth:`onboard.tripfollow.core.Core` keeps it):
     the prior starts from their pace, weighted by ``cfg.day_weight`` of their running (at most
     ``cfg.day_max_run_s``), and their dwells count before this trip's own."""
     plan = f.plan
-    achieved = 0.0
-    scheduled = 0.0
-    n_sec = 0
+    refv = ref_speed(f)
     lo, hi = cfg.section_clip
-
-    def add(a: float, sch: float) -> None:
-        nonlocal achieved, scheduled, n_sec
-        if sch < cfg.min_section_s or a <= 0.0:
-            return
-        achieved += min(max(a, lo * sch), hi * sch)
-        scheduled += sch
-        n_sec += 1
+    sections: list[tuple[float, float, float]] = []  # (achieved, timetable's, by length) per whole section
+    partial: tuple[float, float, float] | None = None  # the run in progress
 
     dwells: list[float] = []
     prev: int | None = None  # the last stop with a known departure (running since then)
@@ -145,20 +156,22 @@ def learn(f: TripFollower, t: float, s: float | None, cfg: EtaConfig = EtaConfig
         if state == "pas":
             continue  # a served stop passed (nobody to set down or pick up): the section spans it
         if v.ars is not None and prev is not None:
-            p = plan.stops[prev]
             pv = f.visits[prev]
-            if pv.dep is not None and p.sched_dep is not None and st.sched_arr is not None:
-                add(v.ars - pv.dep, st.sched_arr - p.sched_dep)
+            if pv.dep is not None:
+                b = baseline(f, prev, k, refv)
+                if b is not None:
+                    sections.append((v.ars - pv.dep, b[0], b[1]))
         if v.ars is not None and v.dep is not None and k not in (f.origin, f.terminus):
             waited = f.held(st) and st.sched_dep is not None and v.dep <= st.sched_dep + cfg.leave_closed_s
             if not waited:  # a dwell stretched to the timetable says nothing about the dwell itself
                 dwells.append(v.dep - v.ars)
         prev = k if v.dep is not None else None
     if prev is not None and s is not None and f.current_visit() is None:
-        p = plan.stops[prev]
         pv = f.visits[prev]
-        if pv.dep is not None and p.sched_dep is not None:
-            add(t - pv.dep, plan.sched_time_at(s - f.cfg.halt_offset_m) - p.sched_dep)
+        nxt = next((k for k in range(prev + 1, len(plan.stops)) if plan.stops[k].served), None)
+        b = baseline(f, prev, nxt, refv, at=s) if nxt is not None else None
+        if pv.dep is not None and b is not None:
+            partial = (t - pv.dep, b[0], b[1])
     base = _prior_ratio(f)
     prior = cfg.prior_run_s
     mean = base
@@ -166,14 +179,117 @@ def learn(f: TripFollower, t: float, s: float | None, cfg: EtaConfig = EtaConfig
         w = cfg.day_weight * min(day.run_s, cfg.day_max_run_s)
         mean = base * (prior + w * day.pace) / (prior + w)
         prior += w
-    ratio = (achieved + prior * mean) / (scheduled + prior)
-    ratio = min(max(ratio, cfg.ratio_range[0]), cfg.ratio_range[1])
+
+    def fit(share: float) -> tuple[float, float, float, int]:
+        """(ratio, squared log error of the whole sections, scheduled-baseline seconds, sections used)."""
+        achieved = scheduled = 0.0
+        n = 0
+        for a, sch, dist in sections + ([partial] if partial is not None else []):
+            bl = share * sch + (1.0 - share) * dist
+            if bl < cfg.min_section_s or a <= 0.0:
+                continue
+            achieved += min(max(a, lo * bl), hi * bl)
+            scheduled += bl
+            n += 1
+        ratio = (achieved + prior * mean) / (scheduled + prior)
+        ratio = min(max(ratio, cfg.ratio_range[0]), cfg.ratio_range[1])
+        err = 0.0
+        for a, sch, dist in sections:
+            bl = share * sch + (1.0 - share) * dist
+            if max(sch, dist) < cfg.min_section_s or a <= 0.0:
+                continue
+            # one section's miss counts at most 3x either way (a signal stop is not a verdict on the model)
+            err += min(abs(math.log(a / max(ratio * bl, 1.0))), math.log(3.0)) ** 2
+        return ratio, err, scheduled, n
+
+    share = day.blend if day is not None else cfg.blend_prior
+    if refv is None:
+        share = 1.0  # nothing to measure the sections by: the timetable's own times
+    elif sum(1 for a, sch, dist in sections if max(sch, dist) >= cfg.min_section_s) >= cfg.blend_min_sections:
+        # the smallest error; a tie stays nearest the prior
+        share = min(cfg.blend_grid, key=lambda w: (round(fit(w)[1], 9), abs(w - share)))
+    ratio, _err, scheduled, n_sec = fit(share)
     least = f.cfg.min_dwell_s
     seen = (list(day.dwell_obs) if day is not None else []) + dwells
     seen = seen[-cfg.dwells_kept:]
-    dwell = statistics.median(seen + [least] * cfg.prior_dwells) if seen else least
+    dwell = least
+    if seen:
+        # the expected dwell (its mean, each clipped at 3x the median so one long hold does not set it):
+        # over the stops ahead the extra dwell some of them get adds up, their median alone would not
+        pool = seen + [least] * cfg.prior_dwells
+        cap = 3.0 * statistics.median(pool)
+        dwell = statistics.fmean(min(x, cap) for x in pool)
     run_s = scheduled + (cfg.day_weight * min(day.run_s, cfg.day_max_run_s) if day is not None else 0.0)
-    return Running(ratio, max(dwell, least), n_sec, len(dwells), ratio / base, run_s, tuple(seen))
+    return Running(ratio, max(dwell, least), n_sec, len(dwells), ratio / base, run_s, tuple(seen), share)
+
+
+def trapezoid_s(dist: float, v: float, a: float = RUN_ACCEL_MPS2) -> float:
+    """Seconds to run ``dist`` metres from standstill to standstill, accelerating and braking at ``a`` and
+    cruising at no more than ``v`` (the shape :func:`onboard.tripfollow.plan.run_time` assumes)."""
+    if dist <= 0.0:
+        return 0.0
+    if v <= 0.0:
+        return math.inf
+    if dist >= v * v / a:
+        return dist / v + v / a
+    return 2.0 * math.sqrt(dist / a)
+
+
+_REF_SPEEDS: dict[int, tuple[TripPlan, float | None]] = {}
+
+
+def ref_speed(f: TripFollower) -> float | None:
+    """The cruise speed at which the served sections' lengths, run as trapezoids, take the timetable's
+    total scheduled running: the timetable's pace spread by length (None: no sections with length and
+    time). Solved by bisection (the total time falls as the speed rises); kept per plan."""
+    plan = f.plan
+    hit = _REF_SPEEDS.get(id(plan))
+    if hit is not None and hit[0] is plan:
+        return hit[1]
+    served = [k for k, st in enumerate(plan.stops) if st.served]
+    dists: list[float] = []
+    total = 0.0
+    for p, k in zip(served, served[1:], strict=False):
+        sp, sk = plan.stops[p], plan.stops[k]
+        if sp.sched_dep is None or sk.sched_arr is None:
+            continue
+        dists.append(max(0.0, f.halt(k) - f.halt(p)))
+        total += max(0.0, sk.sched_arr - sp.sched_dep)
+    v: float | None = None
+    if total > 0.0 and sum(dists) > 0.0:
+        lo_v, hi_v = 0.5, 4.0 * f.cfg.est_vmax_mps
+        if sum(trapezoid_s(d, hi_v) for d in dists) >= total:
+            v = hi_v  # a timetable faster than any plausible run: as fast as plausible
+        else:
+            for _ in range(60):
+                mid = 0.5 * (lo_v + hi_v)
+                if sum(trapezoid_s(d, mid) for d in dists) > total:
+                    lo_v = mid
+                else:
+                    hi_v = mid
+            v = 0.5 * (lo_v + hi_v)
+    if len(_REF_SPEEDS) > 16:
+        _REF_SPEEDS.clear()
+    _REF_SPEEDS[id(plan)] = (plan, v)
+    return v
+
+
+def baseline(f: TripFollower, p: int, k: int, refv: float | None, *,
+             at: float | None = None) -> tuple[float, float] | None:
+    """Baseline running from served stop ``p`` to served stop ``k`` (a passed stop between them spans):
+    (the timetable's section time, the time the section's length takes at the timetable's pace,
+    :func:`ref_speed`). With ``at`` (a chainage inside the section): the same, from the departure to there.
+    None where the timetable has no times for the section."""
+    plan = f.plan
+    sp, sk = plan.stops[p], plan.stops[k]
+    if sp.sched_dep is None or sk.sched_arr is None:
+        return None
+    dist = max(0.0, f.halt(k) - f.halt(p))
+    by_len = trapezoid_s(dist, refv) if refv is not None else max(0.0, sk.sched_arr - sp.sched_dep)
+    if at is None:
+        return max(0.0, sk.sched_arr - sp.sched_dep), by_len
+    sched = plan.sched_time_at(at - f.cfg.halt_offset_m) - sp.sched_dep
+    return sched, run_time(at - f.halt(p), dist, by_len)
 
 
 def _prior_ratio(f: TripFollower) -> float:
@@ -204,6 +320,7 @@ def predict(f: TripFollower, t: float, s: float | None, run: Running | None = No
         run = learn(f, t, s, cfg, day)
     no_data = s is None or (observed_t is not None and t - observed_t > cfg.no_data_after_s)
     vmax = f.cfg.est_vmax_mps
+    refv = ref_speed(f)
     out: list[EtaStop] = []
     cur = f.current_visit()
     tau = t  # the time cursor: when the vehicle leaves the previous stop of the walk
@@ -228,17 +345,23 @@ def predict(f: TripFollower, t: float, s: float | None, run: Running | None = No
             leave = cfg.leave_closed_s if v.pde is not None else cfg.leave_open_s
             dep = t + leave if k == f.origin else max(t + leave, v.ars + run.dwell_s)
         else:
+            from_stop: str | None = None
+            base_run = 0.0  # the baseline running still ahead to this stop (blend of timetable and length)
             if prev is None:
-                here = plan.sched_time_at(x - f.cfg.halt_offset_m)
-                sched_run = max(0.0, st.sched_arr - here) if k != f.origin else 0.0
-                from_stop: str | None = None
+                # part-way into the section (or before the first stop): the rest of its baseline
+                p0 = next((j for j in range(k - 1, -1, -1) if plan.stops[j].served), None)
+                whole = baseline(f, p0, k, refv) if p0 is not None and k != f.origin else None
+                part = baseline(f, p0, k, refv, at=x) if whole is not None and p0 is not None else None
+                if whole is not None and part is not None:
+                    base_run = (run.blend * max(0.0, whole[0] - part[0])
+                                + (1.0 - run.blend) * max(0.0, whole[1] - part[1]))
             else:
-                p = plan.stops[prev]
-                assert p.sched_dep is not None
-                sched_run = max(0.0, st.sched_arr - p.sched_dep)
-                from_stop = p.stop_id
+                from_stop = plan.stops[prev].stop_id
+                whole = baseline(f, prev, k, refv)
+                if whole is not None:
+                    base_run = run.blend * whole[0] + (1.0 - run.blend) * whole[1]
             known = sections.run_s(from_stop, st.stop_id, t) if sections is not None and from_stop else None
-            run_s = known if known is not None else sched_run * run.ratio
+            run_s = known if known is not None else base_run * run.ratio
             # never sooner than the distance at the highest plausible speed: no "Nu" minutes away
             run_s = max(run_s, max(0.0, f.halt(k) - x) / vmax)
             eta_arr = tau + run_s
@@ -284,4 +407,5 @@ def _entry(st: PlanStop, last: bool, arr: float | None, dep: float | None,
                    eta_dep=None if last else iso(dep), status=status, platform=st.platform)
 
 
-__all__ = ["EtaConfig", "Running", "SectionTimes", "delay_now", "learn", "predict", "predict_carried_delay"]
+__all__ = ["EtaConfig", "Running", "SectionTimes", "baseline", "delay_now", "learn", "predict", "predict_carried_delay",
+           "ref_speed", "trapezoid_s"]

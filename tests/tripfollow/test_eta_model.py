@@ -90,11 +90,13 @@ def test_late_vehicle_recovers_scheduled_dwell() -> None:
                  i=3)
     run = learn(f, T0 + 920, 6000.0)
     assert run.ratio == pytest.approx(1.0)
-    # dwells: B 25 s, C 125 s (an unscheduled hold), prior 20 s twice: the median is not moved by the hold
-    assert run.dwell_s == pytest.approx(22.5)
+    # dwells: B 25 s, C 125 s (an unscheduled hold), prior 20 s twice: the expected dwell is their mean with
+    # each clipped at 3x their median (22.5 s), so the hold counts as 67.5 s, not 125 s
+    dwell = (25 + 67.5 + 20 + 20) / 4
+    assert run.dwell_s == pytest.approx(dwell)
     d, e = predict(f, T0 + 920, 6000.0)
-    assert at(d, "eta_dep") - at(d, "eta_arr") == pytest.approx(22.5)
-    assert at(e, "eta_arr") - 1380 == pytest.approx(200 - (60 - 22.5))  # 162.5 s late at E, not 200
+    assert at(d, "eta_dep") - at(d, "eta_arr") == pytest.approx(dwell)
+    assert at(e, "eta_arr") - 1380 == pytest.approx(200 - (60 - dwell))  # 173.1 s late at E, not 200
 
 
 def test_held_vehicle_pushes_the_predictions_on_with_the_hold() -> None:
@@ -110,12 +112,15 @@ def test_held_vehicle_pushes_the_predictions_on_with_the_hold() -> None:
     closed = follower(trip(), "train", {0: (T0 - 60, T0), 1: (T0 + 330, T0 + 365), 2: (T0 + 695, None)}, i=2,
                       doors_closed=True)
     assert at(predict(closed, T0 + 900, 6000.0)[0], "eta_dep") == pytest.approx(903)
-    # a standing vehicle that has not yet dwelt its typical time: arrival + the typical dwell (20 s: the
-    # median of B's 35 s and the 20 s prior twice), here earlier than the scheduled 720 it is held to
+    # a standing vehicle that has not yet dwelt its typical time: arrival + the typical dwell (25 s: the
+    # mean of B's 35 s and the 20 s prior twice), here earlier than the scheduled 720 it is held to
     assert at(predict(f, T0 + 700, 6000.0)[0], "eta_dep") == pytest.approx(720)
     bus = follower(trip(timepoints=(True, False, False, False, True)), "bus",
                    {0: (T0 - 60, T0), 1: (T0 + 330, T0 + 365), 2: (T0 + 695, None)}, i=2)
-    assert at(predict(bus, T0 + 700, 6000.0)[0], "eta_dep") == pytest.approx(708)  # now + 8: 695 + 10 is sooner
+    # a bus: B's 35 s clipped at 3x the median (10 s, the bus prior twice) and the prior: 695 + 50 / 3 s,
+    # later than now + 8 s
+    assert at(predict(bus, T0 + 700, 6000.0)[0], "eta_dep") == pytest.approx(695 + 50 / 3)
+    assert at(predict(bus, T0 + 715, 6000.0)[0], "eta_dep") == pytest.approx(723)  # past it: now + 8
 
 
 def test_vehicle_kilometres_away_is_never_due_now() -> None:
@@ -123,8 +128,12 @@ def test_vehicle_kilometres_away_is_never_due_now() -> None:
     stops = trip(d_sched=720.0)
     f = follower(stops, "train", {0: (T0 - 60, T0), 1: (T0 + 300, T0 + 360), 2: (T0 + 660, T0 + 720)}, i=3)
     d = predict(f, T0 + 740, 6500.0)[0]
-    # 2.5 km to go at no more than 40 m/s (144 km/h): at least 62.5 s; the old model said 740 ("Nu")
-    assert at(d, "eta_arr") == pytest.approx(740 + 2500 / 40.0)
+    # 2.5 km to go: the timetable's 0 s says nothing, the section's length does (half the baseline before
+    # the trip shows which explains its running better); never sooner than at 40 m/s (144 km/h): 62.5 s.
+    # The old model said 740 ("Nu")
+    assert 740 + 2500 / 40.0 < at(d, "eta_arr") < 740 + 300
+    no_length = predict(f, T0 + 740, 6500.0, run=replace(learn(f, T0 + 740, 6500.0), blend=1.0))[0]
+    assert at(no_length, "eta_arr") == pytest.approx(740 + 2500 / 40.0)  # the timetable alone: the bound
     old = delay_now(f, T0 + 740, 6500.0)
     assert old is not None and 720 + old == pytest.approx(740)
 
@@ -167,3 +176,49 @@ def test_the_vehicles_earlier_trip_today_is_the_prior_of_the_next() -> None:
     assert run.ratio == pytest.approx((240 + 600 * SLOW) / 840)
     assert run.dwell_s == pytest.approx(27.5)  # the day's dwells 35, 35 with the prior twice
     assert learn(nxt, T0 - 30, 0.0).ratio == pytest.approx(1.0)
+
+
+def uneven(minutes: tuple[float, ...]) -> list:
+    """Six stops 2 km apart, the running minutes of each section as given, 60 s dwells."""
+    out, t = [stop("A", 0.0, T0, T0, seq=1)], T0
+    for i, sid in enumerate("BCDEF", 1):
+        t += minutes[i - 1]
+        out.append(stop(sid, 2000.0 * i, t, t + 60 if i < 5 else t, seq=i + 1))
+        t += 60
+    return out
+
+
+def run_at(stops: list, secs: tuple[float, ...]) -> TripFollower:
+    """A train that ran the first sections in ``secs`` with 25 s dwells and just left the next stop."""
+    visits: dict[int, tuple[float, float | None]] = {0: (T0 - 60, T0)}
+    t = T0
+    for k, r in enumerate(secs, 1):
+        visits[k] = (t + r, t + r + 25)
+        t += r + 25
+    return follower(stops, "train", visits, i=len(secs) + 1)
+
+
+def test_section_lengths_explain_running_the_minutes_do_not() -> None:
+    # equal sections scheduled 2, 3, 2, 3, 2 minutes (slack where the planner put it); the train needs 150 s
+    # for each: after three sections the lengths explain its running, the next "3 minutes" is 150 s too
+    stops = uneven((120.0, 180.0, 120.0, 180.0, 120.0))
+    f = run_at(stops, (150.0, 150.0, 150.0))
+    now = T0 + 3 * 175
+    run = learn(f, now, 6000.0)
+    assert run.blend == 0.0 and run.sections == 3
+    e = predict(f, now, 6000.0, run=run)[0]
+    assert at(e, "eta_arr") - (now - T0) == pytest.approx(150.0, abs=5.0)
+    # before three sections are known: half the timetable's minutes, half the lengths
+    assert learn(run_at(stops, (150.0, 150.0)), T0 + 2 * 175, 4000.0).blend == 0.5
+
+
+def test_timetable_minutes_that_explain_the_running_are_kept() -> None:
+    # the same sections, a train that runs them in the timetable's minutes (a slow zone in B-C and D-E)
+    stops = uneven((120.0, 180.0, 120.0, 180.0, 120.0))
+    f = run_at(stops, (120.0, 180.0, 120.0))
+    now = T0 + 120 + 180 + 120 + 75
+    run = learn(f, now, 6000.0)
+    assert run.blend == 1.0
+    e = predict(f, now, 6000.0, run=run)[0]
+    assert at(e, "eta_arr") - (now - T0) == pytest.approx(180.0 * run.ratio)
+    assert run.ratio == pytest.approx(1.0, abs=0.05)

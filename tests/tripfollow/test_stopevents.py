@@ -105,12 +105,14 @@ def test_trip_that_starts_late_has_its_delay_everywhere() -> None:
     eta = [r for r in events(recs, "eta") if r.clear == ["hilleroed"]][0]
     pred = {s.stop_id: s for s in eta.stops}
     late = parse_iso(pred["grimstrup"].eta_arr).timestamp() - parse_iso(pred["grimstrup"].sched_arr).timestamp()
-    # between stops the schedule is taken as accelerate-cruise-brake (0.7 m/s2), so a train still
-    # accelerating out of the zone (at 0.9 m/s2 here) shows about its departure delay (linear in distance
-    # it looked up to 10 s later)
-    assert 295 <= late <= 303
+    ars = {r.stop_id: parse_iso(r.tst).timestamp() for r in events(recs, "ars")}
+    # the train really arrives 284 s late (it runs 2 km in less than the timetable's 140 s): predicted
+    # from the timetable and the section's length within 10 s; the delay alone carried forward (300 s)
+    # was 16 s off
+    assert abs(late - (ars["grimstrup"] - T0 - 200)) <= 10.0
     late_c = parse_iso(pred["frederiksvaerk"].eta_arr).timestamp() - T0 - 400
-    assert late_c == pytest.approx(late - (30 - 20), abs=0.01)  # 10 s dwell slack recovered at grimstrup
+    assert abs(late_c - (ars["frederiksvaerk"] - T0 - 400)) <= 15.0  # dwell slack recovered at grimstrup
+    assert late_c < late  # the 10 s of dwell slack at grimstrup recovered
 
 
 def test_trip_cut_short_gives_missing_registrations() -> None:
