@@ -78,14 +78,24 @@ class Result:
     note: str = ""
 
 
-def drive_specs(n: int, seed: int = 1616) -> list[dict[str, Any]]:
-    """The drives: base scenario, seed, pace (running time share of the scheduled), holds."""
+@dataclasses.dataclass(frozen=True)
+class DriveSpec:
+    """One drive: its base scenario, seed, pace (running time share of the scheduled) and place ``i`` in
+    the round of drives (which decides the long hold)."""
+
+    base: str
+    seed: int
+    pace: float
+    i: int
+
+
+def drive_specs(n: int, seed: int = 1616) -> list[DriveSpec]:
+    """The drives: base scenario, seed, pace, holds."""
     rng = random.Random(seed)
     out = []
     for i in range(n):
         pace = rng.uniform(1.05, 1.15) if i % 2 == 0 else rng.uniform(0.85, 0.95)
-        out.append({"base": BASES[i % len(BASES)], "seed": rng.randrange(1, 10**6), "pace": round(pace, 4),
-                    "i": i})
+        out.append(DriveSpec(BASES[i % len(BASES)], rng.randrange(1, 10**6), round(pace, 4), i))
     return out
 
 
@@ -114,7 +124,7 @@ def pace_of(truth: list[dict[str, Any]]) -> float:
     return run / sched if sched > 0 else 1.0
 
 
-def build_drive(spec: dict[str, Any]) -> tuple[Any, Any, str]:
+def build_drive(spec: DriveSpec) -> tuple[Any, Any, str]:
     """The scenario of one drive, its timetable and a label."""
     from sim_bus.engine import load_timetable
     from sim_bus.motion import simulate
@@ -122,9 +132,9 @@ def build_drive(spec: dict[str, Any]) -> tuple[Any, Any, str]:
     from sim_bus.plan import build_plans
     from sim_bus.scenario import RandomDelay, SignalStop, load_scenario
 
-    sc = load_scenario(SCENARIOS / spec["base"])
+    sc = load_scenario(SCENARIOS / spec.base)
     tt = load_timetable(sc)
-    rng = random.Random(spec["seed"])
+    rng = random.Random(spec.seed)
     first = tt.trips[build_plans(sc, tt)[0].trip_id]
     same = sorted(t.trip_id for t in tt.trips_on(sc.service_day)
                   if t.route_id == first.route_id and t.direction_id == first.direction_id)
@@ -137,11 +147,11 @@ def build_drive(spec: dict[str, Any]) -> tuple[Any, Any, str]:
                                  trips=())
     else:
         sc = dataclasses.replace(sc, block=None, block_from=None, block_max_trips=None, trips=(trip.trip_id,))
-    sc = dataclasses.replace(sc, seed=spec["seed"], signal_stops=(), skips=(),
+    sc = dataclasses.replace(sc, seed=spec.seed, signal_stops=(), skips=(),
                              delays=dataclasses.replace(sc.delays, fixed={}, random=None, origin_s=0.0))
     # calibrate the pace on the plain drive (no holds, no signals): running scales with k exactly
     base_pace = pace_of(simulate(sc, build_plans(sc, tt), passenger_fn(sc)).truth)
-    k = spec["pace"] / base_pace
+    k = spec.pace / base_pace
     sc = _scaled(sc, k)
     plans = build_plans(sc, tt)
     inner = [s for s in plans[0].served[1:-1]]
@@ -149,7 +159,7 @@ def build_drive(spec: dict[str, Any]) -> tuple[Any, Any, str]:
     # unscheduled holds: extra dwell at any stop now and then (the scenario's own delays.random, as the
     # shipped 330R and 910 scenarios use it), on every other round of drives one long hold (a ramp, a connection
     # waited for, a driver change), and one signal stop before a station
-    long_hold = (spec["i"] // len(BASES)) % 2 == 0  # every other round over the lines
+    long_hold = (spec.i // len(BASES)) % 2 == 0  # every other round over the lines
     holds = {rng.choice(inner).stop_id: round(rng.uniform(60.0, 180.0), 1)} if long_hold else {}
     signals = tuple(SignalStop(rng.choice(p.served[1:-1]).stop_id,
                                rng.uniform(80.0, 250.0) if bus else rng.uniform(250.0, 700.0),
@@ -158,19 +168,19 @@ def build_drive(spec: dict[str, Any]) -> tuple[Any, Any, str]:
     origin = rng.choice((0.0, 0.0, rng.uniform(30.0, 240.0)))
     sc = dataclasses.replace(sc, signal_stops=signals,
                              delays=dataclasses.replace(sc.delays, fixed=holds, random=rnd, origin_s=origin))
-    label = (f"{spec['base'].split('-')[0]}#{spec['i']} {'+'.join(p.trip_id for p in plans)} "
-             f"pace {spec['pace']:.2f}")
+    label = (f"{spec.base.split('-')[0]}#{spec.i} {'+'.join(p.trip_id for p in plans)} "
+             f"pace {spec.pace:.2f}")
     return sc, tt, label
 
 
-def run_drive(spec: dict[str, Any]) -> Result:
+def run_drive(spec: DriveSpec) -> Result:
     try:
         return _run_drive(spec)
     except Exception as exc:  # noqa: BLE001 - reported as a metric
         return Result(f"{spec}", Errors(), Errors(), 1.0, failed=1, note=f"{type(exc).__name__}: {exc}")
 
 
-def _run_drive(spec: dict[str, Any]) -> Result:
+def _run_drive(spec: DriveSpec) -> Result:
     from onboard.service.replay import load_setup, replay
     from onboard.tripfollow.eta import delay_now, predict_carried_delay
     from onboard.tripfollow.pipeline import Pipeline

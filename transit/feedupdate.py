@@ -19,7 +19,6 @@ version and checksum instead of feed-check; the caller's check adds the horizon)
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -28,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from transit.errors import FeedError, RettidError
-from transit.slice import open_timetable
+from transit.slice import feed_hash, open_timetable
 from transit.timetable import Timetable
 
 log = logging.getLogger(__name__)
@@ -109,7 +108,7 @@ class FeedStore:
             return self._reject([str(p) for p in exc.problems])
         except (RettidError, OSError) as exc:
             return self._reject([str(exc)])
-        version = _content_id(src)
+        version = feed_hash(src)[:12]  # the same feed (or slice) is one version
         versions = self.root / "versions"
         versions.mkdir(parents=True, exist_ok=True)
         dest = versions / version
@@ -155,18 +154,6 @@ class FeedStore:
                         key=lambda p: p.stat().st_mtime, reverse=True)
         for p in others[self.keep:]:
             _remove(p)
-
-
-def _content_id(path: Path) -> str:
-    """12 hex digits of SHA-256 over the feed's files (names and bytes): the same feed is one version."""
-    h = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for f in files:
-        h.update(f.name.encode())
-        with f.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()[:12]
 
 
 def _point(link: Path, target: Path) -> None:

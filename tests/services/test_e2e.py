@@ -14,7 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
 from demo.run import (
@@ -25,7 +24,7 @@ from demo.run import (
     station_config,
     write_yaml,
 )
-from tests.conftest import REPO, require_binary
+from tests.conftest import REPO
 
 SPEED = 20.0
 DURATION_S = 300.0
@@ -48,14 +47,6 @@ def _stop(proc: subprocess.Popen[bytes], log: Path) -> int:
         proc.kill()
         proc.wait()
         raise AssertionError(f"{proc.args} ignored SIGTERM:\n{log.read_text()[-3000:]}") from None
-
-
-@pytest.fixture
-def broker(tmp_path: Path):  # type: ignore[no-untyped-def]
-    m = LocalBroker(tmp_path / "broker", require_binary("mosquitto"))
-    m.start()
-    yield m
-    m.stop()
 
 
 def test_services_against_the_live_simulator(tmp_path: Path, broker: LocalBroker) -> None:

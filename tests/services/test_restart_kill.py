@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from demo.run import Collector, LocalBroker, derive_scenario, live_onboard_config, write_yaml
-from tests.conftest import REPO, require_binary
+from tests.conftest import REPO
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -37,14 +37,6 @@ DURATION_S = 2040.0
 KILLED_STOPS = ("overdrevsvejen", "noerre_herlev", "goerloese", "uvelse", "skaevinge", "grimstrup", "oelsted",
                 "kregme", "lille_kregme", "frederiksvaerk")
 STOP_EVENTS = ("arr", "ars", "dep", "pas", "not_observed")
-
-
-@pytest.fixture
-def broker(tmp_path: Path):  # type: ignore[no-untyped-def]
-    m = LocalBroker(tmp_path / "broker", require_binary("mosquitto"))
-    m.start()
-    yield m
-    m.stop()
 
 
 def _reference(scenario: Path, tmp: Path) -> list[dict[str, Any]]:

@@ -29,25 +29,8 @@ from transit.records import RECORD_TYPES, Punctuality, Record
 from transit.timetable import Timetable
 from transit.timeutil import parse_iso
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "tests" / "data" / "replay-920R-short"
-CONFIG = """\
-unit: {{id: sim-lint41-2061, vehicle: lint41-2061, operator: {root}/data/operators/lokaltog.yaml,
-  state_dir: state, timezone: Europe/Copenhagen}}
-feed: {root}/data/gtfs/lokaltog-sample
-vehicle: {{type: lint41}}
-counting:
-  doors:
-  - {{index: 1, beams: [[5, 6], [13, 19]], gate: can}}
-  - {{index: 2, beams: [[16, 20], [21, 26]], gate: can}}
-  - {{index: 3, beams: [[17, 27], [22, 23]], gate: can}}
-  - {{index: 4, beams: [[24, 25], [12, 18]], gate: can}}
-  blocked_level: 1
-assignment: {{trips: [920R_MT_0_0715], service_day: '2026-11-23'}}
-gnss: {{backend: file, path: gnss.nmea, speed: 0}}
-can: {{backend: replay, channel: can0, bitrate: 250000, file: can.log, speed: 0, doors: 4}}
-gpio: {{backend: replay, file: gpio.csv}}
-"""
+from .test_replay_regression import CONFIG, DATA, ROOT  # the same recorded 920R drive and its unit
+
 T = parse_iso("2026-11-23T06:13:00Z").timestamp()
 HILLEROED_DWELL = T + 60.0  # doors open, passengers boarding, punctuality (departure) not yet measured
 RUN = T + 135.0  # leaving Hillerød (its departure not yet emitted: still in the zone)
