@@ -457,7 +457,8 @@ class Core:
             return []
         seen = t if pos.observing(t) else (pos.obs[0] if pos.obs is not None else None)
         stops = predict(f, t, pos.s, cfg=self.cfg.eta, sections=self.section_times,
-                        observed_t=seen if seen is not None else f.t_active, day=self._day(f.plan))
+                        observed_t=seen if seen is not None else f.t_active, day=self._day(f.plan),
+                        stopped_since=self.still.since if self.still.stopped else None)
         if not stops and not clear:
             return []
         return [self._rec(Eta, t, loc=pos.loc(t), headsign=f.plan.headsign, occu=None, dl=round(d, 1),

@@ -87,6 +87,11 @@ class EtaConfig:
     blend_prior: float = 0.5
     blend_grid: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
     blend_min_sections: int = 3
+    #: a vehicle that has stood longer than expected (a hold, a late start, a signal between stops) is
+    #: expected to stand this share of that overrun again, at most ``overrun_max_s`` more (see
+    #: :func:`standing_left`)
+    overrun_share: float = 0.5
+    overrun_max_s: float = 180.0
 
 
 class SectionTimes(Protocol):
@@ -306,15 +311,31 @@ def _prior_ratio(f: TripFollower) -> float:
     return 1.0 if total <= 0.0 else max(0.5, (total - hidden) / total)
 
 
+def standing_left(over: float, cfg: EtaConfig = EtaConfig()) -> float:
+    """Seconds a vehicle that has already stood ``over`` seconds longer than expected will still stand.
+
+    Nothing on board says when a hold ends (a ramp, a connection waited for, a driver change, a red
+    signal). Overruns are long-tailed: most end soon, a few go on for minutes, and the longer one has
+    lasted the longer it is likely to last (for a Pareto tail of index 2 the median of the time still
+    to come is about 0.4x, the mean 1x the time already stood). Predicting the departure at "now plus
+    pulling away" at every moment of a hold is wrong by the whole rest of it at every stop ahead;
+    ``cfg.overrun_share`` of the overrun so far (at most ``cfg.overrun_max_s``) is the middle way."""
+    return min(max(0.0, over) * cfg.overrun_share, cfg.overrun_max_s)
+
+
 def predict(f: TripFollower, t: float, s: float | None, run: Running | None = None, *,
             cfg: EtaConfig = EtaConfig(), sections: SectionTimes | None = None,
-            observed_t: float | None = None, day: Running | None = None) -> list[EtaStop]:
+            observed_t: float | None = None, day: Running | None = None,
+            stopped_since: float | None = None) -> list[EtaStop]:
     """Per remaining served stop: the ``eta`` record's stop entry (times ISO UTC ms).
 
     ``s``: the antenna's chainage now; ``run``: what the trip so far says (default: :func:`learn` with the
     vehicle's earlier trips today, ``day``);
     ``observed_t``: when the unit last observed the vehicle (None: now) — longer ago than
-    ``cfg.no_data_after_s`` the stops carry ``NO_DATA`` and no times (the display keeps the timetable)."""
+    ``cfg.no_data_after_s`` the stops carry ``NO_DATA`` and no times (the display keeps the timetable);
+    ``stopped_since``: since when the vehicle has stood still (None: moving or not known). Standing
+    between stops (a signal, a queue) it pulls away from standstill, after :func:`standing_left` of
+    the time it has stood there."""
     plan = f.plan
     if run is None:
         run = learn(f, t, s, cfg, day)
@@ -325,6 +346,11 @@ def predict(f: TripFollower, t: float, s: float | None, run: Running | None = No
     cur = f.current_visit()
     tau = t  # the time cursor: when the vehicle leaves the previous stop of the walk
     x = s if s is not None else 0.0  # ... and where
+    # standing between stops once the trip has left its first stop: a signal, a queue
+    halted = stopped_since is not None and cur is None and f.i > f.origin
+    if halted:
+        assert stopped_since is not None
+        tau = t + standing_left(t - stopped_since, cfg)
     prev: int | None = None
     for k in range(f.i, len(plan.stops)):
         st = plan.stops[k]
@@ -343,7 +369,12 @@ def predict(f: TripFollower, t: float, s: float | None, run: Running | None = No
                 break
             # it cannot leave before it closes its doors and pulls away, nor (held) before its time
             leave = cfg.leave_closed_s if v.pde is not None else cfg.leave_open_s
-            dep = t + leave if k == f.origin else max(t + leave, v.ars + run.dwell_s)
+            due = st.sched_dep if k == f.origin else v.ars + run.dwell_s
+            if f.held(st):
+                due = max(due, st.sched_dep)
+            if v.pde is None and t > due:
+                leave += standing_left(t - due, cfg)  # doors still open past its time: a hold
+            dep = max(t + leave, due)
         else:
             from_stop: str | None = None
             base_run = 0.0  # the baseline running still ahead to this stop (blend of timetable and length)
@@ -353,8 +384,10 @@ def predict(f: TripFollower, t: float, s: float | None, run: Running | None = No
                 whole = baseline(f, p0, k, refv) if p0 is not None and k != f.origin else None
                 part = baseline(f, p0, k, refv, at=x) if whole is not None and p0 is not None else None
                 if whole is not None and part is not None:
-                    base_run = (run.blend * max(0.0, whole[0] - part[0])
-                                + (1.0 - run.blend) * max(0.0, whole[1] - part[1]))
+                    by_len = max(0.0, whole[1] - part[1])
+                    if halted and refv is not None and p0 is not None:
+                        by_len = max(by_len, trapezoid_s(max(0.0, f.halt(k) - x), refv))  # from standstill
+                    base_run = run.blend * max(0.0, whole[0] - part[0]) + (1.0 - run.blend) * by_len
             else:
                 from_stop = plan.stops[prev].stop_id
                 whole = baseline(f, prev, k, refv)
@@ -408,4 +441,4 @@ def _entry(st: PlanStop, last: bool, arr: float | None, dep: float | None,
 
 
 __all__ = ["EtaConfig", "Running", "SectionTimes", "baseline", "delay_now", "learn", "predict", "predict_carried_delay",
-           "ref_speed", "trapezoid_s"]
+           "ref_speed", "standing_left", "trapezoid_s"]

@@ -14,7 +14,7 @@ from dataclasses import replace
 import pytest
 
 from onboard.tripfollow import FollowConfig
-from onboard.tripfollow.eta import EtaConfig, delay_now, learn, predict
+from onboard.tripfollow.eta import EtaConfig, delay_now, learn, predict, ref_speed, standing_left, trapezoid_s
 from onboard.tripfollow.stops import TripFollower, _Visit
 from transit.records import EtaStop
 from transit.timeutil import parse_iso
@@ -100,15 +100,19 @@ def test_late_vehicle_recovers_scheduled_dwell() -> None:
 
 
 def test_held_vehicle_pushes_the_predictions_on_with_the_hold() -> None:
-    # standing at C since 695 with the doors open (an unscheduled hold): it leaves no sooner than now + 8 s
+    # standing at C since 695 with the doors open, due to leave at its scheduled 720 (arrival + the typical
+    # 25 s is earlier; a train is held to its time): at 900 it has overrun by 180 s, an unscheduled hold.
+    # It leaves no sooner than now + 8 s to close the doors and pull away, plus half the overrun again
     f = follower(trip(), "train", {0: (T0 - 60, T0), 1: (T0 + 330, T0 + 365), 2: (T0 + 695, None)}, i=2)
     c, d, _e = predict(f, T0 + 900, 6000.0)
     assert at(c, "eta_arr") == pytest.approx(695)
-    assert at(c, "eta_dep") == pytest.approx(908)
-    assert at(d, "eta_arr") == pytest.approx(908 + 300 * 15.0 / 14.0)  # sections A-B, B-C at 330 s
+    assert at(c, "eta_dep") == pytest.approx(900 + 8 + 90)
+    assert at(d, "eta_arr") == pytest.approx(998 + 300 * 15.0 / 14.0)  # sections A-B, B-C at 330 s
     later = predict(f, T0 + 960, 6000.0)
-    assert at(later[1], "eta_arr") - at(d, "eta_arr") == pytest.approx(60.0)  # grows one for one
-    # doors closed: leaving in 3 s
+    assert at(later[1], "eta_arr") - at(d, "eta_arr") == pytest.approx(60.0 * 1.5)  # faster than the clock
+    # the longer it stands the longer it is expected to, up to 3 more minutes
+    assert at(predict(f, T0 + 1500, 6000.0)[0], "eta_dep") == pytest.approx(1500 + 8 + 180)
+    # doors closed: leaving in 3 s, whatever the overrun
     closed = follower(trip(), "train", {0: (T0 - 60, T0), 1: (T0 + 330, T0 + 365), 2: (T0 + 695, None)}, i=2,
                       doors_closed=True)
     assert at(predict(closed, T0 + 900, 6000.0)[0], "eta_dep") == pytest.approx(903)
@@ -119,8 +123,47 @@ def test_held_vehicle_pushes_the_predictions_on_with_the_hold() -> None:
                    {0: (T0 - 60, T0), 1: (T0 + 330, T0 + 365), 2: (T0 + 695, None)}, i=2)
     # a bus: B's 35 s clipped at 3x the median (10 s, the bus prior twice) and the prior: 695 + 50 / 3 s,
     # later than now + 8 s
-    assert at(predict(bus, T0 + 700, 6000.0)[0], "eta_dep") == pytest.approx(695 + 50 / 3)
-    assert at(predict(bus, T0 + 715, 6000.0)[0], "eta_dep") == pytest.approx(723)  # past it: now + 8
+    due = 695 + 50 / 3
+    assert at(predict(bus, T0 + 700, 6000.0)[0], "eta_dep") == pytest.approx(due)
+    # past it: now + 8 s + half of the overrun
+    assert at(predict(bus, T0 + 715, 6000.0)[0], "eta_dep") == pytest.approx(715 + 8 + (715 - due) / 2)
+
+
+def test_late_start_at_the_first_stop_is_an_overrun() -> None:
+    # standing at A with the doors open a minute after its scheduled departure (a driver change, a late
+    # connection): leaves in 8 s plus half that minute
+    f = follower(trip(), "train", {0: (T0 - 120, None)}, i=0)
+    a = predict(f, T0 + 60, 0.0)[0]
+    assert at(a, "eta_dep") == pytest.approx(60 + 8 + 30)
+    assert at(predict(f, T0 - 60, 0.0)[0], "eta_dep") == pytest.approx(0)  # before its time: its time
+
+
+def test_standing_between_stops_pulls_away_later() -> None:
+    # left C at 730, stopped at 8 km (a signal before D) since 800; at 860 it has stood 60 s
+    f = follower(trip(), "train", {0: (T0 - 60, T0), 1: (T0 + 330, T0 + 365), 2: (T0 + 695, T0 + 730)}, i=3)
+    run = replace(learn(f, T0 + 860, 8000.0), blend=1.0)  # the timetable's minutes alone: no length term
+    moving = predict(f, T0 + 860, 8000.0, run=run)[0]
+    halted = predict(f, T0 + 860, 8000.0, run=run, stopped_since=T0 + 800)[0]
+    assert at(halted, "eta_arr") - at(moving, "eta_arr") == pytest.approx(30.0)  # half the 60 s stood
+    # by the section's length it starts from standstill: 1 km at the timetable's pace from rest, never less
+    # than what is left of the moving run
+    by_len = replace(run, blend=0.0)
+    m0 = at(predict(f, T0 + 860, 8000.0, run=by_len)[0], "eta_arr")
+    h0 = at(predict(f, T0 + 860, 8000.0, run=by_len, stopped_since=T0 + 860)[0], "eta_arr")
+    v = ref_speed(f)
+    assert v is not None
+    assert h0 - 860 == pytest.approx(max(m0 - 860, trapezoid_s(f.halt(3) - 8000.0, v) * run.ratio), abs=1e-3)  # ms in the record
+    assert h0 > m0
+    # standing at a stop is not standing between stops: its dwell rules
+    at_c = follower(trip(), "train", {0: (T0 - 60, T0), 1: (T0 + 330, T0 + 365), 2: (T0 + 695, None)}, i=2)
+    assert predict(at_c, T0 + 700, 6000.0, stopped_since=T0 + 695) == predict(at_c, T0 + 700, 6000.0)
+
+
+def test_standing_left_is_a_share_of_the_overrun_with_a_ceiling() -> None:
+    assert standing_left(-5.0) == 0.0
+    assert standing_left(40.0) == pytest.approx(20.0)
+    assert standing_left(1000.0) == pytest.approx(180.0)
+    assert standing_left(40.0, EtaConfig(overrun_share=0.0)) == 0.0
 
 
 def test_vehicle_kilometres_away_is_never_due_now() -> None:
