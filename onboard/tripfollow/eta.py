@@ -79,6 +79,8 @@ class EtaConfig:
     day_max_run_s: float = 3600.0
     #: the latest observed dwells kept (today's, across trips)
     dwells_kept: int = 30
+    #: stopping at a stop ahead counts as this many stops seen stopped before any are (the share it stops at)
+    prior_stops: int = 2
     #: no observation of the vehicle for this long: the stops carry ``NO_DATA`` (GTFS-Realtime), no times
     no_data_after_s: float = 180.0
     #: the share of a section's baseline running taken from the timetable's own section time (the rest from
@@ -123,6 +125,14 @@ class Running:
     #: the share of each section's baseline running from the timetable's section time (1: the timetable's
     #: own times, 0: the section's length, :func:`baseline`)
     blend: float = 0.5
+    #: today's stops where the vehicle stopped and where it passed (nobody to set down or pick up: a
+    #: request stop, a quiet bus stop); the share it stops at is what a stop ahead costs in dwell
+    stopped: int = 0
+    passed: int = 0
+
+    def stop_share(self, prior: int = 2) -> float:
+        """The share of stops ahead the vehicle is expected to stop at (``prior`` stops count as stopped)."""
+        return (self.stopped + prior) / (self.stopped + self.passed + prior)
 
 
 def learn(f: TripFollower, t: float, s: float | None, cfg: EtaConfig = EtaConfig(),
@@ -148,6 +158,7 @@ def learn(f: TripFollower, t: float, s: float | None, cfg: EtaConfig = EtaConfig
     partial: tuple[float, float, float] | None = None  # the run in progress
 
     dwells: list[float] = []
+    stopped = passed = 0
     prev: int | None = None  # the last stop with a known departure (running since then)
     for k in range(min(f.i + 1, len(plan.stops))):
         st = plan.stops[k]
@@ -159,7 +170,10 @@ def learn(f: TripFollower, t: float, s: float | None, cfg: EtaConfig = EtaConfig
             prev = None
             continue
         if state == "pas":
+            passed += k not in (f.origin, f.terminus)
             continue  # a served stop passed (nobody to set down or pick up): the section spans it
+        if v.ars is not None and k not in (f.origin, f.terminus):
+            stopped += 1
         if v.ars is not None and prev is not None:
             pv = f.visits[prev]
             if pv.dep is not None:
@@ -225,7 +239,10 @@ def learn(f: TripFollower, t: float, s: float | None, cfg: EtaConfig = EtaConfig
         cap = 3.0 * statistics.median(pool)
         dwell = statistics.fmean(min(x, cap) for x in pool)
     run_s = scheduled + (cfg.day_weight * min(day.run_s, cfg.day_max_run_s) if day is not None else 0.0)
-    return Running(ratio, max(dwell, least), n_sec, len(dwells), ratio / base, run_s, tuple(seen), share)
+    if day is not None:
+        stopped, passed = stopped + day.stopped, passed + day.passed
+    return Running(ratio, max(dwell, least), n_sec, len(dwells), ratio / base, run_s, tuple(seen), share,
+                   stopped, passed)
 
 
 def trapezoid_s(dist: float, v: float, a: float = RUN_ACCEL_MPS2) -> float:
@@ -401,7 +418,8 @@ def predict(f: TripFollower, t: float, s: float | None, run: Running | None = No
             if last:
                 out.append(_entry(st, True, eta_arr, None))
                 break
-            dep = eta_arr + (f.cfg.min_dwell_s if k == f.origin else run.dwell_s)
+            # a stop ahead costs the expected dwell where the vehicle stops, nothing where it passes
+            dep = eta_arr + (f.cfg.min_dwell_s if k == f.origin else run.dwell_s * run.stop_share(cfg.prior_stops))
         if f.held(st) or k == f.origin:
             dep = max(dep, st.sched_dep)  # held (and no trip leaves its first stop early): an early vehicle waits
         out.append(_entry(st, False, eta_arr, dep))

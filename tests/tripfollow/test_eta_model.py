@@ -159,6 +159,23 @@ def test_standing_between_stops_pulls_away_later() -> None:
     assert predict(at_c, T0 + 700, 6000.0, stopped_since=T0 + 695) == predict(at_c, T0 + 700, 6000.0)
 
 
+def test_a_bus_that_passes_quiet_stops_is_not_expected_to_dwell_at_every_one() -> None:
+    # a bus passed B (nobody to set down or pick up) and stopped 15 s at C: of today's stops it stopped at
+    # one of two; with two stops counted as stopped before any are seen it is expected to stop at 3 of 4
+    stops = trip(timepoints=(True, False, False, False, True))
+    f = follower(stops, "bus", {0: (T0 - 60, T0), 2: (T0 + 560, T0 + 575)}, i=3)
+    f.visits[1] = _Visit(arr=T0 + 270, due=True)
+    f.done[1] = "pas"
+    run = learn(f, T0 + 575, 6000.0)
+    assert (run.stopped, run.passed) == (1, 1)
+    assert run.stop_share() == pytest.approx(0.75)
+    d = predict(f, T0 + 575, 6000.0)[0]
+    assert at(d, "eta_dep") - at(d, "eta_arr") == pytest.approx(run.dwell_s * 0.75)
+    # what the day saw carries to the next trip
+    nxt = learn(follower(stops, "bus", {0: (T0 - 60, None)}, i=0), T0 - 30, 0.0, day=run)
+    assert (nxt.stopped, nxt.passed) == (1, 1)
+
+
 def test_standing_left_is_a_share_of_the_overrun_with_a_ceiling() -> None:
     assert standing_left(-5.0) == 0.0
     assert standing_left(40.0) == pytest.approx(20.0)
