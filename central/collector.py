@@ -49,6 +49,7 @@ from transit.messages import decode_prediction, parse_prediction_topic, parse_re
 from transit.mqttclient import configure_auth
 from transit.ratelimit import RateLimitedLog
 from transit.records import DeviationReport, Eta, Record, decode_record
+from transit.sections import SectionLearner, encode_sections, sections_topic
 from transit.timeutil import iso_utc_ms
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class CollectorCounters:
     connects: int = 0
     disconnects: int = 0
     output_published: int = 0
+    sections_published: int = 0  # retained section-times messages sent to the units
     store_errors: int = 0
     reject_reasons: dict[str, int] = field(default_factory=dict)
 
@@ -124,6 +126,10 @@ class Collector:
         self._subscribed = threading.Event()
         self._pending_subs: set[int] = set()
         self._output: _Output | None = None
+        # recent running per section from the units' dep/ars, published to the units (transit.sections)
+        self.sections = SectionLearner(window_s=cfg.sections_window_s)
+        self._sections_dirty: set[str] = set()
+        self._sections_due = 0.0
 
     # ------------------------------------------------------------------------------------ MQTT
     def start(self) -> None:
@@ -202,6 +208,7 @@ class Collector:
         try:
             first = self._queue.get(timeout=timeout_s) if timeout_s > 0 else self._queue.get_nowait()
         except queue.Empty:
+            self.publish_sections()  # what waited out its interval
             return 0
         batch = [first]
         deadline = time.monotonic() + self.cfg.batch_ms / 1000.0
@@ -218,7 +225,27 @@ class Collector:
                     if self._queue.empty() and left < self.cfg.batch_ms / 2000.0:
                         break
         self._handle(batch)
+        self.publish_sections()
         return len(batch)
+
+    def publish_sections(self, *, force: bool = False) -> int:
+        """Each operator whose sections changed, at most every ``sections_s``: its recent section times,
+        retained (QoS 1), for the units' predictions. Returns how many messages were sent."""
+        if self.cfg.sections_s <= 0 or not self._sections_dirty or self._client is None:
+            return 0
+        now = time.monotonic()
+        if not force and now < self._sections_due:
+            return 0
+        self._sections_due = now + self.cfg.sections_s
+        n = 0
+        for oper in sorted(self._sections_dirty):
+            msg = self.sections.message(oper)
+            if msg is not None:
+                self._client.publish(sections_topic(self.prefix, oper), encode_sections(msg), qos=1, retain=True)
+                n += 1
+        self._sections_dirty.clear()
+        self.counters.sections_published += n
+        return n
 
     def _handle(self, batch: list[tuple[int, int, str, bytes]]) -> None:
         records: list[StoredRecord] = []
@@ -279,6 +306,11 @@ class Collector:
         if self.live is not None:
             for obj in decoded:
                 self.live.on_record(obj)
+        if self.cfg.sections_s > 0:
+            seen = self.sections.observations
+            self.sections.on_records(decoded)
+            if self.sections.observations != seen:
+                self._sections_dirty.update(r.oper for r in decoded)
         if self._output is not None:
             self.counters.output_published += self._output.publish(records, decoded)
         if self.on_batch is not None:

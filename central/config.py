@@ -51,6 +51,10 @@ class CollectorConfig:
     stale_s: int = 90  # GTFS-RT entities older than this (data time) are dropped
     predictions: bool = True  # also follow stop predictions (state, for GTFS-RT TripUpdates)
     output: OutputConfig | None = None
+    #: recent running per section (transit.sections) published to the units at most this often (0: not);
+    #: with a shared subscription each collector sees part of the fleet: let one publish them
+    sections_s: float = 30.0
+    sections_window_s: float = 3600.0
     #: operator files (``data/operators/<id>.yaml``): their GTFS feeds give GTFS-RT its route_ids
     operators: tuple[Path, ...] = ()
 
@@ -107,7 +111,7 @@ def load_collector_config(path: str | Path) -> CollectorConfig:
     cn = root.opt("collector")
     if cn is not None:
         cn.reject_unknown({"share_group", "batch_max", "batch_ms", "receive_maximum", "stale_s", "predictions",
-                           "operators"})
+                           "operators", "sections_s", "sections_window_s"})
         sg = cn.opt("share_group")
         group = None if sg is None else sg.as_str()
         if group is not None and (not group or any(c in group for c in "/+# ")):
@@ -117,7 +121,9 @@ def load_collector_config(path: str | Path) -> CollectorConfig:
                       batch_ms=cn.get_int("batch_ms", 50, min=1, max=10_000),
                       receive_maximum=cn.get_int("receive_maximum", 1000, min=1, max=65535),
                       stale_s=cn.get_int("stale_s", 90, min=1, max=3600),
-                      predictions=True if pn is None else pn.as_bool())
+                      predictions=True if pn is None else pn.as_bool(),
+                      sections_s=cn.get_int("sections_s", 30, min=0, max=3600),
+                      sections_window_s=cn.get_int("sections_window_s", 3600, min=60, max=86400))
         on_ = cn.opt("operators")
         if on_ is not None:
             paths = []

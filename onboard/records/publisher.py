@@ -42,6 +42,7 @@ from transit.messages import (
 from transit.mqttclient import configure_auth
 from transit.ratelimit import RateLimitedLog
 from transit.records import Encoded, Record
+from transit.sections import sections_topic
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,8 @@ class Publisher:
                  window: int = 100, backoff: Backoff | None = None,
                  on_assignment: Callable[[Assignment], None] | None = None,
                  on_deviation: Callable[[str, bytes, float | None], None] | None = None,
-                 on_prediction: Callable[[str, bytes], None] | None = None) -> None:
+                 on_prediction: Callable[[str, bytes], None] | None = None,
+                 on_sections: Callable[[str, bytes], None] | None = None) -> None:
         self.outbox = outbox
         self.settings = settings
         self.oper = oper
@@ -146,6 +148,9 @@ class Publisher:
         # other vehicles' stop predictions at the stops the service watches (its trip's stations: the state
         # of the frieze's connections); subscribed per stop, not to every prediction of the network
         self.on_prediction = on_prediction
+        # the operator's recent running per section (transit.sections, retained, from the collector): the
+        # sections this trip has not driven yet, as other vehicles drove them
+        self.on_sections = on_sections
         self._watch_lock = threading.Lock()
         self._watch_want: frozenset[str] = frozenset()
         self._watch_have: frozenset[str] = frozenset()
@@ -175,6 +180,7 @@ class Publisher:
         self._deviation_filter = deviation_filter(settings.topic_prefix, oper)
         self._deviation_head = self._deviation_filter[:-1]
         self._stop_head = settings.topic_prefix.rstrip("/") + "/stop/"
+        self._sections_topic = sections_topic(settings.topic_prefix, oper)
 
     # ---------------------------------------------------------------------------------- public API
     def start(self) -> None:
@@ -291,6 +297,8 @@ class Publisher:
         client.subscribe(self._assign_topic, qos=1)
         if self.on_deviation is not None:
             client.subscribe(self._deviation_filter, qos=1)
+        if self.on_sections is not None:
+            client.subscribe(self._sections_topic, qos=1)
         self._sync_watch(client, reconnected=True)
         self._wake.set()
 
@@ -329,6 +337,12 @@ class Publisher:
                 self.on_prediction(msg.topic, bytes(msg.payload))
             except Exception:  # the consumer's bug must not stop publishing
                 log.exception("prediction handler failed")
+            return
+        if self.on_sections is not None and msg.topic == self._sections_topic:
+            try:
+                self.on_sections(msg.topic, bytes(msg.payload))
+            except Exception:  # the consumer's bug must not stop publishing
+                log.exception("section times handler failed")
             return
         if msg.topic != self._assign_topic:
             return

@@ -274,7 +274,9 @@ class OnboardService:
                                         on_deviation=lambda topic, payload, exp: self.q.put(
                                             ("deviation", time.monotonic(), (topic, payload, exp))),
                                         on_prediction=lambda topic, payload: self.q.put(
-                                            ("prediction", time.monotonic(), (topic, payload))))
+                                            ("prediction", time.monotonic(), (topic, payload))),
+                                        on_sections=lambda topic, payload: self.q.put(
+                                            ("sections", time.monotonic(), (topic, payload))))
             self._publisher.start()
             log.info("publishing to %s (outbox %s holds %d message(s))", settings.url, self._outbox.path,
                      len(self._outbox))
@@ -288,6 +290,10 @@ class OnboardService:
 
         # other vehicles' predictions at our trip's stations: the state of the frieze's connections
         self.predictions = ConnectionPredictions(prefix=settings.topic_prefix, own_veh=self.cfg.vehicle_id)
+        from transit.sections import RecentSections
+
+        # the operator's recent running per section (from the collector): the sections ahead of this trip
+        self.sections = RecentSections(prefix=settings.topic_prefix, oper=self.cfg.operator_id)
 
     def _open_school(self, feed: Any) -> None:
         """School runs (docs/school-buses.md): the monitor behind the records, the driver's panel."""
@@ -602,6 +608,8 @@ class OnboardService:
         elif kind == "prediction":
             t_now = self.data_now()
             self.predictions.handle(payload[0], payload[1], None if t_now is None else from_epoch(t_now))
+        elif kind == "sections":
+            self.sections.handle(*payload)  # the core reads it at its next prediction
         else:  # pragma: no cover - only our own threads put items
             log.error("unknown input kind %r", kind)
 
@@ -662,6 +670,7 @@ class OnboardService:
 
         self.core = bootstrap(self.setup, self.tt, t_first, with_counting=self.cfg.counting is not None,
                                vp_interval_s=self.opts.vp_interval_s)
+        self.core.core.section_times = getattr(self, "sections", None)  # other vehicles' recent running per section
         log.info("core ready at %s (%s, %d trip(s) assigned)", iso_utc_ms(from_epoch(t_first)), self.mode,
                  len(self.core.core.queue))
         self._resume(t_first)

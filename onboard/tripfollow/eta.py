@@ -94,6 +94,10 @@ class EtaConfig:
     #: :func:`standing_left`)
     overrun_share: float = 0.5
     overrun_max_s: float = 180.0
+    #: where other vehicles drove a section recently (:class:`SectionTimes`), its running is this share of
+    #: theirs and the rest this trip's own estimate (baseline x ratio): two estimates with errors of their
+    #: own (theirs had their signal stops and their pace, ours knows this vehicle), weighted alike
+    sections_share: float = 0.5
 
 
 class SectionTimes(Protocol):
@@ -101,8 +105,8 @@ class SectionTimes(Protocol):
 
     ``run_s(from_stop, to_stop, t)`` is the typical departure-to-arrival running time in seconds between
     two consecutive stops of the trip as other vehicles achieved it shortly before ``t``, or None when
-    there is nothing recent. Where known it replaces scheduled running × this trip's ratio for that
-    section (the ratio still scales sections nobody drove recently)."""
+    there is nothing recent. Where known it is blended with this trip's own estimate for that section
+    (``EtaConfig.sections_share``); sections nobody drove recently keep the trip's own."""
 
     def run_s(self, from_stop: str, to_stop: str, t: float) -> float | None: ...
 
@@ -411,7 +415,8 @@ def predict(f: TripFollower, t: float, s: float | None, run: Running | None = No
                 if whole is not None:
                     base_run = run.blend * whole[0] + (1.0 - run.blend) * whole[1]
             known = sections.run_s(from_stop, st.stop_id, t) if sections is not None and from_stop else None
-            run_s = known if known is not None else base_run * run.ratio
+            own = base_run * run.ratio
+            run_s = own if known is None else cfg.sections_share * known + (1.0 - cfg.sections_share) * own
             # never sooner than the distance at the highest plausible speed: no "Nu" minutes away
             run_s = max(run_s, max(0.0, f.halt(k) - x) / vmax)
             eta_arr = tau + run_s

@@ -21,6 +21,7 @@ from transit.messages import (
 )
 from transit.msgdoc import BEGIN, END, replace_generated, schema_markdown
 from transit.records import RECORD_TYPES, decode_record, encode
+from transit.sections import decode_sections, encode_sections
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "messages.md"
@@ -81,6 +82,10 @@ def test_every_json_example_decodes_and_reencodes_to_its_own_bytes() -> None:
         elif "action" in obj:
             assert encode_assignment(decode_assignment(compact)) == compact
             kinds.append("assignment")
+        elif "sections" in obj:
+            assert next(iter(obj)) == "v"
+            assert encode_sections(decode_sections(compact)) == compact
+            kinds.append("sections")
         elif "state" in obj:
             assert status_payload(obj["state"], oper=obj["oper"], veh=obj["veh"], client_id=obj["client"]) == compact
             kinds.append("status")
@@ -88,7 +93,7 @@ def test_every_json_example_decodes_and_reencodes_to_its_own_bytes() -> None:
             assert encode_prediction(decode_prediction(compact)) == compact
             kinds.append("prediction")
     assert sorted(set(kinds)) == sorted({"vp", "arr", "punctuality", "apc", "occupancy", "alarm", "eta",
-                                         "assignment", "status", "prediction", "deviation",
+                                         "assignment", "status", "prediction", "deviation", "sections",
                                          *(f"deviation:{k}" for k in DEVIATION_TYPES)})
 
 

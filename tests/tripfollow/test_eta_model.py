@@ -206,14 +206,41 @@ def test_no_observation_for_minutes_is_no_data() -> None:
     assert [e.status for e in predict(f, T0 + 600, 4500.0, observed_t=T0 + 500)] == ["SCHEDULED"] * 3
 
 
-def test_recent_running_of_other_vehicles_replaces_the_scaled_schedule() -> None:
+def test_recent_running_of_other_vehicles_counts_for_the_sections_ahead() -> None:
     class Recent:
         def run_s(self, from_stop: str, to_stop: str, t: float) -> float | None:
             return 400.0 if (from_stop, to_stop) == ("D", "E") else None
 
     f = follower(trip(), "train", {0: (T0 - 60, T0), 1: (T0 + 330, T0 + 365), 2: (T0 + 695, T0 + 730)}, i=3)
-    d, e = predict(f, T0 + 730, 6000.0, sections=Recent())
-    assert at(e, "eta_arr") == pytest.approx(at(d, "eta_dep") + 400.0)
+    d, e = predict(f, T0 + 730, 6000.0, sections=Recent(), cfg=EtaConfig(sections_share=1.0))
+    assert at(e, "eta_arr") == pytest.approx(at(d, "eta_dep") + 400.0)  # theirs alone
+    d, e = predict(f, T0 + 730, 6000.0, sections=Recent(), cfg=EtaConfig(sections_share=0.0))
+    assert (d, e) == tuple(predict(f, T0 + 730, 6000.0))  # the trip's own alone
+
+
+def test_the_collectors_section_times_drive_the_sections_ahead() -> None:
+    # the collector saw another vehicle run D-E in 400 s (its dep at D, its ars at E, 700 s into the hour)
+    from transit.records import ArrivalStopped, Departure, TripRef
+    from transit.sections import RecentSections, SectionLearner, encode_sections, sections_topic
+
+    other = TripRef("T2", "2026-11-23", "X", 0, "06:00")
+    lrn = SectionLearner()
+    lrn.on_records([Departure.make(T0 + 300, veh="2", oper="o", trip=other, stop_id="D", seq=4, odo=None, drst=0),
+                    ArrivalStopped.make(T0 + 700, veh="2", oper="o", trip=other, stop_id="E", seq=5, odo=None,
+                                        drst=0)])
+    msg = lrn.message("o")
+    assert msg is not None
+    recent = RecentSections(prefix="p", oper="o")
+    assert recent.handle(sections_topic("p", "o"), encode_sections(msg))
+    f = follower(trip(), "train", {0: (T0 - 60, T0), 1: (T0 + 330, T0 + 365), 2: (T0 + 695, T0 + 730)}, i=3)
+    d, e = predict(f, T0 + 730, 6000.0, sections=recent)
+    d0, e0 = predict(f, T0 + 730, 6000.0)
+    own = at(e0, "eta_arr") - at(d0, "eta_dep")
+    # half theirs, half this trip's own estimate of the section
+    assert at(e, "eta_arr") - at(d, "eta_dep") == pytest.approx(0.5 * 400.0 + 0.5 * own, abs=2e-3)
+    # more than an hour later (data time) the run is too old: the trip's own estimate alone
+    late = follower(trip(), "train", {0: (T0 - 60, T0), 1: (T0 + 330, T0 + 365), 2: (T0 + 695, T0 + 4400)}, i=3)
+    assert predict(late, T0 + 4400, 6000.0, sections=recent) == predict(late, T0 + 4400, 6000.0)
 
 
 def test_one_signal_stop_is_clipped_not_trusted() -> None:
