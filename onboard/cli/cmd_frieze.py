@@ -16,7 +16,7 @@ from typing import Any
 from hw.audio.espeak import Espeak, EspeakConfig
 from hw.display.png import PngSink
 from onboard.passinfo.announce import Announcer, wav_name
-from onboard.passinfo.frieze import FriezePanel, FriezeTracker, render_frieze
+from onboard.passinfo.frieze import FriezePanel, FriezeTracker, Rejsegaranti, render_frieze
 from transit.cli import instant
 from transit.errors import ConfigError, DeviceError
 from transit.jsonl import JsonlCounts, read_records
@@ -38,7 +38,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--config", help="onboard configuration (feed, frieze panel, delay threshold)")
     src.add_argument("--feed", help="GTFS feed (folder or zip) when there is no onboard configuration")
-    p.add_argument("--operator", help="operator file (with --feed): its registration stations become the via")
+    p.add_argument("--operator", help="operator file (with --feed): its registration stations become the via, its "
+                   "rejsegaranti rule and text the note")
     p.add_argument("--events", required=True, help="events.jsonl written by trip following")
     p.add_argument("--at", required=True, type=instant, help="instant to render, ISO 8601 with offset")
     p.add_argument("-o", "--out", required=True, metavar="FILE", help="PNG file to write")
@@ -75,14 +76,17 @@ def run(args: argparse.Namespace) -> int:
     threshold = args.delay_threshold if args.delay_threshold is not None else (
         cfg.frieze.delay_threshold_s if cfg is not None else 120)
     panel = _panel(args, cfg)
-    via: dict[str, Any] = {}
+    operator: Any = None
     if cfg is not None:
-        via = dict(cfg.operator.registration_stations)
+        operator = cfg.operator
     elif args.operator:
         from transit.operator import load_operator
 
-        via = dict(load_operator(args.operator).registration_stations)
-    tracker = FriezeTracker(tt, delay_threshold_s=threshold, stops_shown=panel.stops_shown, via_stations=via)
+        operator = load_operator(args.operator)
+    # the operator's registration stations are the via; its rule and text the rejsegaranti note (as in service)
+    via: dict[str, Any] = dict(operator.registration_stations) if operator is not None else {}
+    tracker = FriezeTracker(tt, delay_threshold_s=threshold, stops_shown=panel.stops_shown, via_stations=via,
+                            rejsegaranti=Rejsegaranti.of(operator))
     announcer = Announcer(connections=cfg.announce.connections if cfg is not None else 2) \
         if args.announce or args.wav_dir else None
     if cfg is not None and args.voice is None:
@@ -113,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
     delay = f", delay {view.delay_s} s" if view.delay_s is not None else ""
     print(f"frieze {at.astimezone(COPENHAGEN):%Y-%m-%d %H:%M:%S}: {view.state} {view.route} "
           f"{view.destination} next {ns}{delay} -> {args.out}")
+    if view.rejsegaranti:
+        print(f"rejsegaranti: {view.rejsegaranti}")
     if bad or tracker.rejected:
         print(f"skipped {bad} unreadable lines and {tracker.rejected} unusable records")
     return 0
