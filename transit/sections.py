@@ -18,6 +18,7 @@ than the unit's own data time (and not from its future).
 from __future__ import annotations
 
 import logging
+import math
 import statistics
 from collections import deque
 from collections.abc import Iterable
@@ -99,20 +100,26 @@ class SectionLearner:
     _dep: dict[tuple[str, str], tuple[str | None, str | None, int | None, str, float]] = field(default_factory=dict)
     _runs: dict[str, dict[tuple[str, str], deque[tuple[float, float]]]] = field(default_factory=dict)
     _newest: dict[str, float] = field(default_factory=dict)
+    _seen: dict[tuple[str, str], float] = field(default_factory=dict)  # per vehicle: its newest dep/ars
     observations: int = 0
 
     def on_records(self, records: Iterable[Record]) -> None:
         for rec in records:
-            if isinstance(rec, Departure) and rec.stop_id:
-                self._dep[(rec.oper, rec.veh)] = (rec.trip_id, rec.oday, rec.seq, rec.stop_id,
-                                                  parse_iso(rec.tst).timestamp())
-            elif isinstance(rec, ArrivalStopped) and rec.stop_id and rec.origin is not True:
-                dep = self._dep.pop((rec.oper, rec.veh), None)
+            if not isinstance(rec, Departure | ArrivalStopped) or not rec.stop_id:
+                continue
+            key = (rec.oper, rec.veh)
+            t = parse_iso(rec.tst).timestamp()
+            if t < self._seen.get(key, -math.inf):
+                continue  # a re-delivered older record (a unit's outbox after a reconnect) pairs with nothing
+            self._seen[key] = t
+            if isinstance(rec, Departure):
+                self._dep[key] = (rec.trip_id, rec.oday, rec.seq, rec.stop_id, t)
+            elif rec.origin is not True:
+                dep = self._dep.pop(key, None)
                 if dep is None or (dep[0], dep[1]) != (rec.trip_id, rec.oday):
                     continue
                 if dep[2] is not None and rec.seq is not None and rec.seq <= dep[2]:
                     continue
-                t = parse_iso(rec.tst).timestamp()
                 run = t - dep[4]
                 if not RUN_BOUNDS_S[0] <= run <= RUN_BOUNDS_S[1]:
                     continue

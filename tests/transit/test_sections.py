@@ -54,8 +54,14 @@ def test_what_is_not_a_section_is_not_learned() -> None:
     lrn.on_records([dep(200, "B", 2), ars(200.5, "C", 3)])  # half a second: not a run
     lrn.on_records([ars(300, "C", 3)])  # no departure seen before it
     lrn.on_records([dep(400, "C", 3), ars(390 + 9000, "D", 4)])  # over two hours
-    lrn.on_records([dep(500, "D", 4), ars(600, "C", 3)])  # backwards in the trip
+    lrn.on_records([dep(9500, "D", 4), ars(9600, "C", 3)])  # backwards in the trip
     assert lrn.observations == 0 and lrn.message("lokaltog") is None
+    # a re-delivered older departure (an outbox after a reconnect) does not pair with the next arrival
+    lrn = SectionLearner()
+    lrn.on_records([dep(600, "A", 1), ars(700, "B", 2), dep(0, "A", 1), ars(800, "C", 3)])
+    msg = lrn.message("lokaltog")
+    assert msg is not None and [(s.from_stop, s.to_stop, s.run_s) for s in msg.sections] == [("A", "B", 100.0)]
+    lrn = SectionLearner()
     # a stop passed between them: the section spans it (only the same span uses it)
     lrn.on_records([dep(1000, "A", 1), Pass.make(T0 + timedelta(seconds=1100), veh="2051", oper="lokaltog",
                                                   trip=TRIP_A, stop_id="B", seq=2, loc="GPS", odo=None, drst=0,
