@@ -14,7 +14,11 @@ signal stop does not make the whole trip look slow), and per stop the dwell this
 (the mean of its observed dwells, each clipped at 3x their median, with the minimum dwell as prior). Where the vehicle is held (timing points;
 every stop for trains) it does not leave before the scheduled departure, so an early vehicle waits and
 a late one recovers the scheduled slack. A vehicle standing at a stop leaves no earlier than now plus
-the time to close its doors and pull away, so an unscheduled hold pushes every later stop on with it. No
+the time to close its doors and pull away, and one standing past its time (a hold, a late start, a signal
+between stops) is expected to stand a share of that overrun again (:func:`standing_left`), so an
+unscheduled hold pushes every later stop on with it. A stop ahead costs the expected dwell times the share
+of stops the vehicle stops at today. Where other vehicles drove a section ahead recently
+(:class:`SectionTimes`, fed by the collector through ``transit.sections``) their time counts for half. No
 arrival is predicted sooner than the distance to it at the highest plausible speed allows, so a vehicle
 that is still minutes away is never shown as "Nu".
 """
