@@ -39,10 +39,13 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.registry import Metric, at_least, at_most, benchmark
 from transit.timeutil import parse_iso
+
+if TYPE_CHECKING:
+    from transit.sections import RecentSections
 
 log = logging.getLogger(__name__)
 
@@ -190,12 +193,12 @@ def run_drive(spec: DriveSpec) -> Result:
 LEAD_S = 900.0  # the leader runs this far ahead
 
 
-def leader_sections(spec: DriveSpec, first_departure: float) -> Any:
+def leader_sections(spec: DriveSpec, first_departure: float) -> RecentSections:
     """The leader's section times as the unit would have them: its ``dep``/``ars`` (from its ground truth,
     shifted to run ``LEAD_S`` ahead of the drive) through the collector's learner and the retained message
     into the unit's :class:`~transit.sections.RecentSections`."""
     from sim_bus.engine import build
-    from transit.records import ArrivalStopped, Departure, TripRef
+    from transit.records import ArrivalStopped, Departure, Record, TripRef
     from transit.sections import RecentSections, SectionLearner, encode_sections, sections_topic
 
     rng = random.Random(spec.seed * 7 + 1)
@@ -204,14 +207,16 @@ def leader_sections(spec: DriveSpec, first_departure: float) -> Any:
     sim = build(lsc, timetable=ltt)
     visits = [r for r in sim.truth() if r.get("kind") == "visit"]
     shift = first_departure - LEAD_S - sim.plans[0].first_departure.timestamp()
-    learner = SectionLearner(window_s=4 * 3600.0)
+    records: list[Record] = []
     for r in visits:
         trip = TripRef(r["trip_id"], lsc.service_day.isoformat(), "", 0, "00:00")  # the learner keys on trip and day
-        kw: dict[str, Any] = dict(veh="leader", oper="bench", trip=trip, stop_id=r["stop_id"], seq=r["seq"], odo=None,
-                                  drst=0)
-        learner.on_records([ArrivalStopped.make(r["arrival"] + shift, **kw)])
+        records.append(ArrivalStopped.make(r["arrival"] + shift, veh="leader", oper="bench", trip=trip,
+                                           stop_id=r["stop_id"], seq=r["seq"], odo=None, drst=0))
         if r.get("departure") is not None:
-            learner.on_records([Departure.make(r["departure"] + shift, **kw)])
+            records.append(Departure.make(r["departure"] + shift, veh="leader", oper="bench", trip=trip,
+                                          stop_id=r["stop_id"], seq=r["seq"], odo=None, drst=0))
+    learner = SectionLearner(window_s=4 * 3600.0)
+    learner.on_records(records)
     recent = RecentSections(prefix="bench", oper="bench")
     msg = learner.message("bench")
     if msg is not None:

@@ -228,13 +228,13 @@ class Collector:
         self.publish_sections()
         return len(batch)
 
-    def publish_sections(self, *, force: bool = False) -> int:
+    def publish_sections(self) -> int:
         """Each operator whose sections changed, at most every ``sections_s``: its recent section times,
         retained (QoS 1), for the units' predictions. Returns how many messages were sent."""
         if self.cfg.sections_s <= 0 or not self._sections_dirty or self._client is None:
             return 0
         now = time.monotonic()
-        if not force and now < self._sections_due:
+        if now < self._sections_due:
             return 0
         self._sections_due = now + self.cfg.sections_s
         n = 0

@@ -31,8 +31,8 @@ from msgspec import Meta
 from transit.errors import DecodeError
 from transit.messages import SCHEMA_VERSION, topic_level
 from transit.ratelimit import RateLimitedLog
-from transit.records import ArrivalStopped, Departure, Record, iso
-from transit.timeutil import parse_iso
+from transit.records import ArrivalStopped, Departure, Record
+from transit.timeutil import from_epoch, iso_utc_ms, parse_iso
 
 log = logging.getLogger(__name__)
 
@@ -147,10 +147,11 @@ class SectionLearner:
                 del sections[key]
                 continue
             out.append(SectionTime(from_stop=key[0], to_stop=key[1], run_s=round(statistics.median(r for _, r in runs), 1),
-                                   n=len(runs), last=_iso(max(t for t, _ in runs))))
+                                   n=len(runs), last=iso_utc_ms(from_epoch(max(t for t, _ in runs)))))
         if not out:
             return None
-        return SectionTimesMessage(oper=oper, tst=_iso(newest), window_s=self.window_s, sections=out)
+        return SectionTimesMessage(oper=oper, tst=iso_utc_ms(from_epoch(newest)), window_s=self.window_s,
+                                   sections=out)
 
 
 @dataclass
@@ -200,12 +201,6 @@ class RecentSections:
 
     def __len__(self) -> int:
         return len(self._runs)
-
-
-def _iso(t: float) -> str:
-    s = iso(t)
-    assert s is not None
-    return s
 
 
 __all__ = ["RecentSections", "SectionLearner", "SectionTime", "SectionTimesMessage", "decode_sections",

@@ -84,8 +84,8 @@ def run(args: argparse.Namespace) -> int:
 
         operator = load_operator(args.operator)
     # the operator's registration stations are the via; its rule and text the rejsegaranti note (as in service)
-    via: dict[str, Any] = dict(operator.registration_stations) if operator is not None else {}
-    tracker = FriezeTracker(tt, delay_threshold_s=threshold, stops_shown=panel.stops_shown, via_stations=via,
+    tracker = FriezeTracker(tt, delay_threshold_s=threshold, stops_shown=panel.stops_shown,
+                            via_stations=operator.registration_stations if operator is not None else None,
                             rejsegaranti=Rejsegaranti.of(operator))
     announcer = Announcer(connections=cfg.announce.connections if cfg is not None else 2) \
         if args.announce or args.wav_dir else None

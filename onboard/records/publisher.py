@@ -125,6 +125,14 @@ class Backoff:
         self.attempt = 0
 
 
+
+def _hand_on(what: str, handler: Callable[..., None], *args: Any) -> None:
+    """A received message to the service's handler: the consumer's bug must not stop publishing."""
+    try:
+        handler(*args)
+    except Exception:
+        log.exception("%s handler failed", what)
+
 class Publisher:
     """Publishes outbox rows to the broker in order, at most ``window`` unacknowledged at a time."""
 
@@ -327,22 +335,13 @@ class Publisher:
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
         if self.on_deviation is not None and msg.topic.startswith(self._deviation_head):
             expiry = getattr(msg.properties, "MessageExpiryInterval", None) if msg.properties else None
-            try:
-                self.on_deviation(msg.topic, bytes(msg.payload), expiry)
-            except Exception:  # the consumer's bug must not stop publishing
-                log.exception("deviation handler failed")
+            _hand_on("deviation", self.on_deviation, msg.topic, bytes(msg.payload), expiry)
             return
         if self.on_prediction is not None and msg.topic.startswith(self._stop_head):
-            try:
-                self.on_prediction(msg.topic, bytes(msg.payload))
-            except Exception:  # the consumer's bug must not stop publishing
-                log.exception("prediction handler failed")
+            _hand_on("prediction", self.on_prediction, msg.topic, bytes(msg.payload))
             return
         if self.on_sections is not None and msg.topic == self._sections_topic:
-            try:
-                self.on_sections(msg.topic, bytes(msg.payload))
-            except Exception:  # the consumer's bug must not stop publishing
-                log.exception("section times handler failed")
+            _hand_on("section times", self.on_sections, msg.topic, bytes(msg.payload))
             return
         if msg.topic != self._assign_topic:
             return

@@ -373,8 +373,7 @@ def predict(f: TripFollower, t: float, s: float | None, run: Running | None = No
     x = s if s is not None else 0.0  # ... and where
     # standing between stops once the trip has left its first stop: a signal, a queue
     halted = stopped_since is not None and cur is None and f.i > f.origin
-    if halted:
-        assert stopped_since is not None
+    if halted and stopped_since is not None:
         tau = t + standing_left(t - stopped_since, cfg)
     prev: int | None = None
     for k in range(f.i, len(plan.stops)):
