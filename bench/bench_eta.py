@@ -15,7 +15,9 @@ scenario's receivers report them) and replayed through ``onboard.service.replay`
 Every ``eta`` record's departure predictions are compared with the true departure of that visit; the
 horizon is the time from the record to the true departure. The same run computes, at the same moments and
 from the same trip-following state, the previous model (timetable + delay now carried forward,
-``onboard.tripfollow.eta.predict_carried_delay``) as the named reference.
+``onboard.tripfollow.eta.predict_carried_delay``) as the named reference, and what an oracle predicts
+(:func:`oracle`: it knows the vehicle's pace, passengers and physics, and every hold that has begun, but
+none still to come) as the bound the holds still to come leave.
 
 With other vehicles: each drive also has a leader, another vehicle on the same line 15 minutes ahead (its
 own seed and pace, drawn like the drive's), whose ``dep``/``ars`` go through the collector's
@@ -31,6 +33,7 @@ from arriving; the achieved pace of the drives.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import logging
 import multiprocessing
@@ -38,6 +41,7 @@ import random
 import statistics
 import sys
 import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +88,7 @@ class Result:
     old: Errors
     pace: float  # achieved running / scheduled running
     led: Errors = dataclasses.field(default_factory=Errors)  # with a leader's section times
+    oracle: Errors = dataclasses.field(default_factory=Errors)  # the oracle's, at the same moments
     failed: int = 0
     note: str = ""
 
@@ -193,6 +198,56 @@ def run_drive(spec: DriveSpec) -> Result:
 LEAD_S = 900.0  # the leader runs this far ahead
 
 
+Departures = dict[tuple[str, str], float]
+
+
+def _departures(truth: Sequence[Mapping[str, Any]]) -> Departures:
+    return {(str(r["trip_id"]), str(r["stop_id"])): float(r["departure"]) for r in truth
+            if r.get("kind") == "visit" and r.get("departure") is not None}
+
+
+def _only(begun: set[int]) -> Callable[[int, float], float]:
+    """The extra dwell of the stop visits in ``begun`` as drawn, none at the others."""
+    return lambda i, drawn: drawn if i in begun else 0.0
+
+
+def oracle(sc: Any, tt: Any, truth: list[dict[str, Any]]) -> Callable[[float], Departures]:
+    """The departures an oracle predicts at time t: it knows the vehicle's pace, its passengers and its
+    physics exactly (the simulator's own), and every hold that has begun by t, but none that has not (extra
+    dwell at a stop not yet reached, a signal stop not yet begun, a late start before the scheduled
+    departure): the same drive simulated again without those. No model on board knows more; what it
+    misses measures how much of the targets the holds still to come put out of reach."""
+    from sim_bus.motion import simulate
+    from sim_bus.paxlink import passenger_fn
+    from sim_bus.plan import build_plans
+
+    visits = [r for r in truth if r.get("kind") == "visit"]
+    events: list[tuple[float, str, Any]] = [(float(v["arrival"]), "extra", i) for i, v in enumerate(visits)
+                                            if v.get("extra_s")]
+    events += [(float(g["start"]), "signal", (g["trip_id"], g["before"])) for g in truth
+               if g.get("kind") == "signal_stop"]
+    if sc.delays.origin_s > 0 and visits and visits[0].get("scheduled_departure") is not None:
+        events.append((float(visits[0]["scheduled_departure"]), "origin", None))
+    events.sort(key=lambda e: e[0])
+    starts = [e[0] for e in events]
+    plans = build_plans(sc, tt)
+    cuts: list[Departures] = []
+    for k in range(len(events) + 1):  # the first k events have begun
+        begun = events[:k]
+        extras = {e[2] for e in begun if e[1] == "extra"}
+        signals = {e[2] for e in begun if e[1] == "signal"}
+        sc_k = dataclasses.replace(
+            sc, signal_stops=tuple(g for g in sc.signal_stops if (g.trip_id, g.before) in signals),
+            delays=dataclasses.replace(sc.delays, origin_s=sc.delays.origin_s
+                                       if any(e[1] == "origin" for e in begun) else 0.0))
+        motion = simulate(sc_k, plans, passenger_fn(sc_k), extra=_only(extras))
+        cuts.append(_departures(motion.truth))
+    every = _departures(truth)
+    if cuts[-1] != every:
+        raise RuntimeError("the oracle's drive with every hold differs from the recorded one")
+    return lambda t: cuts[bisect.bisect_right(starts, t)]
+
+
 def leader_sections(spec: DriveSpec, first_departure: float) -> RecentSections:
     """The leader's section times as the unit would have them: its ``dep``/``ars`` (from its ground truth,
     shifted to run ``LEAD_S`` ahead of the drive) through the collector's learner and the retained message
@@ -238,7 +293,8 @@ def _run_drive(spec: DriveSpec) -> Result:
     dep = {(r["trip_id"], r["stop_id"]): float(r["departure"]) for r in truth
            if r.get("kind") == "visit" and r.get("departure") is not None}
     arr = {(r["trip_id"], r["stop_id"]): float(r["arrival"]) for r in truth if r.get("kind") == "visit"}
-    new, old, led = Errors(), Errors(), Errors()
+    new, old, led, orc = Errors(), Errors(), Errors(), Errors()
+    knows = oracle(sc, tt, truth)
     holder: list[Pipeline] = []
     recent = leader_sections(spec, sim.plans[0].first_departure.timestamp())
 
@@ -262,6 +318,11 @@ def _run_drive(spec: DriveSpec) -> Result:
             return
         t = parse_iso(rec.tst).timestamp()
         score(new, rec.trip_id, t, rec.stops)
+        cut = knows(t)
+        for s in rec.stops:  # the oracle, for the same stops at the same moment
+            true, o = dep.get((rec.trip_id, s.stop_id)), cut.get((rec.trip_id, s.stop_id))
+            if true is not None and o is not None and s.sched_dep is not None and true >= t and s.eta_dep is not None:
+                orc.note(o - true, true - t)
         core = holder[0].core
         f, pos = core.follower, core.pos
         if f is None or pos is None or f.plan.ref.trip_id != rec.trip_id:
@@ -279,7 +340,7 @@ def _run_drive(spec: DriveSpec) -> Result:
         setup = load_setup(out / "onboard.yaml")
         replay(setup, out / "gnss.nmea", out / "can.log", None, emit, vp_interval_s=0.0,
                on_core=holder.append)
-    return Result(label, new, old, pace_of(truth), led)
+    return Result(label, new, old, pace_of(truth), led, orc)
 
 
 def _share(errs: list[float], limit: float = 60.0) -> float:
@@ -290,8 +351,35 @@ def _median_abs(errs: list[float]) -> float:
     return round(statistics.median(abs(e) for e in errs), 1) if errs else 0.0
 
 
+def _best_allowance(errs: list[float], limit: float = 60.0, sd: float = 0.0) -> tuple[float, float]:
+    """(share within ``limit``, seconds added) for the one constant allowance added to every prediction
+    that puts most of them within ``limit`` (the oracle's errors are one-sided: holds only delay). ``sd``:
+    each prediction also off by a normal error of this many seconds (the expected share, exactly)."""
+    if not errs:
+        return 0.0, 0.0
+
+    def hits(c: float) -> float:
+        if sd <= 0.0:
+            return float(sum(1 for e in errs if abs(e + c) <= limit))
+        norm = statistics.NormalDist(0.0, sd)
+        return sum(norm.cdf(limit - (e + c)) - norm.cdf(-limit - (e + c)) for e in errs)
+
+    best = max((hits(c), c) for c in range(0, 181, 5))
+    return round(best[0] / len(errs), 3), float(best[1])
+
+
 def _ratio(new: float, old: float) -> float | None:
     return round(new / old, 3) if old else None
+
+
+def _oracle(errs: list[float]) -> dict[str, float]:
+    """The oracle's figures (:func:`oracle`): predicting that no further hold comes, with the best
+    constant allowance for them, and the same with a 10 s normal error of its own."""
+    share, allowance = _best_allowance(errs)
+    return {"oracle_within_60s_share": _share(errs), "oracle_with_best_allowance_share": share,
+            "oracle_best_allowance_s": allowance,
+            # and if its prediction of the running were off by a normal 10 s (passengers, pace, traffic)
+            "oracle_with_best_allowance_share_10s_sd": _best_allowance(errs, sd=10.0)[0]}
 
 
 @benchmark("eta")
@@ -299,7 +387,7 @@ def bench_eta() -> list[Metric]:
     """ETA accuracy by horizon over seeded drives 5-15 % off the timetable's pace with unscheduled holds."""
     logging.getLogger("hw").setLevel(logging.ERROR)
     specs = drive_specs(DRIVES)
-    new, old, led = Errors(), Errors(), Errors()
+    new, old, led, orc = Errors(), Errors(), Errors(), Errors()
     failed = 0
     paces: list[float] = []
     with multiprocessing.get_context("fork").Pool(2) as pool:
@@ -307,6 +395,7 @@ def bench_eta() -> list[Metric]:
             new.add(r.new)
             old.add(r.old)
             led.add(r.led)
+            orc.add(r.oracle)
             failed += r.failed
             if not r.failed:
                 paces.append(r.pace)
@@ -327,7 +416,7 @@ def bench_eta() -> list[Metric]:
                             reference_predictions=len(old.by[name]),
                             mean_error_s=round(statistics.fmean(new.by[name]), 1) if new.by[name] else None,
                             reference_mean_error_s=round(statistics.fmean(old.by[name]), 1) if old.by[name] else None,
-                            with_section_times=_share(led.by[name]), **common))
+                            with_section_times=_share(led.by[name]), **_oracle(orc.by[name]), **common))
     v, ref = _median_abs(new.by["10_20min"]), _median_abs(old.by["10_20min"])
     out.append(at_most("eta_median_abs_error_10_20min_s", v, 90.0, "s", reference_value=ref,
                        ratio_to_reference=_ratio(v, ref), predictions=len(new.by["10_20min"]),
@@ -335,7 +424,8 @@ def bench_eta() -> list[Metric]:
                        reference_within_60s_share=_share(old.by["10_20min"]),
                        mean_error_s=round(statistics.fmean(new.by["10_20min"]), 1) if new.by["10_20min"] else None,
                        reference_mean_error_s=round(statistics.fmean(old.by["10_20min"]), 1)
-                       if old.by["10_20min"] else None, with_section_times=_median_abs(led.by["10_20min"]), **common))
+                       if old.by["10_20min"] else None, with_section_times=_median_abs(led.by["10_20min"]),
+                       oracle_median_abs_error_s=_median_abs(orc.by["10_20min"]), **common))
     out.append(at_most("eta_nu_while_3min_away", new.nu_far, 0, "count", reference_value=old.nu_far,
                        no_data_predictions=new.no_data, **common))
     return out

@@ -119,8 +119,10 @@ def r3(t: float) -> float:
 
 class _Sim:
     def __init__(self, sc: Scenario, plans: Sequence[TripPlan], rng: random.Random,
-                 pax: PassengerFn) -> None:
+                 pax: PassengerFn, extra: ExtraFn | None = None) -> None:
         self.sc = sc
+        self.extra = extra
+        self.visits = 0  # stop visits served so far (the index ``extra`` gets)
         self.plans = plans
         self.rng = rng
         self.pax_rng = random.Random(f"{sc.seed}:passengers")
@@ -242,7 +244,9 @@ class _Sim:
         if d.random is not None and self.rng.random() < d.random.probability:
             extra += min(self.rng.expovariate(1.0 / d.random.mean_s) if d.random.mean_s > 0 else 0.0,
                          d.random.max_s)
-        return extra
+        i, self.visits = self.visits, self.visits + 1
+        # drawn either way, so the random stream (and every later draw) stays the same
+        return extra if self.extra is None else self.extra(i, extra)
 
     def skips(self, plan: TripPlan, stop: PlannedStop) -> bool:
         """The scenario has the driver pass this served stop at speed."""
@@ -308,7 +312,7 @@ class _Sim:
             "departure": None if departure is None else r3(departure),
             "scheduled_arrival": None if stop.arrival is None else r3(stop.arrival.timestamp()),
             "scheduled_departure": None if last or sched is None else r3(sched),
-            "boardings": board, "alightings": alight, "load": self.load,
+            "boardings": board, "alightings": alight, "load": self.load, "extra_s": r3(extra),
         })
         return departure
 
@@ -389,8 +393,18 @@ def _poisson(rng: random.Random, mean: float) -> int:
         k += 1
 
 
-def simulate(sc: Scenario, plans: Sequence[TripPlan], pax: PassengerFn) -> MotionResult:
-    """Run the vehicle model over ``plans`` (in order); deterministic for the scenario's seed."""
+#: ``extra(i, drawn)``: the extra dwell (holds, ``delays``) the ``i``-th stop visit of the run gets, given the one
+#: drawn for it
+ExtraFn = Callable[[int, float], float]
+
+
+def simulate(sc: Scenario, plans: Sequence[TripPlan], pax: PassengerFn, *,
+             extra: ExtraFn | None = None) -> MotionResult:
+    """Run the vehicle model over ``plans`` (in order); deterministic for the scenario's seed.
+
+    ``extra``: replaces the extra dwell of each stop visit (default: as drawn); every other draw stays the
+    same, so a counterfactual drive (the same drive without the holds that had not begun by some time:
+    ``python -m bench eta``'s oracle) differs only there."""
     if not plans:
         raise ValueError("nothing to drive: no trips")
-    return _Sim(sc, plans, random.Random(f"{sc.seed}:motion"), pax).run()
+    return _Sim(sc, plans, random.Random(f"{sc.seed}:motion"), pax, extra).run()

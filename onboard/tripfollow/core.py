@@ -144,6 +144,8 @@ class Core:
         self._last_speed_t: float | None = None
         self._next_vp = float("-inf")
         self._next_eta = float("-inf")
+        #: standing still between stops now: (the trip, since when, the stop it is on the way to)
+        self._halt: tuple[TripFollower, float, int] | None = None
         self.stats: dict[str, int] = {"fixes": 0, "states": 0, "late_inputs": 0, "trips_started": 0,
                                       "trips_cancelled": 0, "trips_cut_short": 0, "unplanned_stops": 0}
 
@@ -331,12 +333,23 @@ class Core:
         return True
 
     def _note_still(self, ev: tuple[str, float] | None) -> None:
-        if ev is None or self.follower is None or self.pos is None or self.pos.s is None:
+        if ev is None:
             return
-        if ev[0] == "stop" and not self.follower.in_any_zone(self.pos.s):
+        f, halt = self.follower, self._halt
+        if ev[0] == "move":
+            self._halt = None
+            if halt is not None and f is halt[0] and f.i == halt[2]:
+                # stood between stops: the follower keeps it apart from the section's running
+                f.halts[f.i] = f.halts.get(f.i, 0.0) + max(0.0, ev[1] - halt[1])
+            return
+        if f is None or self.pos is None or self.pos.s is None:
+            return
+        if ev[0] == "stop" and not f.in_any_zone(self.pos.s):
             self.stats["unplanned_stops"] += 1
             log.debug("standstill at chainage %.0f outside every stop zone (signal, queue, unplanned)",
                       self.pos.s)
+            if f.i > f.origin:
+                self._halt = (f, ev[1], f.i)
 
     def _ensure_trip(self, t: float) -> list[CoreOutput]:
         out: list[CoreOutput] = []

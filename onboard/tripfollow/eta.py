@@ -102,6 +102,11 @@ class EtaConfig:
     #: theirs and the rest this trip's own estimate (baseline x ratio): two estimates with errors of their
     #: own (theirs had their signal stops and their pace, ours knows this vehicle), weighted alike
     sections_share: float = 0.5
+    #: standing still between stops (a signal, a queue) is not running: the ratio is learned without it,
+    #: and a section ahead costs ``halt_share`` of the standstill per section seen today, with
+    #: ``prior_halt_sections`` sections without any counted before the first is seen
+    halt_share: float = 1.0
+    prior_halt_sections: int = 3
 
 
 class SectionTimes(Protocol):
@@ -137,6 +142,13 @@ class Running:
     #: request stop, a quiet bus stop); the share it stops at is what a stop ahead costs in dwell
     stopped: int = 0
     passed: int = 0
+    #: today's seconds stood still between stops, over how many whole sections (carried to the next trip)
+    halted: float = 0.0
+    halt_sections: int = 0
+
+    def halt_s(self, prior: int = 3) -> float:
+        """The standstill between stops a section ahead is expected to have (``prior`` sections without)."""
+        return self.halted / (self.halt_sections + prior) if self.halt_sections + prior > 0 else 0.0
 
     def stop_share(self, prior: int = 2) -> float:
         """The share of stops ahead the vehicle is expected to stop at (``prior`` stops count as stopped)."""
@@ -144,7 +156,7 @@ class Running:
 
 
 def learn(f: TripFollower, t: float, s: float | None, cfg: EtaConfig = EtaConfig(),
-          day: Running | None = None) -> Running:
+          day: Running | None = None, halted_since: float | None = None) -> Running:
     """Running ratio, baseline blend and typical dwell of the trip so far, from its departures and arrivals
     (and the run in progress: the time since the last departure against the baseline time to where it is
     now).
@@ -158,7 +170,11 @@ def learn(f: TripFollower, t: float, s: float | None, cfg: EtaConfig = EtaConfig
 
     ``day``: what the vehicle's earlier trips today said (:meth:`onboard.tripfollow.core.Core` keeps it):
     the prior starts from their pace, weighted by ``cfg.day_weight`` of their running (at most
-    ``cfg.day_max_run_s``), and their dwells count before this trip's own."""
+    ``cfg.day_max_run_s``), and their dwells count before this trip's own.
+
+    Time stood still between stops (``f.halts``; ``halted_since``: standing there now) is not running:
+    a red signal says nothing about the vehicle's pace. It is counted apart, per section
+    (:meth:`Running.halt_s`)."""
     plan = f.plan
     refv = ref_speed(f)
     lo, hi = cfg.section_clip
@@ -167,6 +183,7 @@ def learn(f: TripFollower, t: float, s: float | None, cfg: EtaConfig = EtaConfig
 
     dwells: list[float] = []
     stopped = passed = 0
+    halted, halt_sections = 0.0, 0
     prev: int | None = None  # the last stop with a known departure (running since then)
     for k in range(min(f.i + 1, len(plan.stops))):
         st = plan.stops[k]
@@ -174,6 +191,8 @@ def learn(f: TripFollower, t: float, s: float | None, cfg: EtaConfig = EtaConfig
             continue
         v = f.visits.get(k)
         state = f.done.get(k)
+        if k == f.i and state is None and (v is None or v.ars is None):
+            break  # on the way to it: the run in progress (below)
         if v is None or state in ("unobserved", "not_observed") or (state is None and k != f.i):
             prev = None
             continue
@@ -187,7 +206,9 @@ def learn(f: TripFollower, t: float, s: float | None, cfg: EtaConfig = EtaConfig
             if pv.dep is not None:
                 b = baseline(f, prev, k, refv)
                 if b is not None:
-                    sections.append((v.ars - pv.dep, b[0], b[1]))
+                    h = _halted(f, prev, k)
+                    halted, halt_sections = halted + h, halt_sections + 1
+                    sections.append((v.ars - pv.dep - h, b[0], b[1]))
         if v.ars is not None and v.dep is not None and k not in (f.origin, f.terminus):
             waited = f.held(st) and st.sched_dep is not None and v.dep <= st.sched_dep + cfg.leave_closed_s
             if not waited:  # a dwell stretched to the timetable says nothing about the dwell itself
@@ -198,7 +219,8 @@ def learn(f: TripFollower, t: float, s: float | None, cfg: EtaConfig = EtaConfig
         nxt = next((k for k in range(prev + 1, len(plan.stops)) if plan.stops[k].served), None)
         b = baseline(f, prev, nxt, refv, at=s) if nxt is not None else None
         if pv.dep is not None and b is not None:
-            partial = (t - pv.dep, b[0], b[1])
+            now = max(0.0, t - halted_since) if halted_since is not None else 0.0
+            partial = (t - pv.dep - _halted(f, prev, f.i) - now, b[0], b[1])
     base = _prior_ratio(f)
     prior = cfg.prior_run_s
     mean = base
@@ -249,8 +271,14 @@ def learn(f: TripFollower, t: float, s: float | None, cfg: EtaConfig = EtaConfig
     run_s = scheduled + (cfg.day_weight * min(day.run_s, cfg.day_max_run_s) if day is not None else 0.0)
     if day is not None:
         stopped, passed = stopped + day.stopped, passed + day.passed
+        halted, halt_sections = halted + day.halted, halt_sections + day.halt_sections
     return Running(ratio, max(dwell, least), n_sec, len(dwells), ratio / base, run_s, tuple(seen), share,
-                   stopped, passed)
+                   stopped, passed, halted, halt_sections)
+
+
+def _halted(f: TripFollower, p: int, k: int) -> float:
+    """Seconds stood still between stops from stop ``p`` on to stop ``k`` (stops passed between them span)."""
+    return sum(h for j, h in f.halts.items() if p < j <= k)
 
 
 def trapezoid_s(dist: float, v: float, a: float = RUN_ACCEL_MPS2) -> float:
@@ -362,17 +390,18 @@ def predict(f: TripFollower, t: float, s: float | None, run: Running | None = No
     between stops (a signal, a queue) it pulls away from standstill, after :func:`standing_left` of
     the time it has stood there."""
     plan = f.plan
+    cur = f.current_visit()
+    halted = stopped_since is not None and cur is None and f.i > f.origin
     if run is None:
-        run = learn(f, t, s, cfg, day)
+        run = learn(f, t, s, cfg, day, halted_since=stopped_since if halted else None)
     no_data = s is None or (observed_t is not None and t - observed_t > cfg.no_data_after_s)
     vmax = f.cfg.est_vmax_mps
     refv = ref_speed(f)
     out: list[EtaStop] = []
-    cur = f.current_visit()
+    halt_ahead = run.halt_s(cfg.prior_halt_sections) * cfg.halt_share
     tau = t  # the time cursor: when the vehicle leaves the previous stop of the walk
     x = s if s is not None else 0.0  # ... and where
     # standing between stops once the trip has left its first stop: a signal, a queue
-    halted = stopped_since is not None and cur is None and f.i > f.origin
     if halted and stopped_since is not None:
         tau = t + standing_left(t - stopped_since, cfg)
     prev: int | None = None
@@ -418,7 +447,8 @@ def predict(f: TripFollower, t: float, s: float | None, run: Running | None = No
                 if whole is not None:
                     base_run = run.blend * whole[0] + (1.0 - run.blend) * whole[1]
             known = sections.run_s(from_stop, st.stop_id, t) if sections is not None and from_stop else None
-            own = base_run * run.ratio
+            # a whole section ahead also has the signals and queues today's sections have had
+            own = base_run * run.ratio + (halt_ahead if prev is not None else 0.0)
             run_s = own if known is None else cfg.sections_share * known + (1.0 - cfg.sections_share) * own
             # never sooner than the distance at the highest plausible speed: no "Nu" minutes away
             run_s = max(run_s, max(0.0, f.halt(k) - x) / vmax)

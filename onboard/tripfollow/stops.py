@@ -137,6 +137,7 @@ class FollowerSnapshot(msgspec.Struct, frozen=True):
     complete: bool
     s_first: float | None
     unplanned_stops: int
+    halts: dict[int, float] = {}
 
 
 @dataclass
@@ -153,6 +154,9 @@ class TripFollower:
     s_first: float | None = None
     unplanned_stops: int = 0
     gaps_done: int = 0  # blind gaps of the tracker already resolved
+    #: seconds stood still between stops (a signal, a queue) on the way to stop index k: not running, so
+    #: the running the trip achieves is learned without them (:func:`onboard.tripfollow.eta.learn`)
+    halts: dict[int, float] = field(default_factory=dict)
 
     def halt(self, k: int) -> float:
         return self.plan.stops[k].chainage_m + self.cfg.halt_offset_m
@@ -161,7 +165,8 @@ class TripFollower:
         return FollowerSnapshot(self.t_active, self.i,
                                 [VisitSnapshot(k, v.arr, v.ars, v.due, v.doors_opened, v.pde, v.s_stand, v.dep_est, v.dep)
                                  for k, v in sorted(self.visits.items())],
-                                dict(self.done), self.complete, self.s_first, self.unplanned_stops)
+                                dict(self.done), self.complete, self.s_first, self.unplanned_stops,
+                                dict(self.halts))
 
     @classmethod
     def restored(cls, plan: TripPlan, cfg: FollowConfig, st: FollowerSnapshot) -> TripFollower:
@@ -175,7 +180,7 @@ class TripFollower:
                               dep_est=None if v.dep_est is None else (v.dep_est[0], v.dep_est[1]))
                   for v in st.visits}
         return cls(plan, cfg, st.t_active, st.i, visits, dict(st.done), st.complete, st.s_first,
-                   st.unplanned_stops, 0)
+                   st.unplanned_stops, 0, {k: h for k, h in st.halts.items() if 0 <= k < n and h >= 0.0})
 
     @property
     def terminus(self) -> int:

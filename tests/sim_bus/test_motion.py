@@ -240,3 +240,30 @@ def test_skipped_stop_is_passed_at_speed(short_scenario: Path) -> None:
     passes = {r["stop_id"]: r for r in truth if r["kind"] == "pass"}
     assert passes["ravnholm"]["reason"] == "skipped" and passes["ravnholm"]["speed"] > 5.0
     assert "ravnholm" not in {r["stop_id"] for r in truth if r["kind"] == "visit"}
+
+
+def test_extra_dwell_is_in_the_truth_and_a_counterfactual_changes_only_it() -> None:
+    """``delays`` extra dwell is recorded per visit (``extra_s``); ``simulate(extra=...)`` replaces it and
+    leaves every other draw alone (the bench's oracle drives the same drive without holds to come)."""
+    from sim_bus.scenario import RandomDelay
+    sc = _scenario(seed=5)
+    sc = dataclasses.replace(sc, delays=dataclasses.replace(sc.delays, fixed={"B": 40.0},
+                                                            random=RandomDelay(1.0, 20.0, 90.0)))
+    sc = dataclasses.replace(sc, motion=dataclasses.replace(sc.motion, hold_at="none"))
+    plan = _plan([_stop("A", 0, 0), _stop("B", 2000, 1), _stop("C", 4000, 2), _stop("D", 5900, 3)])
+    drawn = _visits(_run(sc, plan))
+    assert float(drawn[1]["extra_s"]) >= 40.0  # type: ignore[arg-type]  # the fixed hold and a random one
+    assert all(float(v["extra_s"]) > 0.0 for v in drawn)  # type: ignore[arg-type]  # probability 1
+    same = _visits(simulate(sc, [plan], _nobody, extra=lambda i, d: d))
+    assert same == drawn
+    seen: list[int] = []
+    without_c = _visits(simulate(sc, [plan], _nobody, extra=lambda i, d: seen.append(i) or (0.0 if i == 2 else d)))
+    assert seen == [0, 1, 2, 3]  # one call per stop visit, in order
+    assert without_c[:2] == drawn[:2]  # the same up to C
+    assert without_c[2]["extra_s"] == 0.0
+    c_dwell = float(drawn[2]["departure"]) - float(drawn[2]["arrival"])  # type: ignore[arg-type]
+    c_without = float(without_c[2]["departure"]) - float(without_c[2]["arrival"])  # type: ignore[arg-type]
+    assert c_dwell - c_without == pytest.approx(float(drawn[2]["extra_s"]), abs=0.2)  # type: ignore[arg-type]
+    # later stops arrive earlier by that much, their own extra dwell unchanged
+    assert without_c[3]["extra_s"] == drawn[3]["extra_s"]
+    assert float(drawn[3]["arrival"]) - float(without_c[3]["arrival"]) == pytest.approx(c_dwell - c_without, abs=0.2)  # type: ignore[arg-type]

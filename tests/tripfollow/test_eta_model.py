@@ -309,3 +309,36 @@ def test_timetable_minutes_that_explain_the_running_are_kept() -> None:
     e = predict(f, now, 6000.0, run=run)[0]
     assert at(e, "eta_arr") - (now - T0) == pytest.approx(180.0 * run.ratio)
     assert run.ratio == pytest.approx(1.0, abs=0.05)
+
+
+def test_standing_at_a_signal_is_not_running_but_a_cost_of_the_sections_ahead() -> None:
+    # A-B took 390 s, 90 of them standing at a signal: the train ran at the timetable's pace (ratio 1,
+    # not (390 + 240) / 540), and each whole section ahead costs the 90 s over 1 section seen + 3 without
+    f = follower(trip(), "train", {0: (T0 - 60, T0), 1: (T0 + 390, T0 + 420)}, i=2)
+    f.halts[1] = 90.0
+    run = learn(f, T0 + 420, 3000.0)
+    assert run.ratio == pytest.approx(1.0)
+    assert (run.halted, run.halt_sections) == (90.0, 1)
+    assert run.halt_s(EtaConfig().prior_halt_sections) == pytest.approx(22.5)
+    unhalted = follower(trip(), "train", {0: (T0 - 60, T0), 1: (T0 + 390, T0 + 420)}, i=2)
+    assert learn(unhalted, T0 + 420, 3000.0).ratio == pytest.approx(630.0 / 540.0)
+    c, d, e = predict(f, T0 + 420, 3000.0, run=replace(run, blend=1.0))
+    assert at(c, "eta_arr") == pytest.approx(420 + 300)  # the section under way: no allowance
+    assert at(d, "eta_arr") - at(c, "eta_dep") == pytest.approx(300 + 22.5)
+    assert at(e, "eta_arr") - at(d, "eta_dep") == pytest.approx(300 + 22.5)
+    # none counted: the sections ahead cost their running alone
+    plain = predict(f, T0 + 420, 3000.0, run=replace(run, blend=1.0), cfg=replace(EtaConfig(), halt_share=0.0))
+    assert at(plain[1], "eta_arr") - at(plain[0], "eta_dep") == pytest.approx(300)
+    # the day carries the standstill to the next trip
+    nxt = learn(follower(trip(), "train", {0: (T0 - 60, None)}, i=0), T0 - 30, 0.0, day=run)
+    assert (nxt.halted, nxt.halt_sections) == (90.0, 1)
+
+
+def test_standing_at_a_signal_now_is_not_running_either() -> None:
+    # left B at 360, at 4.5 km since 440 standing at a signal: at 500 the run in progress is what it was
+    # when it stopped
+    f = follower(trip(), "train", {0: (T0 - 60, T0), 1: (T0 + 330, T0 + 360)}, i=2)
+    f.visits[2] = _Visit()  # on the way there (the follower opens the visit as it steps)
+    halted = learn(f, T0 + 500, 4500.0, halted_since=T0 + 440)
+    assert halted.ratio == pytest.approx(learn(f, T0 + 440, 4500.0).ratio)
+    assert halted.ratio < learn(f, T0 + 500, 4500.0).ratio

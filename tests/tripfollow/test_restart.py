@@ -276,3 +276,19 @@ def test_recorder_snapshot_keeps_only_open_registrations(drive: tuple[Any, Timet
     assert plan is not None and len(st.trips) == 1
     pending = {plan.stops[k].station for k in st.trips[0].pending}
     assert "hilleroed" not in pending and {"frederiksvaerk", "hundested"} <= pending
+
+
+def test_standstill_between_stops_survives_a_restart_and_an_older_snapshot_has_none() -> None:
+    from onboard.tripfollow import FollowConfig
+    from onboard.tripfollow.stops import FollowerSnapshot, TripFollower
+    from tests.tripfollow.drive import T0, plan, stop
+
+    p = plan([stop("A", 0.0, T0, T0, seq=1), stop("B", 3000.0, T0 + 300, T0 + 330, seq=2),
+              stop("C", 6000.0, T0 + 630, T0 + 630, seq=3)])
+    cfg = FollowConfig.for_mode("train")
+    f = TripFollower(p, cfg, T0 - 60.0, i=2, halts={1: 42.5})
+    text = msgspec.json.encode(f.snapshot())
+    back = TripFollower.restored(p, cfg, msgspec.json.decode(text, type=FollowerSnapshot))
+    assert back.halts == {1: 42.5}
+    older = msgspec.json.encode({k: v for k, v in msgspec.to_builtins(f.snapshot()).items() if k != "halts"})
+    assert TripFollower.restored(p, cfg, msgspec.json.decode(older, type=FollowerSnapshot)).halts == {}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from onboard.tripfollow.eta import learn
 from onboard.tripfollow.plan import PlanStop
 from tests.tripfollow.drive import T0, Drive, core_for, events, inputs, plan, run, stop
 from transit.operator import load_operator
@@ -216,3 +217,16 @@ def test_no_trip_long_before_the_first_departure() -> None:
     recs = run(core_for([plan(three_stops())]), inputs(d), finish=False)
     assert all(r.trip_id is None for r in recs if parse_iso(r.tst).timestamp() < T0 + 60 - 1200)
     assert not events(recs, "ars", "arr", "due")
+
+
+def test_standing_at_a_signal_is_kept_apart_from_the_running() -> None:
+    # 50 s at a red signal 400 m before grimstrup: not running; the trip's running is learned without it
+    d = Drive().stand(60).drive_to(1600).stand(50).drive_to(2000).stand(30, doors=(2, 20)).drive_to(4000)
+    core = core_for([plan(three_stops())])
+    run(core, inputs(d), finish=False)
+    f = core.core.follower
+    assert f is not None and f.i == 2  # on the way to frederiksvaerk
+    assert list(f.halts) == [1]  # on the way to grimstrup (index 1)
+    assert f.halts[1] == pytest.approx(50.0, abs=1.5)  # the detector's own start and end of the standstill
+    running = learn(f, f.visits[1].ars or 0.0, None)
+    assert (running.halted, running.halt_sections) == (f.halts[1], 1)
