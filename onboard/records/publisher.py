@@ -150,7 +150,8 @@ class Publisher:
         self.window = max(1, window)
         self.backoff = backoff or Backoff()
         self.on_assignment = on_assignment
-        # the control room's deviations of this operator (topic, payload, MQTT expiry left): retained, so
+        # the control rooms' deviations (topic, payload, MQTT expiry left) of every operator: this one's
+        # apply to the vehicle's own trips, the others' to the connections their trips offer. Retained, so
         # a reconnect brings them all again; the service decodes them (transit.deviations.DeviationStore)
         self.on_deviation = on_deviation
         # other vehicles' stop predictions at the stops the service watches (its trip's stations: the state
@@ -185,8 +186,8 @@ class Publisher:
         self._last_ack_flush = time.monotonic()
         self._status_topic = status_topic(settings.topic_prefix, mode, oper, veh)
         self._assign_topic = assignment_topic(settings.topic_prefix, mode, oper, veh)
-        self._deviation_filter = deviation_filter(settings.topic_prefix, oper)
-        self._deviation_head = self._deviation_filter[:-1]
+        self._deviation_filter = deviation_filter(settings.topic_prefix)
+        self._deviation_head = settings.topic_prefix.rstrip("/") + "/deviation/"
         self._stop_head = settings.topic_prefix.rstrip("/") + "/stop/"
         self._sections_topic = sections_topic(settings.topic_prefix, oper)
 

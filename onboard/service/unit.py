@@ -40,7 +40,7 @@ import msgspec
 from hw.gnss.fix import Fix
 from onboard.service.config import OnboardConfig
 from transit.clock import ClockDiscipline, system_clock_synchronised
-from transit.errors import BackendError, DeviceError, OutboxError, RettidError
+from transit.errors import BackendError, DecodeError, DeviceError, OutboxError, RettidError
 from transit.health import HealthInputs, build_health, health_delivery, write_health
 from transit.ratelimit import RateLimitedLog
 from transit.records import Encoded, Record
@@ -286,6 +286,9 @@ class OnboardService:
 
         # the control room's deviations of this operator, applied to the unit's own eta records (_emit)
         self.deviations = DeviationStore(prefix=settings.topic_prefix, oper=self.cfg.operator_id)
+        # the other operators' (a bus company's at a station our trains call at): they change nothing of
+        # ours, only the state of the connections their trips offer (the frieze, the announcements)
+        self.connecting = DeviationStore(prefix=settings.topic_prefix)
         from onboard.passinfo.realtime import ConnectionPredictions
 
         # other vehicles' predictions at our trip's stations: the state of the frieze's connections
@@ -722,7 +725,11 @@ class OnboardService:
         """A deviation arrived (or was withdrawn): when it changes what the current trip predicts, the
         last eta goes out again at once with it applied, rather than at the core's next eta."""
         t = self.data_now()
-        if not self.deviations.handle(topic, payload, None if t is None else from_epoch(t), expiry):
+        received = None if t is None else from_epoch(t)
+        if not self._own_deviation(topic):
+            self.connecting.handle(topic, payload, received, expiry)
+            return
+        if not self.deviations.handle(topic, payload, received, expiry):
             return
         last = self._last_eta
         if last is None or self.core is None:
@@ -733,6 +740,18 @@ class OnboardService:
                                                            last.tst, f"deviation-{self.deviations.version}"))
         self._emit([again])
         self._emit(self._cancelled_registrations())
+
+    def _own_deviation(self, topic: str) -> bool:
+        """The topic names this unit's operator (or is no deviation topic at all: its own store refuses and
+        counts it)."""
+        from transit.deviations import parse_deviation_topic
+        from transit.messages import topic_level
+
+        try:
+            oper, _id = parse_deviation_topic(self._prefix, topic)
+        except DecodeError:
+            return True
+        return oper == topic_level(self.cfg.operator_id)
 
     def _current_plan(self) -> Any:
         core = getattr(self.core, "core", None)
@@ -911,6 +930,8 @@ class OnboardService:
             stops += [self.tt.station_of(x) for x in stops]
             notices = [m.text for m in self.deviations.messages(stops, [self.tt.route_of(tid).name], now)]
         rt = self.predictions.lookup(now) if getattr(self, "predictions", None) is not None else None
+        if getattr(self, "connecting", None) is not None:
+            devs = devs + self.connecting.current(now)  # other operators' trips: only their connections
         return self._frieze.view(now, deviations=devs, notices=notices, realtime=rt)
 
     def _watch_trip(self, trip_id: str | None) -> None:

@@ -124,3 +124,51 @@ def test_a_unit_reports_deviations_of_its_own_vehicle_only(tls_broker: Mosquitto
         veh.disconnect()
     finally:
         central.close()
+
+
+def test_a_unit_reads_every_operators_deviations_for_its_connections(tls_broker: Mosquitto, test_ca: Path,
+                                                                      tmp_path: Path) -> None:
+    """A Lokaltog train's unit, with its own certificate and the shipped ACL, gets Movia's cancellation of a
+    330R bus (the connection at Hillerød) as well as its own operator's deviations."""
+    import threading
+
+    from onboard.records.outbox import Outbox
+    from onboard.records.publisher import MqttSettings, Publisher
+
+    until = NOW + timedelta(hours=2)
+    bus = TripCancellation(id="m-330", oper="movia", tst=NOW, valid_from=NOW, valid_to=until,
+                           trip_id="330R_MT_0_0705", oday=str(NOW.date()))
+    own = TripCancellation(id="l-920", oper="lokaltog", tst=NOW, valid_from=NOW, valid_to=until,
+                           trip_id="920R_MT_0_0745", oday=str(NOW.date()))
+    room = _client(tls_broker, test_ca, "controlroom")
+    for d in (bus, own):
+        assert not getattr(_publish_rc(room, deviation_topic("rettid/v1", d.oper, d.id), encode_deviation(d)),
+                           "is_failure", True)
+    got: list[str] = []
+    lock = threading.Lock()
+
+    def on_deviation(topic: str, payload: bytes, expiry: float | None) -> None:
+        with lock:
+            got.append(topic)
+
+    cn = "veh-lokaltog-2051"
+    settings = MqttSettings(url=f"mqtts://127.0.0.1:{tls_broker.port}", client_id=cn, ca=str(test_ca / "ca.crt"),
+                            cert=str(test_ca / f"{cn}.crt"), key=str(test_ca / f"{cn}.key"))
+    pub = Publisher(Outbox(tmp_path / "outbox.sqlite"), settings, oper="lokaltog", veh="2051",
+                    on_deviation=on_deviation)
+    pub.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with lock:
+                if len(got) >= 2:
+                    break
+            time.sleep(0.05)
+        time.sleep(0.3)
+        with lock:
+            assert sorted(got) == [deviation_topic("rettid/v1", "lokaltog", "l-920"),
+                                   deviation_topic("rettid/v1", "movia", "m-330")]
+    finally:
+        pub.stop()
+        room.loop_stop()
+        room.disconnect()

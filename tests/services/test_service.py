@@ -231,3 +231,37 @@ def test_replacement_transport_is_flagged_through_the_outbox(service: OnboardSer
     flags = [r for r in _records(tmp_path) if r["event"] == "replacement"]
     assert len(flags) == 1 and flags[0]["reason"] == "delay" and flags[0]["threshold_min"] == 60
     assert [d["stop_id"] for d in flags[0]["departures"]] == [s.stop_id for s in sched[2:]]
+
+
+def test_another_operators_cancellation_reaches_the_connections_and_nothing_of_ours(
+        service: OnboardService) -> None:
+    """Movia's control room cancels a 330R bus leaving Hillerød: the 920R standing there shows that
+    connection "cancelled" (the unit reads every operator's deviations); its own predictions, messages and
+    registrations take only its own operator's."""
+    import time
+
+    from transit.deviations import TrackChange, TripCancellation, deviation_topic, encode_deviation
+
+    _fixes_until(service, time.monotonic())
+    service.step(0.0)
+    before = {c.trip_id: c.state for c in service._frieze_view(T_FIX).connections}
+    assert before.get("330R_MT_0_0705") == "departs"
+    t = T_FIX - timedelta(minutes=5)
+    bus = TripCancellation(id="m1", oper="movia", tst=t, valid_from=t, valid_to=t + timedelta(hours=2),
+                           trip_id="330R_MT_0_0705", oday="2026-11-23", text="Aflyst")
+    topic = deviation_topic(service._prefix, "movia", "m1")
+    service._on_deviation(topic, encode_deviation(bus), None)
+    after = {c.trip_id: c.state for c in service._frieze_view(T_FIX).connections}
+    assert after["330R_MT_0_0705"] == "cancelled"
+    assert {k: v for k, v in after.items() if k != "330R_MT_0_0705"} == \
+        {k: v for k, v in before.items() if k != "330R_MT_0_0705"}
+    assert service.deviations.current(T_FIX) == [] and service.deviations.counters.rejected == 0
+    assert service.connecting.counters.accepted == 1
+    # our own operator's still lands in our own store
+    track = TrackChange(id="l1", oper="lokaltog", tst=t, valid_from=t, valid_to=t + timedelta(hours=2),
+                        trip_id="920R_MT_0_0715", oday="2026-11-23", stop_id="hilleroed", platform="7")
+    service._on_deviation(deviation_topic(service._prefix, "lokaltog", "l1"), encode_deviation(track), None)
+    assert [d.id for d in service.deviations.current(T_FIX)] == ["l1"]
+    # withdrawn: the bus departs again
+    service._on_deviation(topic, b"", None)
+    assert {c.trip_id: c.state for c in service._frieze_view(T_FIX).connections}["330R_MT_0_0705"] == "departs"
