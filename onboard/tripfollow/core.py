@@ -95,7 +95,8 @@ class PlanKey(msgspec.Struct, frozen=True):
 class CoreSnapshot(msgspec.Struct, frozen=True):
     """What trip following must not forget across a restart (:meth:`Core.snapshot`): the trips still
     to drive, the trip being followed with its stop progress and open dwell, where the vehicle was, the
-    last odometer, standstill and doors. Plans are keys: they are built again from the timetable."""
+    last odometer, standstill and doors, and what the day's running said (the predictions' prior). Plans
+    are keys: they are built again from the timetable."""
 
     t: float  # data time of the newest input
     queue: list[PlanKey]
@@ -108,6 +109,11 @@ class CoreSnapshot(msgspec.Struct, frozen=True):
     doors_open: bool
     last_odo: float | None
     stats: dict[str, int]
+    #: what the vehicle's trips so far today said about its running (the next trip's prior), and its
+    #: service day; a standstill between stops in progress (since when, the stop it is on the way to)
+    day_oday: str | None = None
+    day: Running | None = None
+    halt: tuple[float, int] | None = None
 
 
 class RestoreError(ValueError):
@@ -210,7 +216,10 @@ class Core:
         return CoreSnapshot(self.t, [plan_key(p) for p in self.queue], self.auto is not None,
                             None if f is None else plan_key(f.plan), None if f is None else f.snapshot(),
                             None if pos is None else pos.snapshot(self.last_odo), self.still.stopped,
-                            self.still.since, self.doors_open, self.last_odo, dict(self.stats))
+                            self.still.since, self.doors_open, self.last_odo, dict(self.stats),
+                            None if self.day_running is None else self.day_running[0],
+                            None if self.day_running is None else self.day_running[1],
+                            None if self._halt is None or self._halt[0] is not f else self._halt[1:])
 
     def restore(self, snap: CoreSnapshot) -> None:
         """Continue from :meth:`snapshot`: the same trips (planned again from the timetable), the stop
@@ -237,6 +246,9 @@ class Core:
         self.doors_open = snap.doors_open
         self.last_odo = snap.last_odo
         self.stats.update({k: v for k, v in snap.stats.items() if k in self.stats})
+        if snap.day_oday is not None and snap.day is not None:
+            self.day_running = (snap.day_oday, snap.day)
+        self._halt = None if snap.halt is None or follower is None else (follower, snap.halt[0], snap.halt[1])
 
     def _plan_of(self, key: PlanKey) -> TripPlan:
         if self.tt is None:

@@ -292,3 +292,33 @@ def test_standstill_between_stops_survives_a_restart_and_an_older_snapshot_has_n
     assert back.halts == {1: 42.5}
     older = msgspec.json.encode({k: v for k, v in msgspec.to_builtins(f.snapshot()).items() if k != "halts"})
     assert TripFollower.restored(p, cfg, msgspec.json.decode(older, type=FollowerSnapshot)).halts == {}
+
+
+def test_the_days_running_and_a_standstill_under_way_survive_a_restart(drive: tuple[Any, Timetable, list[Item]]) -> None:
+    """What the vehicle's earlier trips today said (the next trip's prior: pace, dwells, standstill per
+    section) and a standstill between stops in progress come back, so the predictions after a restart
+    are the ones it would have made."""
+    from onboard.tripfollow.eta import Running
+
+    setup, tt, items = drive
+    pipe = _pipe(setup, tt, items[0][0])
+    _feed(pipe, [it for it in items if it[0] <= OVERDREV_DWELL])
+    f = pipe.core.follower
+    assert f is not None
+    day = Running(ratio=1.08, dwell_s=31.0, sections=4, dwells=3, pace=1.08, run_s=900.0,
+                  dwell_obs=(25.0, 31.0, 37.0), blend=0.25, stopped=3, passed=1, halted=45.0, halt_sections=4)
+    pipe.core.day_running = ("2026-11-23", day)
+    pipe.core._halt = (f, OVERDREV_DWELL - 20.0, f.i)
+    text = checkpoint.encode(checkpoint.take(pipe))
+    again = _pipe(setup, tt, OVERDREV_DWELL)
+    checkpoint.restore(again, checkpoint.decode(text))
+    assert again.core.day_running == ("2026-11-23", day)
+    assert again.core._halt is not None and again.core._halt[0] is again.core.follower
+    assert again.core._halt[1:] == (OVERDREV_DWELL - 20.0, f.i)
+    # a checkpoint written before these were kept restores without them
+    raw = msgspec.json.decode(text)
+    for k in ("day_oday", "day", "halt"):
+        raw["core"].pop(k)
+    older = _pipe(setup, tt, OVERDREV_DWELL)
+    checkpoint.restore(older, checkpoint.decode(msgspec.json.encode(raw)))
+    assert older.core.day_running is None and older.core._halt is None
