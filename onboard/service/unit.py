@@ -1029,6 +1029,7 @@ class OnboardService:
         core_diag["time_quarantined"] = self.sanity.quarantined
         core_diag["time_steps"] = self.sanity.steps
         core_diag.update(self._ckpt_counts)
+        core_diag.update(self._received_counts())
         h.core = core_diag
         f = self.core.core.follower if self.core is not None else None
         if f is not None:
@@ -1043,6 +1044,22 @@ class OnboardService:
         if self._plog is not None and self._plog.torn_bytes:
             h.storage["torn_bytes"] = self._plog.torn_bytes
         return build_health(h)
+
+    def _received_counts(self) -> dict[str, int]:
+        """What came in over MQTT besides assignments, taken and refused (health ``core``: only the ones
+        that are not zero are shown)."""
+        out: dict[str, int] = {}
+        for name, store in (("deviations", getattr(self, "deviations", None)),
+                            ("other_deviations", getattr(self, "connecting", None)),
+                            ("connection_predictions", getattr(self, "predictions", None))):
+            if store is not None:
+                out[f"{name}_accepted"] = store.counters.accepted
+                out[f"{name}_rejected"] = store.counters.rejected
+        sections = getattr(self, "sections", None)
+        if sections is not None:
+            out["section_times_received"] = sections.received
+            out["section_times_refused"] = sections.refused
+        return out
 
     def _health(self, now: float) -> None:
         self._slice_ending(now)

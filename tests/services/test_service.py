@@ -257,6 +257,10 @@ def test_another_operators_cancellation_reaches_the_connections_and_nothing_of_o
         {k: v for k, v in before.items() if k != "330R_MT_0_0705"}
     assert service.deviations.current(T_FIX) == [] and service.deviations.counters.rejected == 0
     assert service.connecting.counters.accepted == 1
+    service._on_deviation(deviation_topic(service._prefix, "movia", "m2"), b"{not json", None)  # refused, counted
+    core = service.health()["core"]
+    assert core["other_deviations_accepted"] == 1 and core["other_deviations_rejected"] == 1
+    assert "deviations_rejected" not in core  # nothing of ours refused (zero: not shown)
     # our own operator's still lands in our own store
     track = TrackChange(id="l1", oper="lokaltog", tst=t, valid_from=t, valid_to=t + timedelta(hours=2),
                         trip_id="920R_MT_0_0715", oday="2026-11-23", stop_id="hilleroed", platform="7")
