@@ -211,7 +211,7 @@ def _only(begun: set[int]) -> Callable[[int, float], float]:
     return lambda i, drawn: drawn if i in begun else 0.0
 
 
-def oracle(sc: Any, tt: Any, truth: list[dict[str, Any]]) -> Callable[[float], Departures]:
+def oracle(sc: Any, tt: Any, truth: Sequence[Mapping[str, Any]]) -> Callable[[float], Departures]:
     """The departures an oracle predicts at time t: it knows the vehicle's pace, its passengers and its
     physics exactly (the simulator's own), and every hold that has begun by t, but none that has not (extra
     dwell at a stop not yet reached, a signal stop not yet begun, a late start before the scheduled
@@ -290,8 +290,7 @@ def _run_drive(spec: DriveSpec) -> Result:
     sc, tt, label = build_drive(spec)
     sim = build(sc, timetable=tt)
     truth = sim.truth()
-    dep = {(r["trip_id"], r["stop_id"]): float(r["departure"]) for r in truth
-           if r.get("kind") == "visit" and r.get("departure") is not None}
+    dep = _departures(truth)
     arr = {(r["trip_id"], r["stop_id"]): float(r["arrival"]) for r in truth if r.get("kind") == "visit"}
     new, old, led, orc = Errors(), Errors(), Errors(), Errors()
     knows = oracle(sc, tt, truth)

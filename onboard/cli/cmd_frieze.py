@@ -20,6 +20,7 @@ from onboard.passinfo.frieze import FriezePanel, FriezeTracker, Rejsegaranti, re
 from transit.cli import instant
 from transit.errors import ConfigError, DeviceError
 from transit.jsonl import JsonlCounts, read_records
+from transit.operator import Operator, load_operator
 from transit.timetable import Timetable
 from transit.timeutil import COPENHAGEN, parse_iso
 
@@ -76,12 +77,10 @@ def run(args: argparse.Namespace) -> int:
     threshold = args.delay_threshold if args.delay_threshold is not None else (
         cfg.frieze.delay_threshold_s if cfg is not None else 120)
     panel = _panel(args, cfg)
-    operator: Any = None
+    operator: Operator | None = None
     if cfg is not None:
         operator = cfg.operator
     elif args.operator:
-        from transit.operator import load_operator
-
         operator = load_operator(args.operator)
     # the operator's registration stations are the via; its rule and text the rejsegaranti note (as in service)
     tracker = FriezeTracker(tt, delay_threshold_s=threshold, stops_shown=panel.stops_shown,

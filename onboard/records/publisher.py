@@ -125,13 +125,13 @@ class Backoff:
         self.attempt = 0
 
 
-
 def _hand_on(what: str, handler: Callable[..., None], *args: Any) -> None:
     """A received message to the service's handler: the consumer's bug must not stop publishing."""
     try:
         handler(*args)
     except Exception:
         log.exception("%s handler failed", what)
+
 
 class Publisher:
     """Publishes outbox rows to the broker in order, at most ``window`` unacknowledged at a time."""
